@@ -1,0 +1,88 @@
+//! The subcommands, and loading their input (source or bytecode).
+
+pub mod build;
+pub mod compile;
+pub mod disasm;
+pub mod gdb;
+pub mod run;
+
+use crate::frontend::{self, diagnostic::ErrorFormat};
+use std::path::Path;
+use tinyvm_runtime::bytecode::{tvmc, Module};
+use tinyvm_runtime::program::{EXIT_COMPILE, EXIT_IO};
+
+/// A failed command: the message to print (already formatted) and the status.
+pub struct Failure {
+    pub message: String,
+    pub status: i32,
+}
+
+impl Failure {
+    pub fn io(message: String) -> Failure {
+        Failure {
+            message: format!("error: {}\n", message),
+            status: EXIT_IO,
+        }
+    }
+
+    /// Prints the message and returns the status.
+    pub fn report(self) -> i32 {
+        tinyvm_runtime::output::write_stderr(self.message.as_bytes());
+        self.status
+    }
+}
+
+/// Reads a file, turning every failure into a clear I/O error.
+pub fn read_file(path: &Path) -> Result<Vec<u8>, Failure> {
+    if path.is_dir() {
+        return Err(Failure::io(format!(
+            "cannot read '{}': it is a directory",
+            path.display()
+        )));
+    }
+    std::fs::read(path).map_err(|e| {
+        Failure::io(format!(
+            "cannot read '{}': {}",
+            path.display(),
+            tinyvm_runtime::output::io_error_text(&e)
+        ))
+    })
+}
+
+/// Compiles a source file to a module, rendering compile errors.
+pub fn compile_source(path: &Path, bytes: Vec<u8>, format: ErrorFormat) -> Result<Module, Failure> {
+    let name = path.display().to_string();
+    let source = String::from_utf8(bytes).map_err(|e| Failure {
+        message: format!(
+            "error: '{}' is not valid UTF-8 text (invalid byte at offset {})\n",
+            name,
+            e.utf8_error().valid_up_to()
+        ),
+        status: EXIT_COMPILE,
+    })?;
+    frontend::compile(&source, &name).map_err(|diagnostics| Failure {
+        message: frontend::diagnostic::render(&diagnostics, &name, &source, format),
+        status: EXIT_COMPILE,
+    })
+}
+
+/// Loads a program: `.tvmc` bytecode (by its magic number) or source text.
+pub fn load_program(path: &Path, format: ErrorFormat) -> Result<Module, Failure> {
+    let bytes = read_file(path)?;
+    let is_bytecode_name = path.extension().is_some_and(|e| e == "tvmc");
+    if tvmc::looks_like_tvmc(&bytes) || is_bytecode_name {
+        return tvmc::decode(&bytes).map_err(|e| invalid_bytecode(path, &e.to_string()));
+    }
+    compile_source(path, bytes, format)
+}
+
+pub fn invalid_bytecode(path: &Path, reason: &str) -> Failure {
+    Failure {
+        message: format!(
+            "error: invalid bytecode file '{}': {}\n",
+            path.display(),
+            reason
+        ),
+        status: EXIT_COMPILE,
+    }
+}

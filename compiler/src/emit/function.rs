@@ -1,0 +1,142 @@
+//! The per-function emitter: code buffer, constants, lines, jumps, locals.
+
+use std::collections::HashMap;
+use tinyvm_runtime::bytecode::{Constant, LocalInfo, Op};
+
+pub(super) struct FunctionEmitter {
+    pub code: Vec<u8>,
+    pub lines: Vec<(u32, u32)>,
+    pub constants: Vec<Constant>,
+    pub cache_count: u32,
+    pub locals: Vec<LocalInfo>,
+    strings: HashMap<String, u32>,
+    numbers: HashMap<u64, u32>,
+    /// Locals in scope: (name, slot, start offset, is_parameter).
+    open_locals: Vec<(String, u32, u32, bool)>,
+}
+
+impl FunctionEmitter {
+    pub fn new() -> FunctionEmitter {
+        FunctionEmitter {
+            code: Vec::new(),
+            lines: Vec::new(),
+            constants: Vec::new(),
+            cache_count: 0,
+            locals: Vec::new(),
+            strings: HashMap::new(),
+            numbers: HashMap::new(),
+            open_locals: Vec::new(),
+        }
+    }
+
+    pub fn offset(&self) -> usize {
+        self.code.len()
+    }
+
+    /// Starts an instruction attributed to `line`.
+    pub fn op(&mut self, op: Op, line: u32) {
+        let offset = self.code.len() as u32;
+        if self.lines.last().map(|l| l.1) != Some(line) {
+            if self.lines.last().map(|l| l.0) == Some(offset) {
+                self.lines.pop();
+            }
+            if self.lines.last().map(|l| l.1) != Some(line) {
+                self.lines.push((offset, line));
+            }
+        }
+        self.code.push(op as u8);
+    }
+
+    pub fn u8(&mut self, v: u8) {
+        self.code.push(v);
+    }
+
+    pub fn u32(&mut self, v: u32) {
+        self.code.extend_from_slice(&v.to_le_bytes());
+    }
+
+    /// An instruction with one u32 operand.
+    pub fn op_u32(&mut self, op: Op, operand: u32, line: u32) {
+        self.op(op, line);
+        self.u32(operand);
+    }
+
+    pub fn new_cache(&mut self) -> u32 {
+        self.cache_count += 1;
+        self.cache_count - 1
+    }
+
+    pub fn string_constant(&mut self, s: &str) -> u32 {
+        if let Some(&k) = self.strings.get(s) {
+            return k;
+        }
+        let k = self.push_constant(Constant::String(s.to_string()));
+        self.strings.insert(s.to_string(), k);
+        k
+    }
+
+    pub fn number_constant(&mut self, n: f64) -> u32 {
+        if let Some(&k) = self.numbers.get(&n.to_bits()) {
+            return k;
+        }
+        let k = self.push_constant(Constant::Number(n));
+        self.numbers.insert(n.to_bits(), k);
+        k
+    }
+
+    pub fn push_constant(&mut self, c: Constant) -> u32 {
+        self.constants.push(c);
+        (self.constants.len() - 1) as u32
+    }
+
+    /// Emits a forward jump; returns the operand position to patch.
+    pub fn jump(&mut self, op: Op, line: u32) -> usize {
+        self.op(op, line);
+        self.u32(0);
+        self.code.len() - 4
+    }
+
+    /// Points a forward jump at the current offset.
+    pub fn patch(&mut self, at: usize) {
+        let offset = (self.code.len() - (at + 4)) as i32;
+        self.code[at..at + 4].copy_from_slice(&offset.to_le_bytes());
+    }
+
+    /// Emits a backward jump to `start`.
+    pub fn loop_to(&mut self, start: usize, line: u32) {
+        self.op(Op::Loop, line);
+        let offset = start as i64 - (self.code.len() as i64 + 4);
+        self.u32(offset as i32 as u32);
+    }
+
+    /// A local comes into scope here.
+    pub fn open_local(&mut self, name: &str, slot: u32, is_parameter: bool) {
+        let start = self.code.len() as u32;
+        self.open_locals
+            .push((name.to_string(), slot, start, is_parameter));
+    }
+
+    /// The innermost `count` locals go out of scope here.
+    pub fn close_locals(&mut self, count: usize) {
+        let end = self.code.len() as u32;
+        for _ in 0..count {
+            if let Some((name, slot, start, is_parameter)) = self.open_locals.pop() {
+                if !name.starts_with(' ') {
+                    self.locals.push(LocalInfo {
+                        name,
+                        slot,
+                        start,
+                        end,
+                        is_parameter,
+                    });
+                }
+            }
+        }
+    }
+
+    /// Closes every local still open (at the end of the function).
+    pub fn close_all_locals(&mut self) {
+        self.close_locals(self.open_locals.len());
+        self.locals.sort_by_key(|l| (l.start, l.slot));
+    }
+}

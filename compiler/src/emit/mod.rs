@@ -1,0 +1,64 @@
+//! Bytecode emission: the resolved syntax tree to a `Module`.
+//!
+//! `function.rs` holds the per-function emitter (code buffer, constants,
+//! line table, jumps, local debug records); `codegen.rs` walks statements and
+//! expressions. Layout decisions follow clox's, so stack slots match the
+//! parser's resolution.
+
+mod codegen;
+mod function;
+
+use crate::frontend::ast::Program;
+use std::collections::HashMap;
+use tinyvm_runtime::bytecode::{FunctionProto, Module};
+
+/// Compiles a parsed program into a module.
+pub fn generate(program: &Program, source_name: &str) -> Module {
+    let mut builder = ModuleBuilder::default();
+    let index = codegen::compile_function(&mut builder, &program.script);
+    debug_assert_eq!(index, 0);
+    Module {
+        source_name: source_name.to_string(),
+        globals: builder.globals,
+        functions: builder.functions,
+    }
+}
+
+/// Module-wide state while emitting: functions and global names.
+#[derive(Default)]
+pub(crate) struct ModuleBuilder {
+    functions: Vec<FunctionProto>,
+    globals: Vec<String>,
+    global_index: HashMap<String, u32>,
+}
+
+impl ModuleBuilder {
+    /// The module's slot for global `name`.
+    fn global(&mut self, name: &str) -> u32 {
+        if let Some(&slot) = self.global_index.get(name) {
+            return slot;
+        }
+        let slot = self.globals.len() as u32;
+        self.globals.push(name.to_string());
+        self.global_index.insert(name.to_string(), slot);
+        slot
+    }
+
+    /// Reserves the index of a function whose code is emitted later.
+    fn reserve_function(&mut self) -> usize {
+        self.functions.push(FunctionProto {
+            name: String::new(),
+            short_name: String::new(),
+            kind: tinyvm_runtime::bytecode::FunctionKind::Function,
+            arity: 0,
+            upvalue_count: 0,
+            cache_count: 0,
+            line: 0,
+            code: Vec::new(),
+            lines: Vec::new(),
+            constants: Vec::new(),
+            locals: Vec::new(),
+        });
+        self.functions.len() - 1
+    }
+}

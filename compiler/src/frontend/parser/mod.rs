@@ -1,0 +1,208 @@
+//! The parser: tokens to a resolved syntax tree, with clox's error handling.
+//!
+//! It follows the structure of clox's single-pass compiler (Pratt parsing
+//! for expressions, recursive descent for statements, scopes resolved on the
+//! fly) so that it reports the same errors, in the same order, with the same
+//! panic-mode recovery, but it builds `ast` nodes instead of bytecode.
+//! `expr.rs` parses expressions, `stmt.rs` statements and declarations,
+//! `scope.rs` resolves names.
+
+mod expr;
+mod scope;
+mod stmt;
+
+use super::ast::{FunctionKind, Program};
+use super::diagnostic::{At, Diagnostic};
+use super::lexer::Lexer;
+use super::token::{Token, TokenKind};
+use scope::{ClassScope, FunctionScope};
+
+/// Parses a whole program. Returns every error found on failure.
+pub fn parse(source: &str) -> Result<Program, Vec<Diagnostic>> {
+    let mut parser = Parser::new(source);
+    parser.advance();
+    parser
+        .functions
+        .push(FunctionScope::new(FunctionKind::Script, "script".into()));
+    let mut body = Vec::new();
+    while !parser.matches(TokenKind::Eof) {
+        if let Some(stmt) = parser.declaration() {
+            body.push(stmt);
+        }
+    }
+    let end_line = parser.previous.line;
+    let script = parser.finish_function(body, Vec::new(), 0, end_line);
+    if parser.diagnostics.is_empty() {
+        Ok(Program { script })
+    } else {
+        Err(parser.diagnostics)
+    }
+}
+
+pub(crate) struct Parser<'a> {
+    lexer: Lexer<'a>,
+    current: Token,
+    previous: Token,
+    panic_mode: bool,
+    diagnostics: Vec<Diagnostic>,
+    functions: Vec<FunctionScope>,
+    classes: Vec<ClassScope>,
+}
+
+impl<'a> Parser<'a> {
+    fn new(source: &'a str) -> Parser<'a> {
+        let placeholder = Token {
+            kind: TokenKind::Eof,
+            text: String::new(),
+            line: 1,
+            column: 1,
+            start: 0,
+            end: 0,
+        };
+        Parser {
+            lexer: Lexer::new(source),
+            current: placeholder.clone(),
+            previous: placeholder,
+            panic_mode: false,
+            diagnostics: Vec::new(),
+            functions: Vec::new(),
+            classes: Vec::new(),
+        }
+    }
+
+    fn advance(&mut self) {
+        self.previous = std::mem::replace(&mut self.current, self.lexer.next_token());
+        while self.current.kind == TokenKind::Error {
+            let token = self.current.clone();
+            self.error_at(&token, &token.text.clone());
+            self.current = self.lexer.next_token();
+        }
+    }
+
+    fn check(&self, kind: TokenKind) -> bool {
+        self.current.kind == kind
+    }
+
+    fn matches(&mut self, kind: TokenKind) -> bool {
+        if !self.check(kind) {
+            return false;
+        }
+        self.advance();
+        true
+    }
+
+    fn consume(&mut self, kind: TokenKind, message: &str) {
+        if self.check(kind) {
+            self.advance();
+        } else {
+            self.error_at_current(message);
+        }
+    }
+
+    fn error_at(&mut self, token: &Token, message: &str) {
+        if self.panic_mode {
+            return;
+        }
+        self.panic_mode = true;
+        let at = match token.kind {
+            TokenKind::Eof => At::End,
+            TokenKind::Error => At::Nothing,
+            _ => At::Token(token.text.clone()),
+        };
+        self.diagnostics.push(Diagnostic {
+            message: message.to_string(),
+            line: token.line,
+            at,
+            span: token.start..token.end,
+        });
+    }
+
+    /// An error at the token just consumed.
+    fn error(&mut self, message: &str) {
+        let token = self.previous.clone();
+        self.error_at(&token, message);
+    }
+
+    fn error_at_current(&mut self, message: &str) {
+        let token = self.current.clone();
+        self.error_at(&token, message);
+    }
+
+    /// Skips to a likely statement boundary after an error.
+    fn synchronize(&mut self) {
+        self.panic_mode = false;
+        while self.current.kind != TokenKind::Eof {
+            if self.previous.kind == TokenKind::Semicolon {
+                return;
+            }
+            use TokenKind::*;
+            if matches!(
+                self.current.kind,
+                Class | Fun | Var | For | If | While | Print | Return | Lock
+            ) {
+                return;
+            }
+            self.advance();
+        }
+    }
+
+    fn scope(&mut self) -> &mut FunctionScope {
+        self.functions
+            .last_mut()
+            .expect("a function scope is always open")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn errors(src: &str) -> Vec<String> {
+        parse(src)
+            .err()
+            .unwrap_or_default()
+            .iter()
+            .map(|d| d.short())
+            .collect()
+    }
+
+    #[test]
+    fn reports_like_clox() {
+        assert_eq!(
+            errors("print 1"),
+            vec!["[line 1] Error at end: Expect ';' after value."]
+        );
+        assert_eq!(
+            errors("var 1 = 2;"),
+            vec!["[line 1] Error at '1': Expect variable name."]
+        );
+        assert_eq!(
+            errors("return 1;"),
+            vec!["[line 1] Error at 'return': Can't return from top-level code."]
+        );
+        assert_eq!(
+            errors("print this;"),
+            vec!["[line 1] Error at 'this': Can't use 'this' outside of a class."]
+        );
+        assert_eq!(
+            errors("{ var a = a; }"),
+            vec!["[line 1] Error at 'a': Can't read local variable in its own initializer."]
+        );
+    }
+
+    #[test]
+    fn recovers_and_reports_every_statement() {
+        let e = errors("print 1\nprint 2;\nvar = 3;\nprint 4");
+        assert_eq!(e.len(), 3, "{:?}", e);
+    }
+
+    #[test]
+    fn no_fixed_local_limit() {
+        let mut src = String::from("fun f() {\n");
+        for i in 0..1000 {
+            src.push_str(&format!("var v{} = {};\n", i, i));
+        }
+        src.push_str("}\n");
+        assert!(parse(&src).is_ok());
+    }
+}

@@ -1,0 +1,199 @@
+//! Name resolution during parsing: locals, scopes, upvalues (clox's rules).
+
+use super::Parser;
+use crate::frontend::ast::{FunctionDecl, FunctionKind, ScopeEnd, Stmt, VarRef, VarTarget};
+use crate::frontend::token::TokenKind;
+
+pub(super) struct Local {
+    name: String,
+    /// Scope depth, or -1 while its initializer is being parsed.
+    depth: i32,
+    captured: bool,
+}
+
+pub(super) struct FunctionScope {
+    pub kind: FunctionKind,
+    pub name: String,
+    locals: Vec<Local>,
+    pub upvalues: Vec<(bool, u32)>,
+    pub depth: i32,
+    /// Hidden slots of the `lock` statements around the current point.
+    pub locks: Vec<u32>,
+    pub line: u32,
+}
+
+pub(super) struct ClassScope {
+    pub has_superclass: bool,
+    pub name: String,
+}
+
+impl FunctionScope {
+    pub fn new(kind: FunctionKind, name: String) -> FunctionScope {
+        let slot0 = if kind == FunctionKind::Function {
+            ""
+        } else {
+            "this"
+        };
+        FunctionScope {
+            kind,
+            name,
+            locals: vec![Local {
+                name: slot0.to_string(),
+                depth: 0,
+                captured: false,
+            }],
+            upvalues: Vec::new(),
+            depth: 0,
+            locks: Vec::new(),
+            line: 0,
+        }
+    }
+}
+
+impl Parser<'_> {
+    pub(super) fn begin_scope(&mut self) {
+        self.scope().depth += 1;
+    }
+
+    /// Ends a scope: its locals are popped (or closed, when captured).
+    pub(super) fn end_scope(&mut self) -> ScopeEnd {
+        let line = self.previous.line;
+        let scope = self.scope();
+        scope.depth -= 1;
+        let mut pops = Vec::new();
+        while scope.locals.last().is_some_and(|l| l.depth > scope.depth) {
+            let local = scope.locals.pop().expect("checked above");
+            pops.push(local.captured);
+        }
+        ScopeEnd { pops, line }
+    }
+
+    /// Adds a local for `name` (uninitialized) and returns its slot.
+    pub(super) fn add_local(&mut self, name: String) -> u32 {
+        let scope = self.scope();
+        scope.locals.push(Local {
+            name,
+            depth: -1,
+            captured: false,
+        });
+        (scope.locals.len() - 1) as u32
+    }
+
+    /// Declares the identifier just consumed in the current scope.
+    fn declare_variable(&mut self) -> Option<u32> {
+        if self.scope().depth == 0 {
+            return None;
+        }
+        let name = self.previous.text.clone();
+        let scope = self.scope();
+        let duplicate = scope
+            .locals
+            .iter()
+            .rev()
+            .take_while(|l| l.depth == -1 || l.depth >= scope.depth)
+            .any(|l| l.name == name);
+        if duplicate {
+            self.error("Already a variable with this name in this scope.");
+        }
+        Some(self.add_local(name))
+    }
+
+    /// Consumes a variable name and declares it.
+    pub(super) fn parse_variable(&mut self, message: &str) -> VarTarget {
+        self.consume(TokenKind::Identifier, message);
+        self.declare_consumed()
+    }
+
+    /// Declares the identifier just consumed: a local slot or a global.
+    pub(super) fn declare_consumed(&mut self) -> VarTarget {
+        match self.declare_variable() {
+            Some(slot) => VarTarget::Local(slot),
+            None => VarTarget::Global(self.previous.text.clone()),
+        }
+    }
+
+    pub(super) fn mark_initialized(&mut self) {
+        let scope = self.scope();
+        if scope.depth == 0 {
+            return;
+        }
+        let depth = scope.depth;
+        if let Some(local) = scope.locals.last_mut() {
+            local.depth = depth;
+        }
+    }
+
+    /// Resolves a name used at the current point.
+    pub(super) fn resolve(&mut self, name: &str) -> VarRef {
+        let level = self.functions.len() - 1;
+        if let Some(slot) = self.resolve_local(level, name) {
+            return VarRef::Local(slot);
+        }
+        if let Some(index) = self.resolve_upvalue(level, name) {
+            return VarRef::Upvalue(index);
+        }
+        VarRef::Global(name.to_string())
+    }
+
+    fn resolve_local(&mut self, level: usize, name: &str) -> Option<u32> {
+        let found = self.functions[level]
+            .locals
+            .iter()
+            .enumerate()
+            .rev()
+            .find(|(_, l)| l.name == name);
+        let (slot, uninitialized) = found.map(|(i, l)| (i as u32, l.depth == -1))?;
+        if uninitialized {
+            self.error("Can't read local variable in its own initializer.");
+        }
+        Some(slot)
+    }
+
+    fn resolve_upvalue(&mut self, level: usize, name: &str) -> Option<u32> {
+        if level == 0 {
+            return None;
+        }
+        if let Some(local) = self.resolve_local(level - 1, name) {
+            self.functions[level - 1].locals[local as usize].captured = true;
+            return Some(self.add_upvalue(level, local, true));
+        }
+        let upvalue = self.resolve_upvalue(level - 1, name)?;
+        Some(self.add_upvalue(level, upvalue, false))
+    }
+
+    fn add_upvalue(&mut self, level: usize, index: u32, is_local: bool) -> u32 {
+        let upvalues = &mut self.functions[level].upvalues;
+        if let Some(i) = upvalues.iter().position(|&u| u == (is_local, index)) {
+            return i as u32;
+        }
+        upvalues.push((is_local, index));
+        (upvalues.len() - 1) as u32
+    }
+
+    /// Closes the innermost function scope and builds its declaration.
+    pub(super) fn finish_function(
+        &mut self,
+        body: Vec<Stmt>,
+        params: Vec<String>,
+        line: u32,
+        end_line: u32,
+    ) -> FunctionDecl {
+        let scope = self.functions.pop().expect("a function scope is open");
+        let short_name = scope
+            .name
+            .rsplit('.')
+            .next()
+            .unwrap_or(&scope.name)
+            .to_string();
+        FunctionDecl {
+            name: scope.name,
+            short_name,
+            kind: scope.kind,
+            params,
+            body,
+            upvalues: scope.upvalues,
+            line: if line == 0 { scope.line } else { line },
+            end_line,
+        }
+    }
+}

@@ -1,0 +1,123 @@
+//! `tinyvm`: the TinyVM toolchain (build, compile, run, disasm, gdb).
+//!
+//! This file defines the command line (clap) and dispatches to `commands`.
+//! Every command returns a process exit status; nothing here panics on bad
+//! input.
+
+#![warn(clippy::undocumented_unsafe_blocks)]
+
+mod commands;
+mod emit;
+mod frontend;
+
+use clap::{Parser, Subcommand};
+use frontend::diagnostic::ErrorFormat;
+use std::path::PathBuf;
+
+#[derive(Parser)]
+#[command(
+    name = "tinyvm",
+    version,
+    about = "The TinyVM compiler and runtime",
+    propagate_version = true
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Copy, Clone, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum JitArg {
+    Auto,
+    Always,
+    Off,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Build a standalone native executable.
+    Build {
+        /// Source file (.tvm or .lox).
+        src: PathBuf,
+        /// Output executable (default: the source name without extension).
+        #[arg(short, long)]
+        output: Option<PathBuf>,
+        /// Emit DWARF debug information.
+        #[arg(short = 'g')]
+        debug: bool,
+        /// Link statically.
+        #[arg(long = "static")]
+        static_link: bool,
+        /// Fail instead of leaving functions to the interpreter.
+        #[arg(long)]
+        no_fallback: bool,
+        #[arg(long, value_enum, default_value = "human")]
+        error_format: ErrorFormat,
+    },
+    /// Compile to a bytecode file (.tvmc).
+    Compile {
+        src: PathBuf,
+        #[arg(short, long)]
+        output: Option<PathBuf>,
+        #[arg(long, value_enum, default_value = "human")]
+        error_format: ErrorFormat,
+    },
+    /// Run a source or bytecode file; arguments after FILE go to the program.
+    Run {
+        #[arg(long, value_enum, default_value = "auto")]
+        jit: JitArg,
+        #[arg(long, value_enum, default_value = "human")]
+        error_format: ErrorFormat,
+        file: PathBuf,
+        #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
+        args: Vec<String>,
+    },
+    /// List the bytecode of a source or bytecode file.
+    Disasm {
+        file: PathBuf,
+        /// Also show the x86-64 code of each function.
+        #[arg(long)]
+        native: bool,
+        #[arg(long, value_enum, default_value = "human")]
+        error_format: ErrorFormat,
+    },
+    /// Run gdb on a built program with TinyVM's value printers loaded.
+    Gdb {
+        exe: PathBuf,
+        #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
+        args: Vec<String>,
+    },
+}
+
+fn main() {
+    let cli = Cli::parse();
+    let status = match cli.command {
+        Command::Build {
+            src,
+            output,
+            debug,
+            static_link,
+            no_fallback,
+            error_format,
+        } => commands::build::run(&src, output, debug, static_link, no_fallback, error_format),
+        Command::Compile {
+            src,
+            output,
+            error_format,
+        } => commands::compile::run(&src, output, error_format),
+        Command::Run {
+            jit,
+            error_format,
+            file,
+            args,
+        } => commands::run::run(&file, args, jit, error_format),
+        Command::Disasm {
+            file,
+            native,
+            error_format,
+        } => commands::disasm::run(&file, native, error_format),
+        Command::Gdb { exe, args } => commands::gdb::run(&exe, args),
+    };
+    tinyvm_runtime::output::flush_stdout();
+    std::process::exit(status);
+}

@@ -1,0 +1,12 @@
+//! The bytecode: instruction set, module data, `.tvmc` files, verification
+//! and listing. Defined here, written by the compiler, read by every backend.
+
+pub mod disasm;
+pub mod module;
+pub mod opcode;
+pub mod tvmc;
+pub mod verify;
+pub mod walk;
+
+pub use module::{Constant, FunctionKind, FunctionProto, LocalInfo, Module};
+pub use opcode::Op;

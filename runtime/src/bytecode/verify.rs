@@ -1,0 +1,340 @@
+//! The bytecode verifier: proves a module safe to run before anything runs.
+//!
+//! It checks every constant index and type, global, upvalue, cache and local
+//! slot, every jump target (it must start an instruction), and simulates the
+//! operand stack over all paths so that depths agree where paths meet, never
+//! underflow, and no path falls off the end of a function. It computes each
+//! function's maximum stack depth, which the runtime trusts for its
+//! stack-overflow checks. It never panics on any input.
+
+use super::module::{Constant, FunctionKind, FunctionProto, Module};
+use super::opcode::{decode_fixed, read_u32, Op, Operand, UPVALUE_DESCRIPTOR_SIZE};
+
+/// Upper bound on any count the runtime sizes memory by (slots, constants).
+pub const MAX_COUNT: u32 = 1 << 24;
+
+/// Why a module was rejected.
+#[derive(Debug, Clone, PartialEq)]
+pub struct VerifyError(pub String);
+
+impl std::fmt::Display for VerifyError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+/// What verification learned: per function, the maximum operand stack depth
+/// (slots above the frame base, slot 0 included).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Verified {
+    pub max_stack: Vec<u32>,
+}
+
+/// Verifies a whole module.
+pub fn verify_module(module: &Module) -> Result<Verified, VerifyError> {
+    if module.functions.is_empty() {
+        return Err(VerifyError("module has no functions".into()));
+    }
+    if module.globals.len() as u64 >= MAX_COUNT as u64 {
+        return Err(VerifyError("too many globals".into()));
+    }
+    let script = &module.functions[0];
+    if script.kind != FunctionKind::Script || script.arity != 0 || script.upvalue_count != 0 {
+        return Err(VerifyError("function 0 is not a script".into()));
+    }
+    let mut max_stack = Vec::with_capacity(module.functions.len());
+    for (index, function) in module.functions.iter().enumerate() {
+        let depth = FunctionVerifier {
+            module,
+            function,
+            index,
+        }
+        .verify()
+        .map_err(|e| VerifyError(format!("function {} '{}': {}", index, function.name, e)))?;
+        max_stack.push(depth);
+    }
+    Ok(Verified { max_stack })
+}
+
+struct FunctionVerifier<'a> {
+    module: &'a Module,
+    function: &'a FunctionProto,
+    index: usize,
+}
+
+/// How an instruction changes the stack, and where control goes next.
+struct Effect {
+    pops: u32,
+    pushes: u32,
+    /// Lowest depth required before the instruction (peeks count here).
+    needs: u32,
+    falls_through: bool,
+    jump: Option<usize>,
+}
+
+impl FunctionVerifier<'_> {
+    fn verify(&self) -> Result<u32, String> {
+        let f = self.function;
+        if self.index != 0 && f.kind == FunctionKind::Script {
+            return Err("only function 0 may be a script".into());
+        }
+        if f.upvalue_count >= MAX_COUNT || f.cache_count >= MAX_COUNT {
+            return Err("count out of range".into());
+        }
+        if f.constants.len() as u64 >= MAX_COUNT as u64 || f.code.len() as u64 >= u32::MAX as u64 {
+            return Err("function too large".into());
+        }
+        if f.code.is_empty() {
+            return Err("empty code".into());
+        }
+        self.check_lines()?;
+        self.check_constants()?;
+        let starts = self.instruction_starts()?;
+        let depth = self.simulate_stack(&starts)?;
+        for local in &f.locals {
+            if local.slot >= depth.max(1)
+                || local.start > local.end
+                || local.end as usize > f.code.len()
+            {
+                return Err(format!(
+                    "local '{}' has an invalid slot or range",
+                    local.name
+                ));
+            }
+        }
+        Ok(depth)
+    }
+
+    fn check_lines(&self) -> Result<(), String> {
+        let lines = &self.function.lines;
+        if lines.is_empty() || lines[0].0 != 0 {
+            return Err("line table does not cover offset 0".into());
+        }
+        for pair in lines.windows(2) {
+            if pair[1].0 <= pair[0].0 {
+                return Err("line table offsets are not ascending".into());
+            }
+        }
+        if lines
+            .iter()
+            .any(|&(offset, _)| offset as usize >= self.function.code.len())
+        {
+            return Err("line table offset past the end of the code".into());
+        }
+        Ok(())
+    }
+
+    fn check_constants(&self) -> Result<(), String> {
+        for constant in &self.function.constants {
+            if let Constant::Function(target) = constant {
+                let target = *target as usize;
+                if target == 0 || target >= self.module.functions.len() {
+                    return Err(format!("function constant {} out of range", target));
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Decodes every instruction once; returns a map of instruction starts.
+    fn instruction_starts(&self) -> Result<Vec<bool>, String> {
+        let code = &self.function.code;
+        let mut starts = vec![false; code.len()];
+        let mut offset = 0;
+        while offset < code.len() {
+            starts[offset] = true;
+            let ins = decode_fixed(code, offset)
+                .ok_or_else(|| format!("bad or truncated instruction at offset {}", offset))?;
+            let mut size = ins.size;
+            if ins.op == Op::Closure {
+                let count = self.closure_target(ins.args[0])?.upvalue_count as usize;
+                size += count * UPVALUE_DESCRIPTOR_SIZE;
+                if offset + size > code.len() {
+                    return Err(format!("truncated closure at offset {}", offset));
+                }
+            }
+            offset += size;
+        }
+        Ok(starts)
+    }
+
+    fn closure_target(&self, k: i64) -> Result<&FunctionProto, String> {
+        match self.function.constants.get(k as usize) {
+            Some(Constant::Function(target)) => Ok(&self.module.functions[*target as usize]),
+            _ => Err(format!("constant {} is not a function", k)),
+        }
+    }
+
+    fn simulate_stack(&self, starts: &[bool]) -> Result<u32, String> {
+        let code = &self.function.code;
+        let entry_depth = 1 + self.function.arity as u32;
+        let mut depth_at: Vec<Option<u32>> = vec![None; code.len()];
+        let mut work = vec![(0usize, entry_depth)];
+        let mut max_depth = entry_depth;
+        while let Some((offset, depth)) = work.pop() {
+            match depth_at[offset] {
+                Some(known) if known == depth => continue,
+                Some(known) => {
+                    return Err(format!(
+                        "stack depth {} and {} meet at offset {}",
+                        known, depth, offset
+                    ))
+                }
+                None => depth_at[offset] = Some(depth),
+            }
+            let (effect, size) = self.effect(offset, depth, starts)?;
+            if depth < effect.needs || depth < effect.pops {
+                return Err(format!("stack underflow at offset {}", offset));
+            }
+            let after = depth - effect.pops + effect.pushes;
+            if after >= MAX_COUNT {
+                return Err("stack too deep".into());
+            }
+            max_depth = max_depth.max(after);
+            if let Some(target) = effect.jump {
+                work.push((target, after));
+            }
+            if effect.falls_through {
+                let next = offset + size;
+                if next >= code.len() {
+                    return Err(format!("control falls off the end after offset {}", offset));
+                }
+                work.push((next, after));
+            }
+        }
+        Ok(max_depth)
+    }
+
+    /// Checks the operands of the instruction at `offset` and returns its effect and size.
+    fn effect(
+        &self,
+        offset: usize,
+        depth: u32,
+        starts: &[bool],
+    ) -> Result<(Effect, usize), String> {
+        let f = self.function;
+        let ins = decode_fixed(&f.code, offset).ok_or("bad instruction")?;
+        let mut size = ins.size;
+        let mut jump = None;
+        for (operand, &value) in ins.op.operands().iter().zip(&ins.args) {
+            match operand {
+                Operand::Const => self.check_constant_use(ins.op, value)?,
+                Operand::Local if value as u64 >= depth as u64 => {
+                    return Err(format!(
+                        "local slot {} beyond stack depth {} at offset {}",
+                        value, depth, offset
+                    ))
+                }
+                Operand::Global if value as usize >= self.module.globals.len() => {
+                    return Err(format!("global {} out of range", value))
+                }
+                Operand::Upvalue if value as u64 >= f.upvalue_count as u64 => {
+                    return Err(format!("upvalue {} out of range", value))
+                }
+                Operand::Cache if value as u64 >= f.cache_count as u64 => {
+                    return Err(format!("cache {} out of range", value))
+                }
+                Operand::Count if value as u64 >= MAX_COUNT as u64 => {
+                    return Err("count too large".into())
+                }
+                Operand::Jump => {
+                    let target = ins.jump_target();
+                    let backward = ins.op == Op::Loop;
+                    if target < 0 || target as usize >= f.code.len() || !starts[target as usize] {
+                        return Err(format!(
+                            "jump target {} invalid at offset {}",
+                            target, offset
+                        ));
+                    }
+                    if backward != (target as usize <= offset) {
+                        return Err(format!("jump direction wrong at offset {}", offset));
+                    }
+                    jump = Some(target as usize);
+                }
+                _ => {}
+            }
+        }
+        let a = ins.args.first().copied().unwrap_or(0) as u32;
+        let (pops, pushes, needs, falls_through) = match ins.op {
+            Op::Constant | Op::Nil | Op::True | Op::False | Op::GetLocal | Op::GetGlobal => {
+                (0, 1, 0, true)
+            }
+            Op::GetUpvalue | Op::Class => (0, 1, 0, true),
+            Op::Pop | Op::DefineGlobal | Op::Print | Op::CloseUpvalue => (1, 0, 0, true),
+            Op::MonitorEnter | Op::MonitorExit => (1, 0, 0, true),
+            Op::SetLocal | Op::SetGlobal | Op::SetUpvalue => (0, 0, 1, true),
+            Op::GetProperty | Op::Not | Op::Negate => (1, 1, 0, true),
+            Op::SetProperty | Op::GetSuper | Op::GetIndex => (2, 1, 0, true),
+            Op::Equal
+            | Op::NotEqual
+            | Op::Greater
+            | Op::GreaterEqual
+            | Op::Less
+            | Op::LessEqual => (2, 1, 0, true),
+            Op::Add | Op::Subtract | Op::Multiply | Op::Divide | Op::Modulo => (2, 1, 0, true),
+            Op::SetIndex => (3, 1, 0, true),
+            Op::Jump | Op::Loop => (0, 0, 0, false),
+            Op::JumpIfFalse => (0, 0, 1, true),
+            Op::Call | Op::Spawn => (a + 1, 1, 0, true),
+            Op::Invoke => (ins.args[1] as u32 + 1, 1, 0, true),
+            Op::SuperInvoke => (ins.args[1] as u32 + 2, 1, 0, true),
+            Op::Closure => {
+                let target = self.closure_target(ins.args[0])?;
+                for i in 0..target.upvalue_count as usize {
+                    let at = offset + size + i * UPVALUE_DESCRIPTOR_SIZE;
+                    let is_local = f.code[at];
+                    let index = read_u32(&f.code, at + 1);
+                    let ok = match is_local {
+                        // The new closure is pushed before its captures are taken.
+                        1 => index <= depth,
+                        0 => index < f.upvalue_count,
+                        _ => false,
+                    };
+                    if !ok {
+                        return Err(format!(
+                            "closure capture {} invalid at offset {}",
+                            i, offset
+                        ));
+                    }
+                }
+                size += target.upvalue_count as usize * UPVALUE_DESCRIPTOR_SIZE;
+                (0, 1, 0, true)
+            }
+            Op::Return => (1, 0, 0, false),
+            Op::Inherit | Op::Method => (1, 0, 2, true),
+            Op::Array => (a, 1, 0, true),
+        };
+        Ok((
+            Effect {
+                pops,
+                pushes,
+                needs,
+                falls_through,
+                jump,
+            },
+            size,
+        ))
+    }
+
+    fn check_constant_use(&self, op: Op, k: i64) -> Result<(), String> {
+        let constant = self
+            .function
+            .constants
+            .get(k as usize)
+            .ok_or_else(|| format!("constant {} out of range", k))?;
+        let ok = match op {
+            Op::Constant => matches!(constant, Constant::Number(_) | Constant::String(_)),
+            Op::Closure => matches!(constant, Constant::Function(_)),
+            _ => matches!(constant, Constant::String(_)),
+        };
+        if ok {
+            Ok(())
+        } else {
+            Err(format!(
+                "constant {} has the wrong type for {}",
+                k,
+                op.mnemonic()
+            ))
+        }
+    }
+}

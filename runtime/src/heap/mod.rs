@@ -1,0 +1,373 @@
+//! The garbage-collected heap: allocation, accounting and object constructors.
+//!
+//! Every object is allocated here and linked into one list that the sweep
+//! walks (`gc.rs`). Allocation may collect first, so callers keep every value
+//! they still need reachable from a root (the thread's value stack or
+//! `Vm::temp_roots`) across any call into this module. This module must not
+//! run program code.
+
+pub mod gc;
+pub mod intern;
+
+use crate::object::class::PtrMap;
+use crate::object::*;
+use crate::value::Value;
+use crate::vm::{Thread, Vm};
+use std::alloc::{alloc, dealloc, handle_alloc_error, Layout};
+
+const MIN_NEXT_GC: usize = 1 << 20;
+
+/// Collector statistics (reported by `TINYVM_STATS=1`).
+#[derive(Default, Clone, Copy)]
+pub struct GcStats {
+    pub cycles: u64,
+    pub bytes_allocated_total: u64,
+    pub bytes_freed_total: u64,
+    pub longest_pause_ns: u64,
+    pub total_pause_ns: u64,
+}
+
+pub struct Heap {
+    /// Head of the list of all objects.
+    pub objects: *mut Obj,
+    /// Bytes currently allocated (objects and their buffers).
+    pub bytes_allocated: usize,
+    /// Collect when `bytes_allocated` passes this.
+    pub next_gc: usize,
+    /// `TINYVM_GC_STRESS=1`: collect before every allocation.
+    pub stress: bool,
+    pub stats: GcStats,
+}
+
+impl Default for Heap {
+    fn default() -> Self {
+        Heap {
+            objects: std::ptr::null_mut(),
+            bytes_allocated: 0,
+            next_gc: MIN_NEXT_GC,
+            stress: false,
+            stats: GcStats::default(),
+        }
+    }
+}
+
+impl Heap {
+    /// Records `bytes` of buffer growth owned by an object.
+    pub fn account(&mut self, bytes: usize) {
+        self.bytes_allocated += bytes;
+        self.stats.bytes_allocated_total += bytes as u64;
+    }
+
+    /// Records `bytes` of buffer shrinkage or release.
+    pub fn unaccount(&mut self, bytes: usize) {
+        self.bytes_allocated = self.bytes_allocated.saturating_sub(bytes);
+        self.stats.bytes_freed_total += bytes as u64;
+    }
+
+    pub fn after_collection(&mut self) {
+        self.next_gc = (self.bytes_allocated * 2).max(MIN_NEXT_GC);
+    }
+}
+
+fn layout(size: usize) -> Layout {
+    match Layout::from_size_align(size, 8) {
+        Ok(layout) => layout,
+        Err(_) => handle_alloc_error(Layout::new::<u64>()),
+    }
+}
+
+/// Allocates `size` bytes for an object of `kind`, collecting first if due,
+/// and writes `init` (whose first field is the header) at the start.
+fn alloc_object<T>(vm: &mut Vm, th: &mut Thread, size: usize, init: T) -> *mut T {
+    debug_assert!(size >= std::mem::size_of::<T>());
+    if vm.heap.stress || vm.heap.bytes_allocated + size > vm.heap.next_gc {
+        gc::collect(vm, th);
+    }
+    let layout = layout(size);
+    // SAFETY: the layout has a non-zero size (every object has a header).
+    let ptr = unsafe { alloc(layout) } as *mut T;
+    if ptr.is_null() {
+        handle_alloc_error(layout);
+    }
+    // SAFETY: `ptr` is a fresh allocation of at least size_of::<T>() bytes,
+    // aligned to 8, and every object type starts with an `Obj` header.
+    unsafe {
+        ptr.write(init);
+        let obj = ptr as *mut Obj;
+        (*obj).next = vm.heap.objects;
+        vm.heap.objects = obj;
+    }
+    vm.heap.account(size);
+    ptr
+}
+
+/// Interns `bytes`, allocating a string only when it is new.
+pub fn new_string(vm: &mut Vm, th: &mut Thread, bytes: &[u8]) -> *mut ObjString {
+    let hash = string::hash_bytes(bytes);
+    if let Some(s) = vm.strings.find(bytes, hash) {
+        return s;
+    }
+    let mut header = Obj::new(ObjKind::String);
+    header.hash = hash;
+    let s = alloc_object(
+        vm,
+        th,
+        ObjString::alloc_size(bytes.len()),
+        ObjString {
+            obj: header,
+            len: bytes.len(),
+        },
+    );
+    // SAFETY: the allocation has room for `len` bytes after the struct.
+    unsafe { std::ptr::copy_nonoverlapping(bytes.as_ptr(), s.add(1) as *mut u8, bytes.len()) };
+    vm.strings.insert(s);
+    s
+}
+
+/// A string value for `text`.
+pub fn string_value(vm: &mut Vm, th: &mut Thread, text: &[u8]) -> Value {
+    Value::object(new_string(vm, th, text) as *mut Obj)
+}
+
+pub fn new_closure(vm: &mut Vm, th: &mut Thread, function: *mut ObjFunction) -> *mut ObjClosure {
+    // SAFETY: the caller keeps `function` alive (it is a constant of a live function).
+    let count = unsafe { (*function).upvalue_count };
+    let closure = alloc_object(
+        vm,
+        th,
+        ObjClosure::alloc_size(count as usize),
+        ObjClosure {
+            obj: Obj::new(ObjKind::Closure),
+            function,
+            upvalue_count: count,
+        },
+    );
+    let upvalues = ObjClosure::upvalues(closure);
+    for i in 0..count as usize {
+        // SAFETY: the allocation holds `count` upvalue pointers after the struct.
+        unsafe { upvalues.add(i).write(std::ptr::null_mut()) };
+    }
+    closure
+}
+
+pub fn new_upvalue(vm: &mut Vm, th: &mut Thread, location: *mut Value) -> *mut ObjUpvalue {
+    let init = ObjUpvalue {
+        obj: Obj::new(ObjKind::Upvalue),
+        location,
+        closed: Value::NIL,
+        next_open: std::ptr::null_mut(),
+    };
+    alloc_object(vm, th, std::mem::size_of::<ObjUpvalue>(), init)
+}
+
+/// A class with its root shape. `name` must be reachable from a root.
+pub fn new_class(vm: &mut Vm, th: &mut Thread, name: *mut ObjString) -> *mut ObjClass {
+    let init = ObjClass {
+        obj: Obj::new(ObjKind::Class),
+        name,
+        root_shape: std::ptr::null_mut(),
+        initializer: Value::NIL,
+        field_hint: 0,
+        methods: PtrMap::default(),
+    };
+    let class = alloc_object(vm, th, std::mem::size_of::<ObjClass>(), init);
+    vm.temp_roots.push(Value::object(class as *mut Obj));
+    let root = new_shape(vm, th, class, std::ptr::null_mut(), std::ptr::null_mut());
+    vm.temp_roots.pop();
+    // SAFETY: `class` was just allocated and is still live (it was rooted).
+    unsafe { (*class).root_shape = root };
+    class
+}
+
+/// A shape; `class`, `parent` and `key` must be reachable from roots.
+pub fn new_shape(
+    vm: &mut Vm,
+    th: &mut Thread,
+    class: *mut ObjClass,
+    parent: *mut ObjShape,
+    key: *mut ObjString,
+) -> *mut ObjShape {
+    // SAFETY: a non-null parent is a live shape.
+    let field_count = if parent.is_null() {
+        0
+    } else {
+        unsafe { (*parent).field_count + 1 }
+    };
+    let init = ObjShape {
+        obj: Obj::new(ObjKind::Shape),
+        class,
+        parent,
+        key,
+        field_count,
+        transitions: Vec::new(),
+    };
+    alloc_object(vm, th, std::mem::size_of::<ObjShape>(), init)
+}
+
+/// An instance of `class` (which the caller keeps reachable).
+pub fn new_instance(vm: &mut Vm, th: &mut Thread, class: *mut ObjClass) -> *mut ObjInstance {
+    // SAFETY: the caller keeps `class` alive.
+    let (shape, hint) = unsafe { ((*class).root_shape, (*class).field_hint) };
+    let init = ObjInstance {
+        obj: Obj::new(ObjKind::Instance),
+        class,
+        shape,
+        fields: std::ptr::null_mut(),
+        capacity: hint,
+        inline_capacity: hint,
+    };
+    let instance = alloc_object(vm, th, ObjInstance::alloc_size(hint as usize), init);
+    // SAFETY: `instance` is fresh; its inline slots follow the struct.
+    unsafe { (*instance).fields = ObjInstance::inline_fields(instance) };
+    instance
+}
+
+pub fn new_bound_method(
+    vm: &mut Vm,
+    th: &mut Thread,
+    receiver: Value,
+    method: *mut ObjClosure,
+) -> *mut ObjBoundMethod {
+    let init = ObjBoundMethod {
+        obj: Obj::new(ObjKind::BoundMethod),
+        receiver,
+        method,
+    };
+    alloc_object(vm, th, std::mem::size_of::<ObjBoundMethod>(), init)
+}
+
+pub fn new_native(
+    vm: &mut Vm,
+    th: &mut Thread,
+    name: &'static str,
+    arity: u8,
+    function: NativeFn,
+) -> *mut ObjNative {
+    let init = ObjNative {
+        obj: Obj::new(ObjKind::Native),
+        function,
+        name,
+        arity,
+    };
+    alloc_object(vm, th, std::mem::size_of::<ObjNative>(), init)
+}
+
+/// An array owning `items` (whose values the caller keeps reachable until this returns).
+pub fn new_array(vm: &mut Vm, th: &mut Thread, items: Vec<Value>) -> *mut ObjArray {
+    let buffer = items.capacity() * std::mem::size_of::<Value>();
+    let mut items = std::mem::ManuallyDrop::new(items);
+    let init = ObjArray {
+        obj: Obj::new(ObjKind::Array),
+        ptr: items.as_mut_ptr(),
+        len: items.len(),
+        cap: items.capacity(),
+    };
+    let array = alloc_object(vm, th, std::mem::size_of::<ObjArray>(), init);
+    vm.heap.account(buffer);
+    array
+}
+
+pub fn new_thread_object(
+    vm: &mut Vm,
+    th: &mut Thread,
+    id: u64,
+    shared: std::sync::Arc<crate::sync::threads::ThreadShared>,
+) -> *mut ObjThread {
+    let init = ObjThread {
+        obj: Obj::new(ObjKind::Thread),
+        id,
+        shared,
+    };
+    alloc_object(vm, th, std::mem::size_of::<ObjThread>(), init)
+}
+
+/// Allocates a function object (used by the module loader).
+pub fn new_function(vm: &mut Vm, th: &mut Thread, function: ObjFunction) -> *mut ObjFunction {
+    alloc_object(vm, th, std::mem::size_of::<ObjFunction>(), function)
+}
+
+/// Frees one object and returns how many bytes it accounted for.
+///
+/// # Safety
+/// `obj` must be an unreachable object already unlinked from the heap list.
+pub unsafe fn free_object(obj: *mut Obj) -> usize {
+    // SAFETY: the caller guarantees `obj` is a dead object of its kind; each
+    // arm computes the size it was allocated with and drops owned Rust data.
+    unsafe {
+        let size = match (*obj).kind {
+            ObjKind::String => ObjString::alloc_size((*(obj as *mut ObjString)).len),
+            ObjKind::Function => {
+                let f = obj as *mut ObjFunction;
+                crate::codegen::jit::release_function_code(f);
+                std::ptr::drop_in_place(f);
+                std::mem::size_of::<ObjFunction>()
+            }
+            ObjKind::Closure => {
+                ObjClosure::alloc_size((*(obj as *mut ObjClosure)).upvalue_count as usize)
+            }
+            ObjKind::Upvalue => std::mem::size_of::<ObjUpvalue>(),
+            ObjKind::Class => {
+                std::ptr::drop_in_place(obj as *mut ObjClass);
+                std::mem::size_of::<ObjClass>()
+            }
+            ObjKind::Instance => {
+                let i = obj as *mut ObjInstance;
+                let mut size = ObjInstance::alloc_size((*i).inline_capacity as usize);
+                if ObjInstance::has_external_fields(i) {
+                    size += free_field_buffer((*i).fields, (*i).capacity);
+                }
+                size
+            }
+            ObjKind::BoundMethod => std::mem::size_of::<ObjBoundMethod>(),
+            ObjKind::Native => std::mem::size_of::<ObjNative>(),
+            ObjKind::Array => {
+                let a = &mut *(obj as *mut ObjArray);
+                let buffer = a.cap * std::mem::size_of::<Value>();
+                a.free_items();
+                std::mem::size_of::<ObjArray>() + buffer
+            }
+            ObjKind::Shape => {
+                std::ptr::drop_in_place(obj as *mut ObjShape);
+                std::mem::size_of::<ObjShape>()
+            }
+            ObjKind::Thread => {
+                std::ptr::drop_in_place(obj as *mut ObjThread);
+                std::mem::size_of::<ObjThread>()
+            }
+        };
+        if (*obj).has_monitor {
+            crate::sync::monitor::forget(obj);
+        }
+        let object_size = match (*obj).kind {
+            ObjKind::Instance => {
+                ObjInstance::alloc_size((*(obj as *mut ObjInstance)).inline_capacity as usize)
+            }
+            ObjKind::Array => std::mem::size_of::<ObjArray>(),
+            _ => size,
+        };
+        dealloc(obj as *mut u8, layout(object_size));
+        size
+    }
+}
+
+/// Allocates a separate field buffer of `capacity` values.
+pub fn alloc_field_buffer(capacity: u32) -> *mut Value {
+    let layout = layout(capacity as usize * std::mem::size_of::<Value>());
+    // SAFETY: capacity is at least 1 when a buffer is needed, so the size is non-zero.
+    let p = unsafe { alloc(layout) } as *mut Value;
+    if p.is_null() {
+        handle_alloc_error(layout);
+    }
+    p
+}
+
+/// Frees a buffer from `alloc_field_buffer`; returns its size.
+///
+/// # Safety
+/// `fields` must come from `alloc_field_buffer(capacity)` and not be used again.
+pub unsafe fn free_field_buffer(fields: *mut Value, capacity: u32) -> usize {
+    let size = capacity as usize * std::mem::size_of::<Value>();
+    // SAFETY: guaranteed by the caller.
+    unsafe { dealloc(fields as *mut u8, layout(size)) };
+    size
+}

@@ -1,0 +1,99 @@
+//! Natives that talk to the outside: stdin, stderr, exit, arguments, sleep,
+//! and the classic dialect's stack trace. Blocking calls release the VM lock.
+
+use crate::heap::{new_array, new_string};
+use crate::object::*;
+use crate::sync::blocking;
+use crate::value::Value;
+use crate::vm::error::{capture_trace, raise};
+use crate::vm::{Thread, Trap, Vm};
+use std::io::{BufRead, Read};
+
+pub fn getc(vm: &mut Vm, th: &mut Thread, _: &[Value]) -> Result<Value, Trap> {
+    crate::output::flush_stdout();
+    let byte = blocking(vm, th, || {
+        let mut b = [0u8; 1];
+        match std::io::stdin().lock().read(&mut b) {
+            Ok(1) => b[0] as f64,
+            _ => -1.0,
+        }
+    });
+    Ok(Value::number(byte))
+}
+
+pub fn read_line(vm: &mut Vm, th: &mut Thread, _: &[Value]) -> Result<Value, Trap> {
+    crate::output::flush_stdout();
+    let line = blocking(vm, th, || {
+        let mut buf = Vec::new();
+        match std::io::stdin().lock().read_until(b'\n', &mut buf) {
+            Ok(0) | Err(_) => None,
+            Ok(_) => {
+                if buf.last() == Some(&b'\n') {
+                    buf.pop();
+                    if buf.last() == Some(&b'\r') {
+                        buf.pop();
+                    }
+                }
+                Some(buf)
+            }
+        }
+    });
+    Ok(match line {
+        Some(bytes) => Value::object(new_string(vm, th, &bytes) as *mut Obj),
+        None => Value::NIL,
+    })
+}
+
+pub fn print_error(_: &mut Vm, _: &mut Thread, args: &[Value]) -> Result<Value, Trap> {
+    let mut out = Vec::new();
+    crate::print::write_value(&mut out, args[0]);
+    out.push(b'\n');
+    crate::output::write_stderr(&out);
+    Ok(Value::NIL)
+}
+
+pub fn exit(vm: &mut Vm, th: &mut Thread, args: &[Value]) -> Result<Value, Trap> {
+    let v = args[0];
+    if !v.is_number() || v.as_number().fract() != 0.0 {
+        return Err(raise(th, "exit() expects an integer status."));
+    }
+    crate::stats::report_if_enabled(vm, th);
+    crate::output::exit(v.as_number() as i32)
+}
+
+pub fn args(vm: &mut Vm, th: &mut Thread, _: &[Value]) -> Result<Value, Trap> {
+    let array = new_array(vm, th, Vec::new());
+    th.push(Value::object(array as *mut Obj));
+    for arg in vm.options.args.clone() {
+        let s = new_string(vm, th, arg.as_bytes());
+        // SAFETY: the array is rooted on the stack.
+        unsafe { (*array).with_vec(|v| v.push(Value::object(s as *mut Obj))) };
+    }
+    th.pop();
+    Ok(Value::object(array as *mut Obj))
+}
+
+pub fn sleep(vm: &mut Vm, th: &mut Thread, args: &[Value]) -> Result<Value, Trap> {
+    let v = args[0];
+    if !v.is_number() || v.as_number().is_nan() {
+        return Err(raise(th, "sleep() expects a number of milliseconds."));
+    }
+    let ms = v.as_number().max(0.0);
+    crate::output::flush_stdout();
+    blocking(vm, th, || {
+        std::thread::sleep(std::time::Duration::from_secs_f64(ms / 1000.0))
+    });
+    Ok(Value::NIL)
+}
+
+/// The classic dialect's `print_stack_trace`: the call stack, innermost first
+/// (this native's own caller is the innermost frame).
+pub fn print_stack_trace(_: &mut Vm, th: &mut Thread, _: &[Value]) -> Result<Value, Trap> {
+    let mut text = String::new();
+    for line in capture_trace(th) {
+        text.push_str(&line.to_string());
+        text.push('\n');
+    }
+    crate::output::write_stdout(text.as_bytes());
+    Ok(Value::NIL)
+}

@@ -1,0 +1,120 @@
+//! Functions, closures, upvalues, natives and the inline caches of code.
+//!
+//! `ObjFunction` is a loaded function prototype: its bytecode, constants as
+//! values, inline caches and, once compiled, its native entry point. The hot
+//! fields come first and are read by generated code at fixed offsets.
+
+use super::{Obj, ObjShape, ObjString};
+use crate::bytecode::module::{FunctionKind, FunctionProto};
+use crate::value::Value;
+use crate::vm::{Thread, Trap, Vm};
+use std::sync::Arc;
+
+/// One inline cache of a property access or method invocation.
+#[repr(C)]
+#[derive(Copy, Clone)]
+pub struct InlineCache {
+    /// The receiver shape this entry is valid for (null: empty).
+    pub shape: *mut ObjShape,
+    /// Field index, or the bits of the cached method value for `INVOKE`.
+    pub index: u64,
+    /// For a `SET_PROPERTY` that adds a field: the shape after the addition.
+    pub next_shape: *mut ObjShape,
+}
+
+impl InlineCache {
+    pub const EMPTY: InlineCache = InlineCache {
+        shape: std::ptr::null_mut(),
+        index: 0,
+        next_shape: std::ptr::null_mut(),
+    };
+}
+
+/// Where a loaded function came from (shared by the functions of one module).
+pub struct ModuleInfo {
+    pub source_name: String,
+    /// Identifies the module among those loaded into this process.
+    pub id: u32,
+}
+
+#[repr(C)]
+pub struct ObjFunction {
+    pub obj: Obj,
+    pub arity: u32,
+    /// Operand stack slots the function needs (from the verifier).
+    pub max_stack: u32,
+    pub upvalue_count: u32,
+    /// Calls plus loop back-edges seen by the interpreter (JIT trigger).
+    pub hotness: u32,
+    pub code: *const u8,
+    pub constants: *const Value,
+    pub caches: *mut InlineCache,
+    /// Machine code entry (`extern "sysv64" fn(*mut Thread, *mut Value) -> u64`), or null.
+    pub native_entry: *const u8,
+    /// The printed name (`<fn NAME>`), null for the script.
+    pub name: *mut ObjString,
+    pub kind: FunctionKind,
+    /// 0: may be compiled, 1: compiled or being compiled, 2: the lowering declined.
+    pub jit_state: u8,
+    /// Index of this function in its module.
+    pub index: u32,
+    pub proto: FunctionProto,
+    pub constant_values: Vec<Value>,
+    pub cache_storage: Vec<InlineCache>,
+    pub module: Arc<ModuleInfo>,
+}
+
+impl ObjFunction {
+    /// The bytecode offset of an instruction pointer into this function's code.
+    pub fn offset_of(&self, ip: *const u8) -> usize {
+        ip as usize - self.code as usize
+    }
+
+    pub fn line_at(&self, offset: usize) -> u32 {
+        self.proto.line_at(offset)
+    }
+}
+
+#[repr(C)]
+pub struct ObjClosure {
+    pub obj: Obj,
+    pub function: *mut ObjFunction,
+    pub upvalue_count: u32,
+    // `upvalue_count` pointers to `ObjUpvalue` follow.
+}
+
+impl ObjClosure {
+    pub fn alloc_size(upvalue_count: usize) -> usize {
+        std::mem::size_of::<ObjClosure>() + upvalue_count * std::mem::size_of::<*mut ObjUpvalue>()
+    }
+
+    /// Pointer to the first upvalue slot.
+    #[inline(always)]
+    pub fn upvalues(this: *mut ObjClosure) -> *mut *mut ObjUpvalue {
+        // SAFETY: the upvalue array directly follows the struct in the same
+        // allocation (see `alloc_size`); computing the address is in bounds.
+        unsafe { this.add(1) as *mut *mut ObjUpvalue }
+    }
+}
+
+#[repr(C)]
+pub struct ObjUpvalue {
+    pub obj: Obj,
+    /// Points into a thread's value stack while open, at `closed` once closed.
+    pub location: *mut Value,
+    pub closed: Value,
+    /// Next open upvalue of the owning thread (sorted by stack address, descending).
+    pub next_open: *mut ObjUpvalue,
+}
+
+/// A native function: gets the arguments, returns a value or raises a runtime error.
+pub type NativeFn = fn(&mut Vm, &mut Thread, &[Value]) -> Result<Value, Trap>;
+
+#[repr(C)]
+pub struct ObjNative {
+    pub obj: Obj,
+    pub function: NativeFn,
+    pub name: &'static str,
+    /// Exact number of arguments.
+    pub arity: u8,
+}

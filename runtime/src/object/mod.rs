@@ -1,0 +1,86 @@
+//! Heap object layouts: the common header and one file per object kind.
+//!
+//! Every heap object starts with `Obj`, is `#[repr(C)]` (native code reads
+//! some fields at fixed offsets, see `layout`), is allocated by `heap::alloc`
+//! and freed only by the GC's sweep. This module defines shapes of memory and
+//! small accessors; allocation policy and marking live in `heap`.
+
+pub mod array;
+pub mod class;
+pub mod function;
+pub mod shape;
+pub mod string;
+pub mod thread;
+
+pub use array::ObjArray;
+pub use class::{ObjBoundMethod, ObjClass, ObjInstance};
+pub use function::{InlineCache, NativeFn, ObjClosure, ObjFunction, ObjNative, ObjUpvalue};
+pub use shape::ObjShape;
+pub use string::ObjString;
+pub use thread::ObjThread;
+
+/// Kinds of heap objects.
+#[repr(u8)]
+#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+pub enum ObjKind {
+    String = 0,
+    Function = 1,
+    Closure = 2,
+    Upvalue = 3,
+    Class = 4,
+    Instance = 5,
+    BoundMethod = 6,
+    Native = 7,
+    Array = 8,
+    Shape = 9,
+    Thread = 10,
+}
+
+/// The header every heap object starts with.
+#[repr(C)]
+pub struct Obj {
+    /// Next object in the heap's list of all objects (the sweep walks it).
+    pub next: *mut Obj,
+    pub kind: ObjKind,
+    /// Mark bit of the current collection.
+    pub marked: bool,
+    /// A monitor for this object exists in the monitor table.
+    pub has_monitor: bool,
+    _pad: u8,
+    /// Strings: the content hash. Others: unused.
+    pub hash: u32,
+}
+
+impl Obj {
+    pub fn new(kind: ObjKind) -> Obj {
+        Obj {
+            next: std::ptr::null_mut(),
+            kind,
+            marked: false,
+            has_monitor: false,
+            _pad: 0,
+            hash: 0,
+        }
+    }
+}
+
+/// Field offsets that generated code depends on.
+pub mod layout {
+    use super::*;
+    use std::mem::offset_of;
+
+    pub const OBJ_KIND: usize = offset_of!(Obj, kind);
+    pub const CLOSURE_FUNCTION: usize = offset_of!(ObjClosure, function);
+    pub const CLOSURE_UPVALUES: usize = std::mem::size_of::<ObjClosure>();
+    pub const UPVALUE_LOCATION: usize = offset_of!(ObjUpvalue, location);
+    pub const FUNCTION_ARITY: usize = offset_of!(ObjFunction, arity);
+    pub const FUNCTION_NATIVE: usize = offset_of!(ObjFunction, native_entry);
+    pub const FUNCTION_MAX_STACK: usize = offset_of!(ObjFunction, max_stack);
+    pub const INSTANCE_SHAPE: usize = offset_of!(ObjInstance, shape);
+    pub const INSTANCE_FIELDS: usize = offset_of!(ObjInstance, fields);
+    pub const ARRAY_PTR: usize = offset_of!(ObjArray, ptr);
+    pub const ARRAY_LEN: usize = offset_of!(ObjArray, len);
+    pub const CACHE_SHAPE: usize = offset_of!(InlineCache, shape);
+    pub const CACHE_INDEX: usize = offset_of!(InlineCache, index);
+    pub const CACHE_SIZE: usize = std::mem::size_of::<InlineCache>();
+}

@@ -1,0 +1,161 @@
+//! How values print (`print`, `str()`, array elements, the gdb printer's model).
+//!
+//! Numbers use the shortest representation that reads back to the same
+//! double, laid out like JavaScript's `Number.prototype.toString`: integral
+//! values have no decimal point, exponents appear from 1e21 up and below
+//! 1e-6 (`1e+21`, `1e-7`); `nan`, `inf`, `-inf`, `-0`.
+
+use crate::object::*;
+use crate::value::Value;
+
+/// Formats a number as `print` shows it.
+pub fn format_number(n: f64) -> String {
+    if n.is_nan() {
+        return "nan".into();
+    }
+    if n.is_infinite() {
+        return if n > 0.0 { "inf".into() } else { "-inf".into() };
+    }
+    if n == 0.0 {
+        return if n.is_sign_negative() {
+            "-0".into()
+        } else {
+            "0".into()
+        };
+    }
+    let sign = if n < 0.0 { "-" } else { "" };
+    let shortest = format!("{:e}", n.abs());
+    let (mantissa, exponent) = shortest.split_once('e').unwrap_or((&shortest, "0"));
+    let digits: String = mantissa.chars().filter(|c| *c != '.').collect();
+    let k = digits.len() as i32;
+    let point = exponent.parse::<i32>().unwrap_or(0) + 1;
+    let body = if k <= point && point <= 21 {
+        format!("{}{}", digits, "0".repeat((point - k) as usize))
+    } else if 0 < point && point <= 21 {
+        let (int, frac) = digits.split_at(point as usize);
+        format!("{}.{}", int, frac)
+    } else if -6 < point && point <= 0 {
+        format!("0.{}{}", "0".repeat((-point) as usize), digits)
+    } else {
+        let exp = point - 1;
+        let exp_sign = if exp < 0 { '-' } else { '+' };
+        let (first, rest) = digits.split_at(1);
+        if rest.is_empty() {
+            format!("{}e{}{}", first, exp_sign, exp.abs())
+        } else {
+            format!("{}.{}e{}{}", first, rest, exp_sign, exp.abs())
+        }
+    };
+    format!("{}{}", sign, body)
+}
+
+/// Appends the printed form of `v` to `out`.
+pub fn write_value(out: &mut Vec<u8>, v: Value) {
+    write_nested(out, v, 0);
+}
+
+/// Arrays nested deeper than this (or containing themselves) print as `[...]`.
+const MAX_NESTING: usize = 64;
+
+fn write_nested(out: &mut Vec<u8>, v: Value, depth: usize) {
+    if v.is_number() {
+        out.extend_from_slice(format_number(v.as_number()).as_bytes());
+        return;
+    }
+    if !v.is_obj() {
+        let text: &[u8] = match v {
+            Value::NIL => b"nil",
+            Value::TRUE => b"true",
+            Value::FALSE => b"false",
+            _ => b"<undefined>",
+        };
+        out.extend_from_slice(text);
+        return;
+    }
+    let obj = v.as_obj();
+    // SAFETY: object values point at live objects; the kind selects the
+    // layout that each arm reads.
+    unsafe {
+        match (*obj).kind {
+            ObjKind::String => out.extend_from_slice((*(obj as *mut ObjString)).bytes()),
+            ObjKind::Function => write_function(out, obj as *mut ObjFunction),
+            ObjKind::Closure => write_function(out, (*(obj as *mut ObjClosure)).function),
+            ObjKind::BoundMethod => {
+                write_function(out, (*(*(obj as *mut ObjBoundMethod)).method).function);
+            }
+            ObjKind::Native => out.extend_from_slice(b"<native fn>"),
+            ObjKind::Class => out.extend_from_slice((*(*(obj as *mut ObjClass)).name).bytes()),
+            ObjKind::Instance => {
+                out.extend_from_slice((*(*(*(obj as *mut ObjInstance)).class).name).bytes());
+                out.extend_from_slice(b" instance");
+            }
+            ObjKind::Array => {
+                if depth >= MAX_NESTING {
+                    out.extend_from_slice(b"[...]");
+                    return;
+                }
+                out.push(b'[');
+                for (i, &item) in (*(obj as *mut ObjArray)).items().iter().enumerate() {
+                    if i > 0 {
+                        out.extend_from_slice(b", ");
+                    }
+                    write_nested(out, item, depth + 1);
+                }
+                out.push(b']');
+            }
+            ObjKind::Thread => {
+                out.extend_from_slice(
+                    format!("<thread {}>", (*(obj as *mut ObjThread)).id).as_bytes(),
+                );
+            }
+            ObjKind::Upvalue => out.extend_from_slice(b"<upvalue>"),
+            ObjKind::Shape => out.extend_from_slice(b"<shape>"),
+        }
+    }
+}
+
+/// # Safety
+/// `f` must be a live function.
+unsafe fn write_function(out: &mut Vec<u8>, f: *mut ObjFunction) {
+    // SAFETY: guaranteed by the caller; a non-null name is a live string.
+    unsafe {
+        if (*f).name.is_null() {
+            out.extend_from_slice(b"<script>");
+        } else {
+            out.extend_from_slice(b"<fn ");
+            out.extend_from_slice((*(*f).name).bytes());
+            out.push(b'>');
+        }
+    }
+}
+
+/// The printed form of `v` as a `String` (invalid UTF-8 replaced).
+pub fn format_value(v: Value) -> String {
+    let mut out = Vec::new();
+    write_value(&mut out, v);
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::format_number as f;
+
+    #[test]
+    fn numbers_print_like_the_design_says() {
+        assert_eq!(f(3.0), "3");
+        assert_eq!(f(-0.0), "-0");
+        assert_eq!(f(987654.0), "987654");
+        assert_eq!(f(0.1 + 0.2), "0.30000000000000004");
+        assert_eq!(f(1e21), "1e+21");
+        assert_eq!(f(1e20), "100000000000000000000");
+        assert_eq!(f(123.456), "123.456");
+        assert_eq!(f(-0.001), "-0.001");
+        assert_eq!(f(1e-7), "1e-7");
+        assert_eq!(f(1.5e-7), "1.5e-7");
+        assert_eq!(f(0.000001), "0.000001");
+        assert_eq!(f(f64::NAN), "nan");
+        assert_eq!(f(f64::INFINITY), "inf");
+        assert_eq!(f(f64::NEG_INFINITY), "-inf");
+        assert_eq!(f(2.5e300), "2.5e+300");
+    }
+}

@@ -1,0 +1,119 @@
+//! Run-time statistics: `TINYVM_STATS=1` prints them at exit, SIGUSR1 prints
+//! them while the program runs.
+//!
+//! Counters live where they are cheapest to bump (per thread, in the heap,
+//! in the JIT) and are summed when printed. The SIGUSR1 watcher thread takes
+//! the VM lock before reading them, so it sees a consistent state.
+
+use crate::sync::gil;
+use crate::vm::{Thread, Vm};
+use std::sync::atomic::{AtomicPtr, AtomicU64, Ordering};
+
+static THREADS_STARTED: AtomicU64 = AtomicU64::new(1);
+/// Counters of threads that have ended.
+static ENDED_INSTRUCTIONS: AtomicU64 = AtomicU64::new(0);
+static ENDED_CALLS: AtomicU64 = AtomicU64::new(0);
+/// The VM, for the SIGUSR1 watcher.
+static VM: AtomicPtr<Vm> = AtomicPtr::new(std::ptr::null_mut());
+
+pub fn thread_started() {
+    THREADS_STARTED.fetch_add(1, Ordering::Relaxed);
+}
+
+/// Adds an ending thread's counters to the totals.
+pub fn absorb_thread(_vm: &mut Vm, th: &mut Thread) {
+    ENDED_INSTRUCTIONS.fetch_add(th.instructions, Ordering::Relaxed);
+    ENDED_CALLS.fetch_add(th.calls, Ordering::Relaxed);
+}
+
+/// The statistics text. The caller holds the VM lock.
+pub fn render(vm: &Vm) -> String {
+    let mut instructions = ENDED_INSTRUCTIONS.load(Ordering::Relaxed);
+    let mut calls = ENDED_CALLS.load(Ordering::Relaxed);
+    for &t in &vm.threads {
+        // SAFETY: registered threads are alive; the caller holds the VM lock.
+        let t = unsafe { &*t };
+        instructions += t.instructions;
+        calls += t.calls;
+    }
+    let gc = &vm.heap.stats;
+    let jit = crate::codegen::jit::stats();
+    let mut text = String::from("-- tinyvm statistics --\n");
+    let mut line = |k: &str, v: String| text.push_str(&format!("{:<28}{}\n", k, v));
+    line("instructions interpreted", instructions.to_string());
+    line("calls", calls.to_string());
+    line(
+        "threads",
+        THREADS_STARTED.load(Ordering::Relaxed).to_string(),
+    );
+    line("gc cycles", gc.cycles.to_string());
+    line("bytes allocated", gc.bytes_allocated_total.to_string());
+    line("bytes freed", gc.bytes_freed_total.to_string());
+    line("heap bytes in use", vm.heap.bytes_allocated.to_string());
+    line(
+        "longest gc pause",
+        format!("{:.3} ms", gc.longest_pause_ns as f64 / 1e6),
+    );
+    line(
+        "total gc pause",
+        format!("{:.3} ms", gc.total_pause_ns as f64 / 1e6),
+    );
+    line("functions native", jit.native_functions.to_string());
+    line(
+        "functions interpreted",
+        jit.interpreted_functions(vm).to_string(),
+    );
+    line("jit compilations", jit.compiled.to_string());
+    line("jit code bytes", jit.code_bytes.to_string());
+    line(
+        "jit compile time",
+        format!("{:.3} ms", jit.compile_ns as f64 / 1e6),
+    );
+    text
+}
+
+/// Prints the statistics at exit when `TINYVM_STATS=1`.
+pub fn report_if_enabled(vm: &mut Vm, th: &mut Thread) {
+    if vm.options.stats {
+        let _ = th;
+        crate::output::write_stderr(render(vm).as_bytes());
+    }
+}
+
+/// Blocks SIGUSR1 in every thread and starts a watcher that prints the
+/// statistics each time the signal arrives. Call before starting threads.
+pub fn watch_sigusr1(vm: *mut Vm) {
+    VM.store(vm, Ordering::Release);
+    // SAFETY: plain signal-set manipulation on a local set; blocking the
+    // signal here is inherited by every thread created afterwards.
+    unsafe {
+        let mut set: libc::sigset_t = std::mem::zeroed();
+        libc::sigemptyset(&mut set);
+        libc::sigaddset(&mut set, libc::SIGUSR1);
+        libc::pthread_sigmask(libc::SIG_BLOCK, &set, std::ptr::null_mut());
+    }
+    let _ = std::thread::Builder::new()
+        .name("tinyvm-stats".into())
+        .spawn(|| loop {
+            // SAFETY: as above; sigwait only fills `sig`.
+            let sig = unsafe {
+                let mut set: libc::sigset_t = std::mem::zeroed();
+                libc::sigemptyset(&mut set);
+                libc::sigaddset(&mut set, libc::SIGUSR1);
+                let mut sig = 0;
+                libc::sigwait(&set, &mut sig);
+                sig
+            };
+            if sig == libc::SIGUSR1 {
+                gil::acquire();
+                let vm = VM.load(Ordering::Acquire);
+                if !vm.is_null() {
+                    // SAFETY: the VM lives until the process exits, and holding
+                    // the VM lock keeps every other thread parked.
+                    let text = render(unsafe { &*vm });
+                    crate::output::write_stderr(text.as_bytes());
+                }
+                gil::release();
+            }
+        });
+}

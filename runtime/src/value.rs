@@ -1,0 +1,156 @@
+//! NaN-boxed values: the one 64-bit representation every backend shares.
+//!
+//! A value is either an IEEE double, one of a few singletons (nil, false,
+//! true, the "undefined global" marker) or a pointer to a heap object. Native
+//! code relies on the exact bit patterns defined here (see `QNAN`, `TAG_*`
+//! and `OBJ_TAG`), so they are part of the ABI between the lowering and the
+//! runtime. This module must not know about object layouts beyond the header.
+
+use crate::object::{Obj, ObjKind};
+
+/// The quiet-NaN bits: a value with all of them set is not a number.
+pub const QNAN: u64 = 0x7ffc_0000_0000_0000;
+/// Set on top of `QNAN` for object pointers.
+pub const SIGN_BIT: u64 = 0x8000_0000_0000_0000;
+/// Mask and tag of object pointers.
+pub const OBJ_TAG: u64 = SIGN_BIT | QNAN;
+pub const TAG_NIL: u64 = 1;
+pub const TAG_FALSE: u64 = 2;
+pub const TAG_TRUE: u64 = 3;
+/// Marks a global slot that has not been defined yet; never visible to programs.
+pub const TAG_UNDEFINED: u64 = 4;
+
+/// One boxed value.
+#[repr(transparent)]
+#[derive(Copy, Clone, PartialEq, Eq, Hash)]
+pub struct Value(pub u64);
+
+impl Value {
+    pub const NIL: Value = Value(QNAN | TAG_NIL);
+    pub const FALSE: Value = Value(QNAN | TAG_FALSE);
+    pub const TRUE: Value = Value(QNAN | TAG_TRUE);
+    pub const UNDEFINED: Value = Value(QNAN | TAG_UNDEFINED);
+
+    #[inline(always)]
+    pub fn number(n: f64) -> Value {
+        Value(n.to_bits())
+    }
+
+    #[inline(always)]
+    pub fn bool(b: bool) -> Value {
+        if b {
+            Value::TRUE
+        } else {
+            Value::FALSE
+        }
+    }
+
+    #[inline(always)]
+    pub fn object(ptr: *mut Obj) -> Value {
+        Value(OBJ_TAG | ptr as u64)
+    }
+
+    #[inline(always)]
+    pub fn is_number(self) -> bool {
+        self.0 & QNAN != QNAN
+    }
+
+    #[inline(always)]
+    pub fn as_number(self) -> f64 {
+        f64::from_bits(self.0)
+    }
+
+    #[inline(always)]
+    pub fn is_nil(self) -> bool {
+        self == Value::NIL
+    }
+
+    #[inline(always)]
+    pub fn is_bool(self) -> bool {
+        self.0 | 1 == Value::TRUE.0
+    }
+
+    #[inline(always)]
+    pub fn is_obj(self) -> bool {
+        self.0 & OBJ_TAG == OBJ_TAG
+    }
+
+    #[inline(always)]
+    pub fn as_obj(self) -> *mut Obj {
+        (self.0 & !OBJ_TAG) as *mut Obj
+    }
+
+    /// Lox truthiness: only nil and false are false.
+    #[inline(always)]
+    pub fn is_falsey(self) -> bool {
+        self == Value::NIL || self == Value::FALSE
+    }
+
+    /// The object kind when this is an object.
+    #[inline(always)]
+    pub fn obj_kind(self) -> Option<ObjKind> {
+        if self.is_obj() {
+            // SAFETY: object values always point at a live object header
+            // (the GC keeps everything reachable from a value alive).
+            Some(unsafe { (*self.as_obj()).kind })
+        } else {
+            None
+        }
+    }
+
+    #[inline(always)]
+    pub fn is_kind(self, kind: ObjKind) -> bool {
+        self.obj_kind() == Some(kind)
+    }
+
+    /// The object pointer cast to a concrete object type, when the kind matches.
+    #[inline(always)]
+    pub fn as_kind<T>(self, kind: ObjKind) -> Option<*mut T> {
+        if self.is_kind(kind) {
+            Some(self.as_obj() as *mut T)
+        } else {
+            None
+        }
+    }
+
+    /// Lox equality: numbers by IEEE comparison, everything else by identity
+    /// (strings are interned, so identity is content equality).
+    #[inline(always)]
+    pub fn equals(self, other: Value) -> bool {
+        if self.is_number() && other.is_number() {
+            self.as_number() == other.as_number()
+        } else {
+            self.0 == other.0
+        }
+    }
+}
+
+impl std::fmt::Debug for Value {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}", crate::print::format_value(*self))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn singletons_are_not_numbers() {
+        for v in [Value::NIL, Value::TRUE, Value::FALSE, Value::UNDEFINED] {
+            assert!(!v.is_number());
+            assert!(!v.is_obj());
+        }
+        assert!(Value::TRUE.is_bool() && Value::FALSE.is_bool());
+        assert!(!Value::NIL.is_bool());
+    }
+
+    #[test]
+    fn nan_results_stay_numbers() {
+        let nan = Value::number(0.0_f64 / 0.0);
+        assert!(nan.is_number());
+        assert!(Value::number(f64::NAN).is_number());
+        assert!(Value::number(-f64::NAN).is_number());
+        assert!(!nan.equals(nan));
+    }
+}

@@ -1,0 +1,64 @@
+//! Program globals, resolved to slots when a module is loaded.
+//!
+//! The compiler numbers each module's global names; the loader maps those
+//! names to program-wide slots here, so code reads and writes globals by
+//! index. An undefined global holds `Value::UNDEFINED`. Generated code finds
+//! the slot array through `GLOBALS_BASE`, which is updated when it moves.
+
+use crate::object::class::PtrMap;
+use crate::object::ObjString;
+use crate::value::Value;
+use std::sync::atomic::{AtomicPtr, Ordering};
+
+/// Address of slot 0 of the globals, for generated code.
+pub static GLOBALS_BASE: AtomicPtr<Value> = AtomicPtr::new(std::ptr::null_mut());
+
+pub struct Globals {
+    pub values: Vec<Value>,
+    pub names: Vec<*mut ObjString>,
+    index: PtrMap<u32>,
+}
+
+impl Default for Globals {
+    fn default() -> Self {
+        let values = Vec::with_capacity(1024);
+        let g = Globals {
+            values,
+            names: Vec::new(),
+            index: PtrMap::default(),
+        };
+        GLOBALS_BASE.store(g.values.as_ptr() as *mut Value, Ordering::Release);
+        g
+    }
+}
+
+impl Globals {
+    /// The slot of global `name`, created undefined if new.
+    pub fn slot_for(&mut self, name: *mut ObjString) -> u32 {
+        if let Some(&slot) = self.index.get(&name) {
+            return slot;
+        }
+        let slot = self.values.len() as u32;
+        self.values.push(Value::UNDEFINED);
+        self.names.push(name);
+        self.index.insert(name, slot);
+        GLOBALS_BASE.store(self.values.as_mut_ptr(), Ordering::Release);
+        slot
+    }
+
+    pub fn lookup(&self, name: *mut ObjString) -> Option<u32> {
+        self.index.get(&name).copied()
+    }
+
+    /// Defines (or redefines) a global.
+    pub fn define(&mut self, name: *mut ObjString, value: Value) {
+        let slot = self.slot_for(name);
+        self.values[slot as usize] = value;
+    }
+
+    /// The name of a slot, for error messages.
+    pub fn name(&self, slot: usize) -> String {
+        // SAFETY: global names are live (the GC marks them).
+        unsafe { (*self.names[slot]).to_string_lossy() }
+    }
+}

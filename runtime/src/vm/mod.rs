@@ -1,0 +1,102 @@
+//! The virtual machine: shared state (heap, strings, globals, threads) and
+//! the pieces that execute bytecode.
+//!
+//! Every function that can allocate, run program code or block takes
+//! `vm: &mut Vm` and `th: &mut Thread` explicitly; generated code receives the
+//! same two pointers and hands them to runtime helpers. No function reaches
+//! the VM through a global, so the borrow discipline stays visible.
+
+pub mod call;
+pub mod error;
+pub mod frame;
+pub mod globals;
+pub mod interp;
+pub mod loader;
+pub mod ops;
+pub mod property;
+pub mod upvalue;
+
+pub use error::{RuntimeError, Trap};
+pub use frame::{Frame, Thread};
+pub use globals::Globals;
+
+use crate::heap::intern::Interner;
+use crate::heap::Heap;
+use crate::object::ObjString;
+use crate::value::Value;
+
+/// When the JIT compiles functions.
+#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+pub enum JitMode {
+    /// Compile functions that get hot.
+    Auto,
+    /// Compile every function before its first call.
+    Always,
+    /// Never compile.
+    Off,
+}
+
+/// Settings fixed at start-up.
+#[derive(Clone, Debug)]
+pub struct Options {
+    pub jit: JitMode,
+    pub stats: bool,
+    /// Program arguments returned by `args()`.
+    pub args: Vec<String>,
+    /// Prefix of runtime-error traces: none for `tinyvm run`.
+    pub program_name: String,
+}
+
+impl Default for Options {
+    fn default() -> Self {
+        Options {
+            jit: JitMode::Off,
+            stats: false,
+            args: Vec::new(),
+            program_name: String::new(),
+        }
+    }
+}
+
+/// State shared by all threads of the program; guarded by the VM lock.
+pub struct Vm {
+    pub heap: Heap,
+    pub strings: Interner,
+    pub globals: Globals,
+    /// Every live VM thread (their stacks are GC roots).
+    pub threads: Vec<*mut Thread>,
+    /// Values that native code holds across an allocation.
+    pub temp_roots: Vec<Value>,
+    /// Strings that live as long as the VM (`init`, ...).
+    pub permanent_strings: Vec<*mut ObjString>,
+    pub init_string: *mut ObjString,
+    pub options: Options,
+    /// Modules loaded so far (the next module id).
+    pub modules_loaded: u32,
+}
+
+impl Vm {
+    /// A VM with the natives defined. `th` becomes its first thread.
+    pub fn new(options: Options, th: &mut Thread) -> Box<Vm> {
+        let mut vm = Box::new(Vm {
+            heap: Heap::default(),
+            strings: Interner::default(),
+            globals: Globals::default(),
+            threads: Vec::new(),
+            temp_roots: Vec::new(),
+            permanent_strings: Vec::new(),
+            init_string: std::ptr::null_mut(),
+            options,
+            modules_loaded: 0,
+        });
+        vm.heap.stress = std::env::var("TINYVM_GC_STRESS")
+            .map(|v| v == "1")
+            .unwrap_or(false);
+        vm.threads.push(th as *mut Thread);
+        let init = crate::heap::new_string(&mut vm, th, b"init");
+        vm.permanent_strings.push(init);
+        vm.init_string = init;
+        crate::natives::define_all(&mut vm, th);
+        vm
+    }
+}

@@ -1,0 +1,176 @@
+//! Slow paths of operators and the instructions that are never hot enough
+//! to inline: string concatenation, indexing, arrays, printing, class
+//! construction. Shared by the interpreter and generated code; each works on
+//! the operands at the top of `th`'s stack exactly as the instruction does.
+
+use super::error::raise;
+use super::{Thread, Trap, Vm};
+use crate::heap::{new_array, new_class, new_string};
+use crate::object::*;
+use crate::value::Value;
+
+/// `a + b` when not both numbers: concatenates two strings or raises.
+pub fn add(vm: &mut Vm, th: &mut Thread) -> Result<(), Trap> {
+    let (a, b) = (th.peek(1), th.peek(0));
+    if let (Some(x), Some(y)) = (
+        a.as_kind::<ObjString>(ObjKind::String),
+        b.as_kind::<ObjString>(ObjKind::String),
+    ) {
+        // SAFETY: both strings are on the stack (rooted) until replaced.
+        let joined = unsafe {
+            let mut bytes = Vec::with_capacity((*x).len + (*y).len);
+            bytes.extend_from_slice((*x).bytes());
+            bytes.extend_from_slice((*y).bytes());
+            bytes
+        };
+        let s = new_string(vm, th, &joined);
+        th.pop();
+        th.pop();
+        th.push(Value::object(s as *mut Obj));
+        return Ok(());
+    }
+    if a.is_number() && b.is_number() {
+        th.pop();
+        th.pop();
+        th.push(Value::number(a.as_number() + b.as_number()));
+        return Ok(());
+    }
+    Err(raise(th, "Operands must be two numbers or two strings."))
+}
+
+pub fn numbers_error(th: &mut Thread) -> Trap {
+    raise(th, "Operands must be numbers.")
+}
+
+pub fn number_error(th: &mut Thread) -> Trap {
+    raise(th, "Operand must be a number.")
+}
+
+/// Checks that `index` is an integer in `0..len`.
+fn checked_index(th: &mut Thread, index: Value, len: usize) -> Result<usize, Trap> {
+    if !index.is_number() {
+        return Err(raise(th, "Index must be a number."));
+    }
+    let n = index.as_number();
+    if n.fract() != 0.0 || n.is_nan() {
+        return Err(raise(th, "Index must be an integer."));
+    }
+    if n < 0.0 || n >= len as f64 {
+        return Err(raise(
+            th,
+            format!(
+                "Index {} out of bounds for length {}.",
+                crate::print::format_number(n),
+                len
+            ),
+        ));
+    }
+    Ok(n as usize)
+}
+
+/// `object[index]` with both on the stack; leaves the element.
+pub fn get_index(vm: &mut Vm, th: &mut Thread) -> Result<(), Trap> {
+    let (object, index) = (th.peek(1), th.peek(0));
+    let result = match object.obj_kind() {
+        Some(ObjKind::Array) => {
+            // SAFETY: the array is on the stack (rooted).
+            let items = unsafe { (*(object.as_obj() as *mut ObjArray)).items() };
+            let i = checked_index(th, index, items.len())?;
+            items[i]
+        }
+        Some(ObjKind::String) => {
+            // SAFETY: the string is on the stack (rooted).
+            let bytes = unsafe { (*(object.as_obj() as *mut ObjString)).bytes() };
+            let i = checked_index(th, index, bytes.len())?;
+            let byte = [bytes[i]];
+            Value::object(new_string(vm, th, &byte) as *mut Obj)
+        }
+        _ => return Err(raise(th, "Only arrays and strings can be indexed.")),
+    };
+    th.pop();
+    th.pop();
+    th.push(result);
+    Ok(())
+}
+
+/// `array[index] = value` with the three on the stack; leaves the value.
+pub fn set_index(th: &mut Thread) -> Result<(), Trap> {
+    let (object, index, value) = (th.peek(2), th.peek(1), th.peek(0));
+    let Some(array) = object.as_kind::<ObjArray>(ObjKind::Array) else {
+        return Err(raise(th, "Only arrays support index assignment."));
+    };
+    // SAFETY: the array is on the stack (rooted); the index is checked.
+    unsafe {
+        let len = (*array).len;
+        let i = checked_index(th, index, len)?;
+        *(*array).ptr.add(i) = value;
+    }
+    th.pop();
+    th.pop();
+    th.pop();
+    th.push(value);
+    Ok(())
+}
+
+/// Builds an array from the top `count` values, replacing them.
+pub fn make_array(vm: &mut Vm, th: &mut Thread, count: usize) {
+    // SAFETY: the verifier guarantees `count` values on the stack.
+    let items = unsafe { std::slice::from_raw_parts(th.sp.sub(count), count).to_vec() };
+    let array = new_array(vm, th, items);
+    // SAFETY: as above; the values were rooted until the array owned copies.
+    th.sp = unsafe { th.sp.sub(count) };
+    th.push(Value::object(array as *mut Obj));
+}
+
+/// `print` of the value on top (popped).
+pub fn print(th: &mut Thread) {
+    let v = th.pop();
+    let mut out = Vec::with_capacity(32);
+    crate::print::write_value(&mut out, v);
+    out.push(b'\n');
+    crate::output::write_stdout(&out);
+}
+
+/// `class Name`: pushes a new class.
+pub fn make_class(vm: &mut Vm, th: &mut Thread, name: *mut ObjString) {
+    let class = new_class(vm, th, name);
+    th.push(Value::object(class as *mut Obj));
+}
+
+/// `class B < A`: with the superclass and subclass on the stack, copies A's
+/// methods into B and pops B.
+pub fn inherit(th: &mut Thread) -> Result<(), Trap> {
+    let Some(superclass) = th.peek(1).as_kind::<ObjClass>(ObjKind::Class) else {
+        return Err(raise(th, "Superclass must be a class."));
+    };
+    let subclass = th.peek(0).as_obj() as *mut ObjClass;
+    // SAFETY: both classes are on the stack; a class statement is the only
+    // writer of its method table, and it has not finished yet.
+    unsafe {
+        let methods: Vec<(*mut ObjString, Value)> = (*superclass)
+            .methods
+            .iter()
+            .map(|(&k, &v)| (k, v))
+            .collect();
+        for (name, method) in methods {
+            (*subclass).methods.insert(name, method);
+        }
+        (*subclass).initializer = (*superclass).initializer;
+    }
+    th.pop();
+    Ok(())
+}
+
+/// With the class and a method closure on the stack, adds the method and pops it.
+pub fn define_method(vm: &mut Vm, th: &mut Thread, name: *mut ObjString) {
+    let method = th.peek(0);
+    let class = th.peek(1).as_obj() as *mut ObjClass;
+    // SAFETY: the class is on the stack and still being defined.
+    unsafe {
+        (*class).methods.insert(name, method);
+        if name == vm.init_string {
+            (*class).initializer = method;
+        }
+    }
+    th.pop();
+}
