@@ -7,12 +7,10 @@
 #![warn(clippy::undocumented_unsafe_blocks)]
 
 mod commands;
-mod emit;
-mod frontend;
 
 use clap::{Parser, Subcommand};
-use frontend::diagnostic::ErrorFormat;
 use std::path::PathBuf;
+use tinyvm::frontend::diagnostic::ErrorFormat;
 
 #[derive(Parser)]
 #[command(

@@ -1,7 +1,7 @@
 //! `tinyvm build`: native executables (see the native-code issue).
 
-use crate::frontend::diagnostic::ErrorFormat;
 use std::path::{Path, PathBuf};
+use tinyvm::frontend::diagnostic::ErrorFormat;
 
 pub fn run(
     _src: &Path,

@@ -1,8 +1,8 @@
 //! `tinyvm compile SRC [-o FILE.tvmc]`: write a bytecode file.
 
 use super::{compile_source, read_file, Failure};
-use crate::frontend::diagnostic::ErrorFormat;
 use std::path::{Path, PathBuf};
+use tinyvm::frontend::diagnostic::ErrorFormat;
 use tinyvm_runtime::bytecode::tvmc;
 
 pub fn run(src: &Path, output: Option<PathBuf>, format: ErrorFormat) -> i32 {

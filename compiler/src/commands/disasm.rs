@@ -1,8 +1,8 @@
 //! `tinyvm disasm FILE [--native]`: list bytecode (and machine code).
 
 use super::{invalid_bytecode, load_program};
-use crate::frontend::diagnostic::ErrorFormat;
 use std::path::Path;
+use tinyvm::frontend::diagnostic::ErrorFormat;
 use tinyvm_runtime::bytecode::{disasm, verify::verify_module};
 
 pub fn run(file: &Path, native: bool, format: ErrorFormat) -> i32 {

@@ -6,8 +6,8 @@ pub mod disasm;
 pub mod gdb;
 pub mod run;
 
-use crate::frontend::{self, diagnostic::ErrorFormat};
 use std::path::Path;
+use tinyvm::frontend::{self, diagnostic::ErrorFormat};
 use tinyvm_runtime::bytecode::{tvmc, Module};
 use tinyvm_runtime::program::{EXIT_COMPILE, EXIT_IO};
 

@@ -1,9 +1,9 @@
 //! `tinyvm run FILE [ARGS...]`: interpret (and JIT-compile) a program.
 
 use super::load_program;
-use crate::frontend::diagnostic::ErrorFormat;
 use crate::JitArg;
 use std::path::Path;
+use tinyvm::frontend::diagnostic::ErrorFormat;
 use tinyvm_runtime::bytecode::verify::verify_module;
 use tinyvm_runtime::vm::{JitMode, Options};
 

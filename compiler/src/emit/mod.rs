@@ -26,7 +26,7 @@ pub fn generate(program: &Program, source_name: &str) -> Module {
 
 /// Module-wide state while emitting: functions and global names.
 #[derive(Default)]
-pub(crate) struct ModuleBuilder {
+pub struct ModuleBuilder {
     functions: Vec<FunctionProto>,
     globals: Vec<String>,
     global_index: HashMap<String, u32>,

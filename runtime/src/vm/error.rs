@@ -69,16 +69,36 @@ pub fn raise(th: &mut Thread, message: impl Into<String>) -> Trap {
     Trap
 }
 
+/// Innermost and outermost frames shown in a trace; the middle of a deeper
+/// stack (typically runaway recursion) is summarized in one line.
+const TRACE_HEAD: usize = 32;
+const TRACE_TAIL: usize = 8;
+
+/// Appends trace lines, eliding the middle of very deep stacks.
+pub fn write_trace(text: &mut String, trace: &[TraceLine]) {
+    let elide = trace.len() > TRACE_HEAD + TRACE_TAIL + 1;
+    for (i, line) in trace.iter().enumerate() {
+        if elide && i == TRACE_HEAD {
+            text.push_str(&format!(
+                "... {} more frames ...\n",
+                trace.len() - TRACE_HEAD - TRACE_TAIL
+            ));
+        }
+        if elide && i >= TRACE_HEAD && i < trace.len() - TRACE_TAIL {
+            continue;
+        }
+        text.push_str(&line.to_string());
+        text.push('\n');
+    }
+}
+
 /// Writes a runtime error report: the message and the trace lines. Spawned
 /// threads add a line that names the thread.
 pub fn report(error: &RuntimeError, thread_id: u64) {
     let mut text = String::new();
     text.push_str(&error.message);
     text.push('\n');
-    for line in &error.trace {
-        text.push_str(&line.to_string());
-        text.push('\n');
-    }
+    write_trace(&mut text, &error.trace);
     if thread_id != 1 {
         text.push_str(&format!("in <thread {}>\n", thread_id));
     }

@@ -1,0 +1,93 @@
+//! Every test program and example runs through `tinyvm run` with exactly
+//! the output, errors and exit status its comments expect, and gives the
+//! same result from its `.tvmc` file.
+
+mod common;
+
+use common::*;
+use std::time::Duration;
+
+fn run_mode(path: &std::path::Path, e: &Expectations, extra: &[&str]) -> Outcome {
+    let mut cmd = tinyvm_cmd(&["run"]);
+    cmd.args(extra).arg(path).args(&e.args);
+    run_with(cmd, e.stdin.as_bytes(), Duration::from_secs(60))
+}
+
+fn all_programs() -> Vec<std::path::PathBuf> {
+    let mut files = test_programs();
+    files.extend(example_programs());
+    files
+}
+
+#[test]
+fn programs_give_expected_output() {
+    let mut failures = Vec::new();
+    for path in all_programs() {
+        let e = expectations(&path);
+        let outcome = run_mode(&path, &e, &["--error-format=short"]);
+        if let Err(msg) = check(&path.display().to_string(), &outcome, &e) {
+            failures.push(msg);
+        }
+    }
+    assert!(
+        failures.is_empty(),
+        "{} failures:\n{}",
+        failures.len(),
+        failures.join("\n")
+    );
+}
+
+#[test]
+fn bytecode_files_run_like_sources() {
+    let dir = scratch();
+    let mut failures = Vec::new();
+    for path in all_programs() {
+        let e = expectations(&path);
+        if e.status == 65 {
+            continue;
+        }
+        let tvmc = dir
+            .path()
+            .join(path.file_name().unwrap())
+            .with_extension("tvmc");
+        let compiled = run_tinyvm(&[
+            "compile",
+            path.to_str().unwrap(),
+            "-o",
+            tvmc.to_str().unwrap(),
+        ]);
+        assert_eq!(
+            compiled.status,
+            Some(0),
+            "compile {}: {}",
+            path.display(),
+            compiled.stderr
+        );
+        let from_source = run_mode(&path, &e, &["--error-format=short"]);
+        let from_bytecode = run_mode(&tvmc, &e, &["--error-format=short"]);
+        if from_source != from_bytecode {
+            failures.push(format!(
+                "{}: source {:?} bytecode {:?}",
+                path.display(),
+                from_source,
+                from_bytecode
+            ));
+        }
+    }
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+}
+
+#[test]
+fn gc_stress_gives_the_same_results() {
+    let mut failures = Vec::new();
+    for path in all_programs() {
+        let e = expectations(&path);
+        let mut cmd = tinyvm_cmd(&["run", "--error-format=short"]);
+        cmd.arg(&path).args(&e.args).env("TINYVM_GC_STRESS", "1");
+        let outcome = run_with(cmd, e.stdin.as_bytes(), Duration::from_secs(120));
+        if let Err(msg) = check(&format!("{} (GC stress)", path.display()), &outcome, &e) {
+            failures.push(msg);
+        }
+    }
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+}

@@ -1,0 +1,3 @@
+//! (tests to be written)
+
+mod common;
