@@ -14,7 +14,7 @@ pub static REQUEST: AtomicBool = AtomicBool::new(false);
 
 #[inline(always)]
 pub fn requested() -> bool {
-    REQUEST.load(Ordering::Relaxed)
+    !cfg!(feature = "no-safepoint-polls") && REQUEST.load(Ordering::Relaxed)
 }
 
 pub fn request() {
