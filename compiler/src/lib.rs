@@ -6,6 +6,7 @@
 
 #![warn(clippy::undocumented_unsafe_blocks)]
 
+pub mod aot;
 pub mod emit;
 pub mod frontend;
 

@@ -13,12 +13,7 @@ use std::path::PathBuf;
 use tinyvm::frontend::diagnostic::ErrorFormat;
 
 #[derive(Parser)]
-#[command(
-    name = "tinyvm",
-    version,
-    about = "The TinyVM compiler and runtime",
-    propagate_version = true
-)]
+#[command(name = "tinyvm", version, about = "The TinyVM compiler and runtime", propagate_version = true)]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -90,30 +85,13 @@ enum Command {
 fn main() {
     let cli = Cli::parse();
     let status = match cli.command {
-        Command::Build {
-            src,
-            output,
-            debug,
-            static_link,
-            no_fallback,
-            error_format,
-        } => commands::build::run(&src, output, debug, static_link, no_fallback, error_format),
-        Command::Compile {
-            src,
-            output,
-            error_format,
-        } => commands::compile::run(&src, output, error_format),
-        Command::Run {
-            jit,
-            error_format,
-            file,
-            args,
-        } => commands::run::run(&file, args, jit, error_format),
-        Command::Disasm {
-            file,
-            native,
-            error_format,
-        } => commands::disasm::run(&file, native, error_format),
+        Command::Build { src, output, debug, static_link, no_fallback, error_format } => commands::build::run(
+            &src,
+            commands::build::BuildOptions { output, debug, static_link, no_fallback, format: error_format },
+        ),
+        Command::Compile { src, output, error_format } => commands::compile::run(&src, output, error_format),
+        Command::Run { jit, error_format, file, args } => commands::run::run(&file, args, jit, error_format),
+        Command::Disasm { file, native, error_format } => commands::disasm::run(&file, native, error_format),
         Command::Gdb { exe, args } => commands::gdb::run(&exe, args),
     };
     tinyvm_runtime::output::flush_stdout();

@@ -12,10 +12,7 @@ struct OutBuf {
     line_buffered: Option<bool>,
 }
 
-static STDOUT: Mutex<OutBuf> = Mutex::new(OutBuf {
-    bytes: Vec::new(),
-    line_buffered: None,
-});
+static STDOUT: Mutex<OutBuf> = Mutex::new(OutBuf { bytes: Vec::new(), line_buffered: None });
 
 const FLUSH_AT: usize = 1 << 16;
 
@@ -34,9 +31,7 @@ fn write_fd(fd: i32, mut bytes: &[u8]) {
 }
 
 fn lock() -> std::sync::MutexGuard<'static, OutBuf> {
-    STDOUT
-        .lock()
-        .unwrap_or_else(|poisoned| poisoned.into_inner())
+    STDOUT.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
 }
 
 /// Appends to stdout.

@@ -17,11 +17,7 @@ pub fn format_number(n: f64) -> String {
         return if n > 0.0 { "inf".into() } else { "-inf".into() };
     }
     if n == 0.0 {
-        return if n.is_sign_negative() {
-            "-0".into()
-        } else {
-            "0".into()
-        };
+        return if n.is_sign_negative() { "-0".into() } else { "0".into() };
     }
     let sign = if n < 0.0 { "-" } else { "" };
     let shortest = format!("{:e}", n.abs());
@@ -104,9 +100,7 @@ fn write_nested(out: &mut Vec<u8>, v: Value, depth: usize) {
                 out.push(b']');
             }
             ObjKind::Thread => {
-                out.extend_from_slice(
-                    format!("<thread {}>", (*(obj as *mut ObjThread)).id).as_bytes(),
-                );
+                out.extend_from_slice(format!("<thread {}>", (*(obj as *mut ObjThread)).id).as_bytes());
             }
             ObjKind::Upvalue => out.extend_from_slice(b"<upvalue>"),
             ObjKind::Shape => out.extend_from_slice(b"<shape>"),

@@ -16,13 +16,25 @@ pub const EXIT_COMPILE: i32 = 65;
 pub const EXIT_RUNTIME: i32 = 70;
 pub const EXIT_IO: i32 = 74;
 
+/// Ahead-of-time machine code for a module's functions (built executables).
+#[derive(Clone, Copy)]
+pub struct NativeTable(pub &'static [*const u8]);
+
+// SAFETY: the table holds addresses of immutable code in the executable.
+unsafe impl Send for NativeTable {}
+
 /// Runs `module` to completion and returns the exit status.
 pub fn run_module(module: Module, options: Options) -> i32 {
+    run_module_with_natives(module, options, NativeTable(&[]))
+}
+
+/// Runs `module` with ahead-of-time machine code for its functions.
+pub fn run_module_with_natives(module: Module, options: Options, natives: NativeTable) -> i32 {
     crate::natives::start_clock();
     let main = std::thread::Builder::new()
         .name("tinyvm-main".into())
         .stack_size(threads::THREAD_STACK_BYTES)
-        .spawn(move || run_main_thread(module, options));
+        .spawn(move || run_main_thread(module, options, natives));
     let status = match main {
         Ok(handle) => handle.join().unwrap_or(EXIT_RUNTIME),
         Err(_) => {
@@ -34,7 +46,7 @@ pub fn run_module(module: Module, options: Options) -> i32 {
     status
 }
 
-fn run_main_thread(module: Module, options: Options) -> i32 {
+fn run_main_thread(module: Module, options: Options, natives: NativeTable) -> i32 {
     let mut th = Thread::new(1);
     let th = &mut *th;
     gil::acquire();
@@ -42,16 +54,17 @@ fn run_main_thread(module: Module, options: Options) -> i32 {
     let vm_box = Vm::new(options, th);
     let vm = Box::leak(vm_box);
     crate::stats::watch_sigusr1(vm as *mut Vm);
-    let script = match loader::load(vm, th, module) {
+    let script = match loader::load_with_natives(vm, th, module, natives.0) {
         Ok(script) => script,
         Err(e) => {
-            crate::output::write_stderr(
-                format!("error: invalid bytecode file: {}\n", e).as_bytes(),
-            );
+            crate::output::write_stderr(format!("error: invalid bytecode file: {}\n", e).as_bytes());
             return EXIT_COMPILE;
         }
     };
     let _ = script;
+    // After the module: its globals keep their own slot numbers, which
+    // ahead-of-time code relies on.
+    crate::natives::define_all(vm, th);
     let base = th.stack_base;
     let status = match call::call_from_native(vm, th, base, 0) {
         Ok(()) => {
@@ -77,4 +90,69 @@ fn run_main_thread(module: Module, options: Options) -> i32 {
         crate::output::exit(status);
     }
     status
+}
+
+/// What a built executable's object file describes (symbol `tvm_program`).
+#[repr(C)]
+pub struct ProgramDescriptor {
+    /// The program's `.tvmc` bytes.
+    pub bytecode: *const u8,
+    pub bytecode_len: usize,
+    /// Machine-code entry per function (null: interpreted).
+    pub natives: *const *const u8,
+    pub native_count: usize,
+    pub flags: u64,
+}
+
+/// The `main` of a built executable.
+///
+/// # Safety
+/// `program` must describe valid static data, and `argv` hold `argc` C strings.
+pub unsafe fn run_executable(program: &ProgramDescriptor, argc: i32, argv: *const *const std::ffi::c_char) -> i32 {
+    // SAFETY: guaranteed by the caller (the linker-provided descriptor).
+    let (bytes, natives) = unsafe {
+        (
+            std::slice::from_raw_parts(program.bytecode, program.bytecode_len),
+            std::slice::from_raw_parts(program.natives, program.native_count),
+        )
+    };
+    let module = match crate::bytecode::tvmc::decode(bytes) {
+        Ok(m) => m,
+        Err(e) => {
+            crate::output::write_stderr(format!("error: invalid bytecode file: {}\n", e).as_bytes());
+            return EXIT_COMPILE;
+        }
+    };
+    let mut args = Vec::new();
+    for i in 1..argc.max(1) as usize {
+        // SAFETY: argv holds argc valid C strings.
+        let arg = unsafe { std::ffi::CStr::from_ptr(*argv.add(i)) };
+        args.push(arg.to_string_lossy().into_owned());
+    }
+    let options = Options {
+        jit: crate::vm::JitMode::Auto,
+        stats: std::env::var("TINYVM_STATS").is_ok_and(|v| v == "1"),
+        args,
+        program_name: module.source_name.clone(),
+    };
+    run_module_with_natives(module, options, NativeTable(natives))
+}
+
+#[cfg(feature = "exe-main")]
+mod exe_main {
+    use super::ProgramDescriptor;
+
+    extern "C" {
+        static tvm_program: ProgramDescriptor;
+    }
+
+    /// The C entry point of executables built by `tinyvm build`.
+    #[no_mangle]
+    pub extern "C" fn main(argc: i32, argv: *const *const std::ffi::c_char) -> i32 {
+        // SAFETY: `tvm_program` is defined by the object `tinyvm build`
+        // generates; argv comes from the C runtime.
+        let status = unsafe { super::run_executable(&*std::ptr::addr_of!(tvm_program), argc, argv) };
+        crate::output::flush_stdout();
+        status
+    }
 }

@@ -42,33 +42,18 @@ pub fn render(vm: &Vm) -> String {
     let mut line = |k: &str, v: String| text.push_str(&format!("{:<28}{}\n", k, v));
     line("instructions interpreted", instructions.to_string());
     line("calls", calls.to_string());
-    line(
-        "threads",
-        THREADS_STARTED.load(Ordering::Relaxed).to_string(),
-    );
+    line("threads", THREADS_STARTED.load(Ordering::Relaxed).to_string());
     line("gc cycles", gc.cycles.to_string());
     line("bytes allocated", gc.bytes_allocated_total.to_string());
     line("bytes freed", gc.bytes_freed_total.to_string());
     line("heap bytes in use", vm.heap.bytes_allocated.to_string());
-    line(
-        "longest gc pause",
-        format!("{:.3} ms", gc.longest_pause_ns as f64 / 1e6),
-    );
-    line(
-        "total gc pause",
-        format!("{:.3} ms", gc.total_pause_ns as f64 / 1e6),
-    );
+    line("longest gc pause", format!("{:.3} ms", gc.longest_pause_ns as f64 / 1e6));
+    line("total gc pause", format!("{:.3} ms", gc.total_pause_ns as f64 / 1e6));
     line("functions native", jit.native_functions.to_string());
-    line(
-        "functions interpreted",
-        jit.interpreted_functions(vm).to_string(),
-    );
+    line("functions interpreted", jit.interpreted_functions(vm).to_string());
     line("jit compilations", jit.compiled.to_string());
     line("jit code bytes", jit.code_bytes.to_string());
-    line(
-        "jit compile time",
-        format!("{:.3} ms", jit.compile_ns as f64 / 1e6),
-    );
+    line("jit compile time", format!("{:.3} ms", jit.compile_ns as f64 / 1e6));
     text
 }
 
@@ -92,28 +77,26 @@ pub fn watch_sigusr1(vm: *mut Vm) {
         libc::sigaddset(&mut set, libc::SIGUSR1);
         libc::pthread_sigmask(libc::SIG_BLOCK, &set, std::ptr::null_mut());
     }
-    let _ = std::thread::Builder::new()
-        .name("tinyvm-stats".into())
-        .spawn(|| loop {
-            // SAFETY: as above; sigwait only fills `sig`.
-            let sig = unsafe {
-                let mut set: libc::sigset_t = std::mem::zeroed();
-                libc::sigemptyset(&mut set);
-                libc::sigaddset(&mut set, libc::SIGUSR1);
-                let mut sig = 0;
-                libc::sigwait(&set, &mut sig);
-                sig
-            };
-            if sig == libc::SIGUSR1 {
-                gil::acquire();
-                let vm = VM.load(Ordering::Acquire);
-                if !vm.is_null() {
-                    // SAFETY: the VM lives until the process exits, and holding
-                    // the VM lock keeps every other thread parked.
-                    let text = render(unsafe { &*vm });
-                    crate::output::write_stderr(text.as_bytes());
-                }
-                gil::release();
+    let _ = std::thread::Builder::new().name("tinyvm-stats".into()).spawn(|| loop {
+        // SAFETY: as above; sigwait only fills `sig`.
+        let sig = unsafe {
+            let mut set: libc::sigset_t = std::mem::zeroed();
+            libc::sigemptyset(&mut set);
+            libc::sigaddset(&mut set, libc::SIGUSR1);
+            let mut sig = 0;
+            libc::sigwait(&set, &mut sig);
+            sig
+        };
+        if sig == libc::SIGUSR1 {
+            gil::acquire();
+            let vm = VM.load(Ordering::Acquire);
+            if !vm.is_null() {
+                // SAFETY: the VM lives until the process exits, and holding
+                // the VM lock keeps every other thread parked.
+                let text = render(unsafe { &*vm });
+                crate::output::write_stderr(text.as_bytes());
             }
-        });
+            gil::release();
+        }
+    });
 }

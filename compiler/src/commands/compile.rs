@@ -13,11 +13,9 @@ pub fn run(src: &Path, output: Option<PathBuf>, format: ErrorFormat) -> i32 {
     let output = output.unwrap_or_else(|| src.with_extension("tvmc"));
     match std::fs::write(&output, tvmc::encode(&module)) {
         Ok(()) => 0,
-        Err(e) => Failure::io(format!(
-            "cannot write '{}': {}",
-            output.display(),
-            tinyvm_runtime::output::io_error_text(&e)
-        ))
-        .report(),
+        Err(e) => {
+            Failure::io(format!("cannot write '{}': {}", output.display(), tinyvm_runtime::output::io_error_text(&e)))
+                .report()
+        }
     }
 }

@@ -19,10 +19,7 @@ pub struct Failure {
 
 impl Failure {
     pub fn io(message: String) -> Failure {
-        Failure {
-            message: format!("error: {}\n", message),
-            status: EXIT_IO,
-        }
+        Failure { message: format!("error: {}\n", message), status: EXIT_IO }
     }
 
     /// Prints the message and returns the status.
@@ -35,17 +32,10 @@ impl Failure {
 /// Reads a file, turning every failure into a clear I/O error.
 pub fn read_file(path: &Path) -> Result<Vec<u8>, Failure> {
     if path.is_dir() {
-        return Err(Failure::io(format!(
-            "cannot read '{}': it is a directory",
-            path.display()
-        )));
+        return Err(Failure::io(format!("cannot read '{}': it is a directory", path.display())));
     }
     std::fs::read(path).map_err(|e| {
-        Failure::io(format!(
-            "cannot read '{}': {}",
-            path.display(),
-            tinyvm_runtime::output::io_error_text(&e)
-        ))
+        Failure::io(format!("cannot read '{}': {}", path.display(), tinyvm_runtime::output::io_error_text(&e)))
     })
 }
 
@@ -78,11 +68,7 @@ pub fn load_program(path: &Path, format: ErrorFormat) -> Result<Module, Failure>
 
 pub fn invalid_bytecode(path: &Path, reason: &str) -> Failure {
     Failure {
-        message: format!(
-            "error: invalid bytecode file '{}': {}\n",
-            path.display(),
-            reason
-        ),
+        message: format!("error: invalid bytecode file '{}': {}\n", path.display(), reason),
         status: EXIT_COMPILE,
     }
 }

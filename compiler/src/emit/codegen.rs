@@ -15,11 +15,7 @@ struct Codegen<'m> {
 /// Returns its index in the module.
 pub(super) fn compile_function(module: &mut ModuleBuilder, decl: &FunctionDecl) -> usize {
     let index = module.reserve_function();
-    let mut g = Codegen {
-        module,
-        f: FunctionEmitter::new(),
-        kind: decl.kind,
-    };
+    let mut g = Codegen { module, f: FunctionEmitter::new(), kind: decl.kind };
     for (i, param) in decl.params.iter().enumerate() {
         g.f.open_local(param, i as u32 + 1, true);
     }
@@ -63,8 +59,7 @@ impl Codegen<'_> {
 
     fn end_scope(&mut self, end: &ScopeEnd) {
         for &captured in &end.pops {
-            self.f
-                .op(if captured { Op::CloseUpvalue } else { Op::Pop }, end.line);
+            self.f.op(if captured { Op::CloseUpvalue } else { Op::Pop }, end.line);
         }
         self.f.close_locals(end.pops.len());
     }
@@ -90,12 +85,7 @@ impl Codegen<'_> {
                 self.expr(e);
                 self.f.op(Op::Print, *line);
             }
-            Stmt::Var {
-                name,
-                target,
-                init,
-                line,
-            } => {
+            Stmt::Var { name, target, init, line } => {
                 match init {
                     Some(e) => self.expr(e),
                     None => self.f.op(Op::Nil, *line),
@@ -108,12 +98,7 @@ impl Codegen<'_> {
                 }
                 self.end_scope(end);
             }
-            Stmt::If {
-                cond,
-                then,
-                otherwise,
-                line,
-            } => {
+            Stmt::If { cond, then, otherwise, line } => {
                 self.expr(cond);
                 let then_jump = self.f.jump(Op::JumpIfFalse, *line);
                 self.f.op(Op::Pop, *line);
@@ -145,9 +130,7 @@ impl Codegen<'_> {
             Stmt::Return { value, locks, line } => {
                 match value {
                     Some(v) => self.expr(v),
-                    None if self.kind == FunctionKind::Initializer => {
-                        self.f.op_u32(Op::GetLocal, 0, *line)
-                    }
+                    None if self.kind == FunctionKind::Initializer => self.f.op_u32(Op::GetLocal, 0, *line),
                     None => self.f.op(Op::Nil, *line),
                 }
                 for &slot in locks {
@@ -156,28 +139,11 @@ impl Codegen<'_> {
                 }
                 self.f.op(Op::Return, *line);
             }
-            Stmt::Monitor {
-                enter,
-                object,
-                line,
-            } => {
+            Stmt::Monitor { enter, object, line } => {
                 self.expr(object);
-                self.f.op(
-                    if *enter {
-                        Op::MonitorEnter
-                    } else {
-                        Op::MonitorExit
-                    },
-                    *line,
-                );
+                self.f.op(if *enter { Op::MonitorEnter } else { Op::MonitorExit }, *line);
             }
-            Stmt::Lock {
-                object,
-                slot,
-                body,
-                end,
-                line,
-            } => {
+            Stmt::Lock { object, slot, body, end, line } => {
                 self.expr(object);
                 self.f.open_local(" lock", *slot, false);
                 self.f.op_u32(Op::GetLocal, *slot, *line);
@@ -301,14 +267,7 @@ impl Codegen<'_> {
             }
             ExprKind::Unary(op, operand) => {
                 self.expr(operand);
-                self.f.op(
-                    if *op == UnaryOp::Negate {
-                        Op::Negate
-                    } else {
-                        Op::Not
-                    },
-                    line,
-                );
+                self.f.op(if *op == UnaryOp::Negate { Op::Negate } else { Op::Not }, line);
             }
             ExprKind::Binary(op, a, b) => {
                 self.expr(a);
@@ -361,22 +320,13 @@ impl Codegen<'_> {
                 self.f.op_u32(Op::SetProperty, k, line);
                 self.f.u32(cache);
             }
-            ExprKind::SuperGet {
-                this,
-                superclass,
-                name,
-            } => {
+            ExprKind::SuperGet { this, superclass, name } => {
                 self.get(this, line);
                 self.get(superclass, line);
                 let k = self.f.string_constant(name);
                 self.f.op_u32(Op::GetSuper, k, line);
             }
-            ExprKind::SuperCall {
-                this,
-                superclass,
-                name,
-                args,
-            } => {
+            ExprKind::SuperCall { this, superclass, name, args } => {
                 self.get(this, line);
                 let argc = self.args(args);
                 self.get(superclass, line);

@@ -112,8 +112,7 @@ impl FunctionEmitter {
     /// A local comes into scope here.
     pub fn open_local(&mut self, name: &str, slot: u32, is_parameter: bool) {
         let start = self.code.len() as u32;
-        self.open_locals
-            .push((name.to_string(), slot, start, is_parameter));
+        self.open_locals.push((name.to_string(), slot, start, is_parameter));
     }
 
     /// The innermost `count` locals go out of scope here.
@@ -122,13 +121,7 @@ impl FunctionEmitter {
         for _ in 0..count {
             if let Some((name, slot, start, is_parameter)) = self.open_locals.pop() {
                 if !name.starts_with(' ') {
-                    self.locals.push(LocalInfo {
-                        name,
-                        slot,
-                        start,
-                        end,
-                        is_parameter,
-                    });
+                    self.locals.push(LocalInfo { name, slot, start, end, is_parameter });
                 }
             }
         }

@@ -17,11 +17,7 @@ pub fn generate(program: &Program, source_name: &str) -> Module {
     let mut builder = ModuleBuilder::default();
     let index = codegen::compile_function(&mut builder, &program.script);
     debug_assert_eq!(index, 0);
-    Module {
-        source_name: source_name.to_string(),
-        globals: builder.globals,
-        functions: builder.functions,
-    }
+    Module { source_name: source_name.to_string(), globals: builder.globals, functions: builder.functions }
 }
 
 /// Module-wide state while emitting: functions and global names.

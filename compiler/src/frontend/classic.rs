@@ -38,9 +38,7 @@ fn strip_comment(line: &str) -> &str {
 
 fn is_name(word: &str) -> bool {
     let mut chars = word.chars();
-    chars
-        .next()
-        .is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
+    chars.next().is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
         && chars.all(|c| c.is_ascii_alphanumeric() || c == '_')
 }
 
@@ -65,26 +63,14 @@ pub fn parse(source: &str) -> Result<Program, Vec<Diagnostic>> {
         let text = strip_comment(raw);
         let words: Vec<&str> = text.split_whitespace().collect();
         if !words.is_empty() {
-            lines.push(Line {
-                number: i as u32 + 1,
-                start,
-                text,
-                words,
-            });
+            lines.push(Line { number: i as u32 + 1, start, text, words });
         }
         start += raw.len() + 1;
     }
-    let mut lowering = Lowering {
-        diagnostics: Vec::new(),
-        functions: HashMap::new(),
-    };
+    let mut lowering = Lowering { diagnostics: Vec::new(), functions: HashMap::new() };
     for line in &lines {
         if line.words[0] == "function" && line.words.len() == 2 {
-            if lowering
-                .functions
-                .insert(line.words[1], line.number)
-                .is_some()
-            {
+            if lowering.functions.insert(line.words[1], line.number).is_some() {
                 lowering.error(line, line.words[1], "Function already defined.");
             }
         }
@@ -95,11 +81,7 @@ pub fn parse(source: &str) -> Result<Program, Vec<Diagnostic>> {
         let header = &lines[i];
         i += 1;
         if header.words[0] != "function" {
-            lowering.error(
-                header,
-                header.words[0],
-                "Expected 'function NAME' before instructions.",
-            );
+            lowering.error(header, header.words[0], "Expected 'function NAME' before instructions.");
             continue;
         }
         if header.words.len() != 2 {
@@ -111,10 +93,7 @@ pub fn parse(source: &str) -> Result<Program, Vec<Diagnostic>> {
             i += 1;
         }
         let decl = lowering.function(header, &lines[first..i]);
-        script_body.push(Stmt::Function {
-            target: VarTarget::Global(decl.name.clone()),
-            decl: Box::new(decl),
-        });
+        script_body.push(Stmt::Function { target: VarTarget::Global(decl.name.clone()), decl: Box::new(decl) });
     }
     let last_line = lines.last().map(|l| l.number).unwrap_or(1);
     match lowering.functions.get("main") {
@@ -146,17 +125,11 @@ pub fn parse(source: &str) -> Result<Program, Vec<Diagnostic>> {
 }
 
 fn global(name: &str, line: u32) -> Expr {
-    Expr {
-        kind: ExprKind::Variable(VarRef::Global(name.to_string())),
-        line,
-    }
+    Expr { kind: ExprKind::Variable(VarRef::Global(name.to_string())), line }
 }
 
 fn call(callee: Expr, args: Vec<Expr>, line: u32) -> Expr {
-    Expr {
-        kind: ExprKind::Call(Box::new(callee), args),
-        line,
-    }
+    Expr { kind: ExprKind::Call(Box::new(callee), args), line }
 }
 
 impl<'a> Lowering<'a> {
@@ -196,11 +169,7 @@ impl<'a> Lowering<'a> {
     fn operands(&mut self, line: &Line, count: usize) -> bool {
         if line.words.len() != count + 1 {
             let plural = if count == 1 { "" } else { "s" };
-            self.error(
-                line,
-                line.words[0],
-                &format!("'{}' takes {} operand{}.", line.words[0], count, plural),
-            );
+            self.error(line, line.words[0], &format!("'{}' takes {} operand{}.", line.words[0], count, plural));
             return false;
         }
         true
@@ -212,10 +181,7 @@ impl<'a> Lowering<'a> {
             self.error(line, word, "Expected an integer constant.");
             return None;
         }
-        Some(Expr {
-            kind: ExprKind::Number(word.parse::<f64>().unwrap_or(0.0)),
-            line: line.number,
-        })
+        Some(Expr { kind: ExprKind::Number(word.parse::<f64>().unwrap_or(0.0)), line: line.number })
     }
 
     fn name(&mut self, line: &Line, word: &str) -> bool {
@@ -232,10 +198,7 @@ impl<'a> Lowering<'a> {
             Some(&slot) => VarRef::Local(slot),
             None => VarRef::Global(word.to_string()),
         };
-        Expr {
-            kind: ExprKind::Variable(r),
-            line,
-        }
+        Expr { kind: ExprKind::Variable(r), line }
     }
 
     /// An operand of `add`: a variable or an integer.
@@ -264,26 +227,17 @@ impl<'a> Lowering<'a> {
                 }
                 let a = self.operand(line, locals, w[2])?;
                 let b = self.operand(line, locals, w[3])?;
-                let sum = Expr {
-                    kind: ExprKind::Binary(BinaryOp::Add, Box::new(a), Box::new(b)),
-                    line: n,
-                };
+                let sum = Expr { kind: ExprKind::Binary(BinaryOp::Add, Box::new(a), Box::new(b)), line: n };
                 Some(self.assign(locals, w[1], sum, false, n))
             }
             "print" => {
                 if !self.operands(line, 1) || !self.name(line, w[1]) {
                     return None;
                 }
-                let label = Expr {
-                    kind: ExprKind::Str(format!("{} = ", w[1])),
-                    line: n,
-                };
+                let label = Expr { kind: ExprKind::Str(format!("{} = ", w[1])), line: n };
                 let value = call(global(STR, n), vec![self.read(locals, w[1], n)], n);
                 Some(Stmt::Print(
-                    Expr {
-                        kind: ExprKind::Binary(BinaryOp::Add, Box::new(label), Box::new(value)),
-                        line: n,
-                    },
+                    Expr { kind: ExprKind::Binary(BinaryOp::Add, Box::new(label), Box::new(value)), line: n },
                     n,
                 ))
             }
@@ -298,15 +252,8 @@ impl<'a> Lowering<'a> {
                 if !self.operands(line, 1) || !self.name(line, w[1]) {
                     return None;
                 }
-                let object = Expr {
-                    kind: ExprKind::Str(w[1].to_string()),
-                    line: n,
-                };
-                Some(Stmt::Monitor {
-                    enter: w[0] == "lock",
-                    object,
-                    line: n,
-                })
+                let object = Expr { kind: ExprKind::Str(w[1].to_string()), line: n };
+                Some(Stmt::Monitor { enter: w[0] == "lock", object, line: n })
             }
             "sync" | "async" => {
                 if !self.operands(line, 1) {
@@ -324,14 +271,10 @@ impl<'a> Lowering<'a> {
                 };
                 Some(Stmt::Expr(Expr { kind, line: n }, n))
             }
-            "print_stack_trace" => self
-                .operands(line, 0)
-                .then(|| Stmt::Expr(call(global(STACK_TRACE, n), vec![], n), n)),
-            "exit" => self.operands(line, 0).then_some(Stmt::Return {
-                value: None,
-                locks: vec![],
-                line: n,
-            }),
+            "print_stack_trace" => {
+                self.operands(line, 0).then(|| Stmt::Expr(call(global(STACK_TRACE, n), vec![], n), n))
+            }
+            "exit" => self.operands(line, 0).then_some(Stmt::Return { value: None, locks: vec![], line: n }),
             other => {
                 self.error(line, other, "Unknown instruction.");
                 None
@@ -340,39 +283,16 @@ impl<'a> Lowering<'a> {
     }
 
     /// `name = value`: a local when `local` or already a local, else shared.
-    fn assign(
-        &mut self,
-        locals: &mut HashMap<&'a str, u32>,
-        name: &'a str,
-        value: Expr,
-        local: bool,
-        n: u32,
-    ) -> Stmt {
+    fn assign(&mut self, locals: &mut HashMap<&'a str, u32>, name: &'a str, value: Expr, local: bool, n: u32) -> Stmt {
         if let Some(&slot) = locals.get(name) {
-            return Stmt::Expr(
-                Expr {
-                    kind: ExprKind::Assign(VarRef::Local(slot), Box::new(value)),
-                    line: n,
-                },
-                n,
-            );
+            return Stmt::Expr(Expr { kind: ExprKind::Assign(VarRef::Local(slot), Box::new(value)), line: n }, n);
         }
         if local {
             let slot = locals.len() as u32 + 1;
             locals.insert(name, slot);
-            return Stmt::Var {
-                name: name.to_string(),
-                target: VarTarget::Local(slot),
-                init: Some(value),
-                line: n,
-            };
+            return Stmt::Var { name: name.to_string(), target: VarTarget::Local(slot), init: Some(value), line: n };
         }
-        Stmt::Var {
-            name: name.to_string(),
-            target: VarTarget::Global(name.to_string()),
-            init: Some(value),
-            line: n,
-        }
+        Stmt::Var { name: name.to_string(), target: VarTarget::Global(name.to_string()), init: Some(value), line: n }
     }
 }
 
@@ -405,9 +325,6 @@ mod tests {
             ]
         );
         let no_main = parse("function f\nexit\n").err().unwrap();
-        assert_eq!(
-            no_main[0].short(),
-            "[line 2] Error at end: No 'main' function."
-        );
+        assert_eq!(no_main[0].short(), "[line 2] Error at end: No 'main' function.");
     }
 }

@@ -49,20 +49,12 @@ impl Diagnostic {
 }
 
 /// Renders all diagnostics of one file in the chosen format.
-pub fn render(
-    diagnostics: &[Diagnostic],
-    file_name: &str,
-    source: &str,
-    format: ErrorFormat,
-) -> String {
+pub fn render(diagnostics: &[Diagnostic], file_name: &str, source: &str, format: ErrorFormat) -> String {
     match format {
         ErrorFormat::Short => diagnostics.iter().map(|d| d.short() + "\n").collect(),
         ErrorFormat::Human => {
             let file = SimpleFile::new(file_name, source);
-            let config = Config {
-                chars: term::Chars::ascii(),
-                ..Config::default()
-            };
+            let config = Config { chars: term::Chars::ascii(), ..Config::default() };
             let mut out = String::new();
             for d in diagnostics {
                 let label_text = match &d.at {
@@ -70,22 +62,16 @@ pub fn render(
                     At::End => "at end of file".to_string(),
                     At::Nothing => String::new(),
                 };
-                let end = d
-                    .span
-                    .end
-                    .max(d.span.start + 1)
-                    .min(source.len().max(d.span.start));
+                let end = d.span.end.max(d.span.start + 1).min(source.len().max(d.span.start));
                 let span = d.span.start.min(source.len())..end;
-                let report = Report::error()
-                    .with_message(d.message.clone())
-                    .with_labels(vec![Label::primary((), span).with_message(label_text)]);
+                let report =
+                    Report::error()
+                        .with_message(d.message.clone())
+                        .with_labels(vec![Label::primary((), span).with_message(label_text)]);
                 if let Ok(text) = term::emit_into_string(&config, &file, &report) {
                     out.push_str(&text);
                 } else {
-                    out.push_str(&format!(
-                        "error: {}\n  --> {}:{}\n",
-                        d.message, file_name, d.line
-                    ));
+                    out.push_str(&format!("error: {}\n  --> {}:{}\n", d.message, file_name, d.line));
                 }
             }
             let count = diagnostics.len();

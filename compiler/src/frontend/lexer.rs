@@ -16,14 +16,7 @@ pub struct Lexer<'a> {
 
 impl<'a> Lexer<'a> {
     pub fn new(source: &'a str) -> Lexer<'a> {
-        Lexer {
-            src: source.as_bytes(),
-            start: 0,
-            current: 0,
-            line: 1,
-            line_start: 0,
-            token_column: 1,
-        }
+        Lexer { src: source.as_bytes(), start: 0, current: 0, line: 1, line_start: 0, token_column: 1 }
     }
 
     fn peek(&self) -> u8 {
@@ -70,10 +63,7 @@ impl<'a> Lexer<'a> {
     }
 
     fn error(&self, message: &str) -> Token {
-        Token {
-            text: message.to_string(),
-            ..self.make(TokenKind::Error)
-        }
+        Token { text: message.to_string(), ..self.make(TokenKind::Error) }
     }
 
     fn skip_whitespace(&mut self) {
@@ -95,11 +85,8 @@ impl<'a> Lexer<'a> {
     pub fn next_token(&mut self) -> Token {
         self.skip_whitespace();
         self.start = self.current;
-        self.token_column = (self.src[self.line_start..self.start]
-            .iter()
-            .filter(|&&b| b & 0xC0 != 0x80)
-            .count()
-            + 1) as u32;
+        self.token_column =
+            (self.src[self.line_start..self.start].iter().filter(|&&b| b & 0xC0 != 0x80).count() + 1) as u32;
         if self.at_end() {
             return self.make(TokenKind::Eof);
         }
@@ -220,18 +207,7 @@ mod tests {
         use TokenKind::*;
         assert_eq!(
             kinds("a[1] % 2 >= spawn lock"),
-            vec![
-                Identifier,
-                LeftBracket,
-                Number,
-                RightBracket,
-                Percent,
-                Number,
-                GreaterEqual,
-                Spawn,
-                Lock,
-                Eof
-            ]
+            vec![Identifier, LeftBracket, Number, RightBracket, Percent, Number, GreaterEqual, Spawn, Lock, Eof]
         );
     }
 
@@ -240,9 +216,6 @@ mod tests {
         let mut lexer = Lexer::new("x\n  \"abc");
         assert_eq!(lexer.next_token().column, 1);
         let t = lexer.next_token();
-        assert_eq!(
-            (t.kind, t.text.as_str(), t.line, t.column),
-            (TokenKind::Error, "Unterminated string.", 2, 3)
-        );
+        assert_eq!((t.kind, t.text.as_str(), t.line, t.column), (TokenKind::Error, "Unterminated string.", 2, 3));
     }
 }

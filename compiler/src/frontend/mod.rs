@@ -16,10 +16,6 @@ use tinyvm_runtime::bytecode::Module;
 
 /// Compiles source text to a bytecode module, or returns every error.
 pub fn compile(source: &str, source_name: &str) -> Result<Module, Vec<Diagnostic>> {
-    let program = if classic::is_classic(source) {
-        classic::parse(source)?
-    } else {
-        parser::parse(source)?
-    };
+    let program = if classic::is_classic(source) { classic::parse(source)? } else { parser::parse(source)? };
     Ok(crate::emit::generate(&program, source_name))
 }

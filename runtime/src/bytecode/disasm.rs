@@ -21,11 +21,7 @@ pub fn disassemble_function(module: &Module, index: usize, max_stack: u32) -> St
         FunctionKind::Method => "method",
         FunctionKind::Initializer => "initializer",
     };
-    let _ = writeln!(
-        out,
-        "{} {} ({}:{})",
-        kind, f.name, module.source_name, f.line
-    );
+    let _ = writeln!(out, "{} {} ({}:{})", kind, f.name, module.source_name, f.line);
     let _ = writeln!(
         out,
         "  arity {}, upvalues {}, max stack {}, constants {}, caches {}",
@@ -39,20 +35,10 @@ pub fn disassemble_function(module: &Module, index: usize, max_stack: u32) -> St
     let mut last_line = 0;
     for ins in instructions(module, index) {
         let line = f.line_at(ins.offset);
-        let line_text = if line == last_line {
-            "|".to_string()
-        } else {
-            line.to_string()
-        };
+        let line_text = if line == last_line { "|".to_string() } else { line.to_string() };
         last_line = line;
         let (operands, comment) = describe(module, index, &ins);
-        let mut text = format!(
-            "  {:>6}  {:>4}  {:<16}{}",
-            ins.offset,
-            line_text,
-            ins.op.mnemonic(),
-            operands
-        );
+        let mut text = format!("  {:>6}  {:>4}  {:<16}{}", ins.offset, line_text, ins.op.mnemonic(), operands);
         if !comment.is_empty() {
             while text.len() < 48 {
                 text.push(' ');
@@ -73,11 +59,7 @@ pub fn disassemble(module: &Module, max_stack: &[u32]) -> String {
         if index > 0 {
             out.push('\n');
         }
-        out.push_str(&disassemble_function(
-            module,
-            index,
-            max_stack.get(index).copied().unwrap_or(0),
-        ));
+        out.push_str(&disassemble_function(module, index, max_stack.get(index).copied().unwrap_or(0)));
     }
     out
 }
@@ -120,10 +102,7 @@ fn describe(module: &Module, index: usize, ins: &Instruction) -> (String, String
                 operands.push(format!("%{}", value));
                 match local_name(f, value as u32, ins.offset) {
                     Some(name) => comments.push(name.to_string()),
-                    None if value == 0
-                        && f.kind != FunctionKind::Function
-                        && f.kind != FunctionKind::Script =>
-                    {
+                    None if value == 0 && f.kind != FunctionKind::Function && f.kind != FunctionKind::Script => {
                         comments.push("this".into())
                     }
                     None => {}
@@ -142,13 +121,7 @@ fn describe(module: &Module, index: usize, ins: &Instruction) -> (String, String
     if ins.op == Op::Closure {
         let captures: Vec<String> = closure_captures(module, index, ins)
             .iter()
-            .map(|c| {
-                if c.is_local {
-                    format!("local %{}", c.index)
-                } else {
-                    format!("upvalue ^{}", c.index)
-                }
-            })
+            .map(|c| if c.is_local { format!("local %{}", c.index) } else { format!("upvalue ^{}", c.index) })
             .collect();
         if !captures.is_empty() {
             comments.push(format!("captures {}", captures.join(", ")));

@@ -1,6 +1,7 @@
 //! The bytecode: instruction set, module data, `.tvmc` files, verification
 //! and listing. Defined here, written by the compiler, read by every backend.
 
+pub mod depth;
 pub mod disasm;
 pub mod module;
 pub mod opcode;

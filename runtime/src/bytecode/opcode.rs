@@ -166,12 +166,44 @@ pub fn decode_fixed(code: &[u8], offset: usize) -> Option<Instruction> {
         args.push(value);
         at += size;
     }
-    Some(Instruction {
-        offset,
-        op,
-        args,
-        size: at - offset,
-    })
+    Some(Instruction { offset, op, args, size: at - offset })
+}
+
+/// How an instruction changes the operand stack and where control goes.
+#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+pub struct StackEffect {
+    pub pops: u32,
+    pub pushes: u32,
+    /// Lowest depth required before the instruction (peeks count here).
+    pub needs: u32,
+    pub falls_through: bool,
+}
+
+/// The stack effect of a decoded instruction (`Closure` pushes one value
+/// whatever it captures).
+pub fn stack_effect(ins: &Instruction) -> StackEffect {
+    let a = ins.args.first().copied().unwrap_or(0) as u32;
+    let (pops, pushes, needs, falls_through) = match ins.op {
+        Op::Constant | Op::Nil | Op::True | Op::False | Op::GetLocal | Op::GetGlobal => (0, 1, 0, true),
+        Op::GetUpvalue | Op::Class | Op::Closure => (0, 1, 0, true),
+        Op::Pop | Op::DefineGlobal | Op::Print | Op::CloseUpvalue => (1, 0, 0, true),
+        Op::MonitorEnter | Op::MonitorExit => (1, 0, 0, true),
+        Op::SetLocal | Op::SetGlobal | Op::SetUpvalue => (0, 0, 1, true),
+        Op::GetProperty | Op::Not | Op::Negate => (1, 1, 0, true),
+        Op::SetProperty | Op::GetSuper | Op::GetIndex => (2, 1, 0, true),
+        Op::Equal | Op::NotEqual | Op::Greater | Op::GreaterEqual | Op::Less | Op::LessEqual => (2, 1, 0, true),
+        Op::Add | Op::Subtract | Op::Multiply | Op::Divide | Op::Modulo => (2, 1, 0, true),
+        Op::SetIndex => (3, 1, 0, true),
+        Op::Jump | Op::Loop => (0, 0, 0, false),
+        Op::JumpIfFalse => (0, 0, 1, true),
+        Op::Call | Op::Spawn => (a + 1, 1, 0, true),
+        Op::Invoke => (ins.args[1] as u32 + 1, 1, 0, true),
+        Op::SuperInvoke => (ins.args[1] as u32 + 2, 1, 0, true),
+        Op::Return => (1, 0, 0, false),
+        Op::Inherit | Op::Method => (1, 0, 2, true),
+        Op::Array => (a, 1, 0, true),
+    };
+    StackEffect { pops, pushes, needs, falls_through }
 }
 
 #[cfg(test)]

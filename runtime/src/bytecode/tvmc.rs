@@ -138,9 +138,7 @@ pub fn decode(bytes: &[u8]) -> Result<Module, FormatError> {
     let mut sum = [0u8; 8];
     sum.copy_from_slice(&bytes[12..20]);
     if u64::from_le_bytes(sum) != checksum(payload) {
-        return Err(FormatError(
-            "checksum mismatch (the file is corrupted)".into(),
-        ));
+        return Err(FormatError("checksum mismatch (the file is corrupted)".into()));
     }
     decode_payload(payload)
 }
@@ -148,10 +146,7 @@ pub fn decode(bytes: &[u8]) -> Result<Module, FormatError> {
 /// Decodes a payload without the header (the fuzz target calls this directly
 /// so that it explores the decoder rather than the checksum).
 pub fn decode_payload(payload: &[u8]) -> Result<Module, FormatError> {
-    let mut r = Reader {
-        bytes: payload,
-        at: 0,
-    };
+    let mut r = Reader { bytes: payload, at: 0 };
     let source_name = r.string()?;
     let global_count = r.count(4)?;
     let mut globals = Vec::with_capacity(global_count);
@@ -164,23 +159,15 @@ pub fn decode_payload(payload: &[u8]) -> Result<Module, FormatError> {
         functions.push(read_function(&mut r)?);
     }
     if r.at != payload.len() {
-        return Err(FormatError(format!(
-            "{} unexpected bytes after the last function",
-            payload.len() - r.at
-        )));
+        return Err(FormatError(format!("{} unexpected bytes after the last function", payload.len() - r.at)));
     }
-    Ok(Module {
-        source_name,
-        globals,
-        functions,
-    })
+    Ok(Module { source_name, globals, functions })
 }
 
 fn read_function(r: &mut Reader) -> Result<FunctionProto, FormatError> {
     let name = r.string()?;
     let short_name = r.string()?;
-    let kind = FunctionKind::from_byte(r.u8()?)
-        .ok_or_else(|| FormatError("unknown function kind".into()))?;
+    let kind = FunctionKind::from_byte(r.u8()?).ok_or_else(|| FormatError("unknown function kind".into()))?;
     let arity = r.u8()?;
     let upvalue_count = r.u32()?;
     let cache_count = r.u32()?;
@@ -254,10 +241,7 @@ struct Reader<'a> {
 impl<'a> Reader<'a> {
     fn take(&mut self, n: usize) -> Result<&'a [u8], FormatError> {
         if self.bytes.len() - self.at < n {
-            return Err(FormatError(format!(
-                "unexpected end of data at byte {}",
-                self.at
-            )));
+            return Err(FormatError(format!("unexpected end of data at byte {}", self.at)));
         }
         let s = &self.bytes[self.at..self.at + n];
         self.at += n;
@@ -279,18 +263,13 @@ impl<'a> Reader<'a> {
     fn count(&mut self, min_size: usize) -> Result<usize, FormatError> {
         let n = self.u32()? as usize;
         if n.saturating_mul(min_size) > self.bytes.len() - self.at {
-            return Err(FormatError(format!(
-                "count {} at byte {} exceeds the file size",
-                n,
-                self.at - 4
-            )));
+            return Err(FormatError(format!("count {} at byte {} exceeds the file size", n, self.at - 4)));
         }
         Ok(n)
     }
     fn string(&mut self) -> Result<String, FormatError> {
         let n = self.count(1)?;
         let b = self.take(n)?;
-        String::from_utf8(b.to_vec())
-            .map_err(|_| FormatError(format!("invalid UTF-8 in a string at byte {}", self.at)))
+        String::from_utf8(b.to_vec()).map_err(|_| FormatError(format!("invalid UTF-8 in a string at byte {}", self.at)))
     }
 }

@@ -8,7 +8,7 @@
 //! stack-overflow checks. It never panics on any input.
 
 use super::module::{Constant, FunctionKind, FunctionProto, Module};
-use super::opcode::{decode_fixed, read_u32, Op, Operand, UPVALUE_DESCRIPTOR_SIZE};
+use super::opcode::{decode_fixed, read_u32, stack_effect, Op, Operand, UPVALUE_DESCRIPTOR_SIZE};
 
 /// Upper bound on any count the runtime sizes memory by (slots, constants).
 pub const MAX_COUNT: u32 = 1 << 24;
@@ -44,13 +44,9 @@ pub fn verify_module(module: &Module) -> Result<Verified, VerifyError> {
     }
     let mut max_stack = Vec::with_capacity(module.functions.len());
     for (index, function) in module.functions.iter().enumerate() {
-        let depth = FunctionVerifier {
-            module,
-            function,
-            index,
-        }
-        .verify()
-        .map_err(|e| VerifyError(format!("function {} '{}': {}", index, function.name, e)))?;
+        let depth = FunctionVerifier { module, function, index }
+            .verify()
+            .map_err(|e| VerifyError(format!("function {} '{}': {}", index, function.name, e)))?;
         max_stack.push(depth);
     }
     Ok(Verified { max_stack })
@@ -92,14 +88,8 @@ impl FunctionVerifier<'_> {
         let starts = self.instruction_starts()?;
         let depth = self.simulate_stack(&starts)?;
         for local in &f.locals {
-            if local.slot >= depth.max(1)
-                || local.start > local.end
-                || local.end as usize > f.code.len()
-            {
-                return Err(format!(
-                    "local '{}' has an invalid slot or range",
-                    local.name
-                ));
+            if local.slot >= depth.max(1) || local.start > local.end || local.end as usize > f.code.len() {
+                return Err(format!("local '{}' has an invalid slot or range", local.name));
             }
         }
         Ok(depth)
@@ -115,10 +105,7 @@ impl FunctionVerifier<'_> {
                 return Err("line table offsets are not ascending".into());
             }
         }
-        if lines
-            .iter()
-            .any(|&(offset, _)| offset as usize >= self.function.code.len())
-        {
+        if lines.iter().any(|&(offset, _)| offset as usize >= self.function.code.len()) {
             return Err("line table offset past the end of the code".into());
         }
         Ok(())
@@ -174,12 +161,7 @@ impl FunctionVerifier<'_> {
         while let Some((offset, depth)) = work.pop() {
             match depth_at[offset] {
                 Some(known) if known == depth => continue,
-                Some(known) => {
-                    return Err(format!(
-                        "stack depth {} and {} meet at offset {}",
-                        known, depth, offset
-                    ))
-                }
+                Some(known) => return Err(format!("stack depth {} and {} meet at offset {}", known, depth, offset)),
                 None => depth_at[offset] = Some(depth),
             }
             let (effect, size) = self.effect(offset, depth, starts)?;
@@ -206,12 +188,7 @@ impl FunctionVerifier<'_> {
     }
 
     /// Checks the operands of the instruction at `offset` and returns its effect and size.
-    fn effect(
-        &self,
-        offset: usize,
-        depth: u32,
-        starts: &[bool],
-    ) -> Result<(Effect, usize), String> {
+    fn effect(&self, offset: usize, depth: u32, starts: &[bool]) -> Result<(Effect, usize), String> {
         let f = self.function;
         let ins = decode_fixed(&f.code, offset).ok_or("bad instruction")?;
         let mut size = ins.size;
@@ -220,10 +197,7 @@ impl FunctionVerifier<'_> {
             match operand {
                 Operand::Const => self.check_constant_use(ins.op, value)?,
                 Operand::Local if value as u64 >= depth as u64 => {
-                    return Err(format!(
-                        "local slot {} beyond stack depth {} at offset {}",
-                        value, depth, offset
-                    ))
+                    return Err(format!("local slot {} beyond stack depth {} at offset {}", value, depth, offset))
                 }
                 Operand::Global if value as usize >= self.module.globals.len() => {
                     return Err(format!("global {} out of range", value))
@@ -234,17 +208,12 @@ impl FunctionVerifier<'_> {
                 Operand::Cache if value as u64 >= f.cache_count as u64 => {
                     return Err(format!("cache {} out of range", value))
                 }
-                Operand::Count if value as u64 >= MAX_COUNT as u64 => {
-                    return Err("count too large".into())
-                }
+                Operand::Count if value as u64 >= MAX_COUNT as u64 => return Err("count too large".into()),
                 Operand::Jump => {
                     let target = ins.jump_target();
                     let backward = ins.op == Op::Loop;
                     if target < 0 || target as usize >= f.code.len() || !starts[target as usize] {
-                        return Err(format!(
-                            "jump target {} invalid at offset {}",
-                            target, offset
-                        ));
+                        return Err(format!("jump target {} invalid at offset {}", target, offset));
                     }
                     if backward != (target as usize <= offset) {
                         return Err(format!("jump direction wrong at offset {}", offset));
@@ -254,74 +223,31 @@ impl FunctionVerifier<'_> {
                 _ => {}
             }
         }
-        let a = ins.args.first().copied().unwrap_or(0) as u32;
-        let (pops, pushes, needs, falls_through) = match ins.op {
-            Op::Constant | Op::Nil | Op::True | Op::False | Op::GetLocal | Op::GetGlobal => {
-                (0, 1, 0, true)
-            }
-            Op::GetUpvalue | Op::Class => (0, 1, 0, true),
-            Op::Pop | Op::DefineGlobal | Op::Print | Op::CloseUpvalue => (1, 0, 0, true),
-            Op::MonitorEnter | Op::MonitorExit => (1, 0, 0, true),
-            Op::SetLocal | Op::SetGlobal | Op::SetUpvalue => (0, 0, 1, true),
-            Op::GetProperty | Op::Not | Op::Negate => (1, 1, 0, true),
-            Op::SetProperty | Op::GetSuper | Op::GetIndex => (2, 1, 0, true),
-            Op::Equal
-            | Op::NotEqual
-            | Op::Greater
-            | Op::GreaterEqual
-            | Op::Less
-            | Op::LessEqual => (2, 1, 0, true),
-            Op::Add | Op::Subtract | Op::Multiply | Op::Divide | Op::Modulo => (2, 1, 0, true),
-            Op::SetIndex => (3, 1, 0, true),
-            Op::Jump | Op::Loop => (0, 0, 0, false),
-            Op::JumpIfFalse => (0, 0, 1, true),
-            Op::Call | Op::Spawn => (a + 1, 1, 0, true),
-            Op::Invoke => (ins.args[1] as u32 + 1, 1, 0, true),
-            Op::SuperInvoke => (ins.args[1] as u32 + 2, 1, 0, true),
-            Op::Closure => {
-                let target = self.closure_target(ins.args[0])?;
-                for i in 0..target.upvalue_count as usize {
-                    let at = offset + size + i * UPVALUE_DESCRIPTOR_SIZE;
-                    let is_local = f.code[at];
-                    let index = read_u32(&f.code, at + 1);
-                    let ok = match is_local {
-                        // The new closure is pushed before its captures are taken.
-                        1 => index <= depth,
-                        0 => index < f.upvalue_count,
-                        _ => false,
-                    };
-                    if !ok {
-                        return Err(format!(
-                            "closure capture {} invalid at offset {}",
-                            i, offset
-                        ));
-                    }
+        if ins.op == Op::Closure {
+            let target = self.closure_target(ins.args[0])?;
+            for i in 0..target.upvalue_count as usize {
+                let at = offset + size + i * UPVALUE_DESCRIPTOR_SIZE;
+                let is_local = f.code[at];
+                let index = read_u32(&f.code, at + 1);
+                let ok = match is_local {
+                    // The new closure is pushed before its captures are taken.
+                    1 => index <= depth,
+                    0 => index < f.upvalue_count,
+                    _ => false,
+                };
+                if !ok {
+                    return Err(format!("closure capture {} invalid at offset {}", i, offset));
                 }
-                size += target.upvalue_count as usize * UPVALUE_DESCRIPTOR_SIZE;
-                (0, 1, 0, true)
             }
-            Op::Return => (1, 0, 0, false),
-            Op::Inherit | Op::Method => (1, 0, 2, true),
-            Op::Array => (a, 1, 0, true),
-        };
-        Ok((
-            Effect {
-                pops,
-                pushes,
-                needs,
-                falls_through,
-                jump,
-            },
-            size,
-        ))
+            size += target.upvalue_count as usize * UPVALUE_DESCRIPTOR_SIZE;
+        }
+        let e = stack_effect(&ins);
+        let effect = Effect { pops: e.pops, pushes: e.pushes, needs: e.needs, falls_through: e.falls_through, jump };
+        Ok((effect, size))
     }
 
     fn check_constant_use(&self, op: Op, k: i64) -> Result<(), String> {
-        let constant = self
-            .function
-            .constants
-            .get(k as usize)
-            .ok_or_else(|| format!("constant {} out of range", k))?;
+        let constant = self.function.constants.get(k as usize).ok_or_else(|| format!("constant {} out of range", k))?;
         let ok = match op {
             Op::Constant => matches!(constant, Constant::Number(_) | Constant::String(_)),
             Op::Closure => matches!(constant, Constant::Function(_)),
@@ -330,11 +256,7 @@ impl FunctionVerifier<'_> {
         if ok {
             Ok(())
         } else {
-            Err(format!(
-                "constant {} has the wrong type for {}",
-                k,
-                op.mnemonic()
-            ))
+            Err(format!("constant {} has the wrong type for {}", k, op.mnemonic()))
         }
     }
 }

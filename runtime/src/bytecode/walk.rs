@@ -24,10 +24,7 @@ pub fn closure_captures(module: &Module, index: usize, ins: &Instruction) -> Vec
     (0..count)
         .map(|i| {
             let at = start + i * UPVALUE_DESCRIPTOR_SIZE;
-            Capture {
-                is_local: f.code[at] == 1,
-                index: read_u32(&f.code, at + 1),
-            }
+            Capture { is_local: f.code[at] == 1, index: read_u32(&f.code, at + 1) }
         })
         .collect()
 }
@@ -43,8 +40,7 @@ pub fn instructions(module: &Module, index: usize) -> impl Iterator<Item = Instr
         let mut ins = decode_fixed(&f.code, offset)?;
         if ins.op == Op::Closure {
             if let Some(Constant::Function(target)) = f.constants.get(ins.args[0] as usize) {
-                ins.size += module.functions[*target as usize].upvalue_count as usize
-                    * UPVALUE_DESCRIPTOR_SIZE;
+                ins.size += module.functions[*target as usize].upvalue_count as usize * UPVALUE_DESCRIPTOR_SIZE;
             }
         }
         offset += ins.size;

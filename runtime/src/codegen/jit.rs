@@ -1,10 +1,34 @@
-//! The JIT: deciding when to compile, and owning compiled code.
+//! The JIT: when to compile a function, compiling it with the shared
+//! lowering into executable memory, and the JIT statistics.
 //!
-//! Until the lowering exists every function stays interpreted; these hooks
-//! count and report.
+//! `--jit=always` compiles each function before its first call; `auto`
+//! counts calls and loop back-edges per function (`ObjFunction::hotness`)
+//! and compiles past `HOT_THRESHOLD`; `off` never compiles. A function the
+//! lowering declines stays interpreted. Compiled code lives as long as its
+//! function object and is unmapped when the GC frees it.
 
+use super::lower::{lower, FunctionInput};
+use super::memory::ExecutableCode;
+use crate::bytecode::module::Constant;
 use crate::object::ObjFunction;
-use crate::vm::{Thread, Vm};
+use crate::vm::{JitMode, Thread, Vm};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Instant;
+
+/// Calls plus loop back-edges after which `auto` compiles a function.
+pub const HOT_THRESHOLD: u32 = 1000;
+
+/// `jit_state` values.
+pub const JIT_NONE: u8 = 0;
+pub const JIT_COMPILED: u8 = 1;
+pub const JIT_DECLINED: u8 = 2;
+
+static COMPILED: AtomicU64 = AtomicU64::new(0);
+static CODE_BYTES: AtomicU64 = AtomicU64::new(0);
+static COMPILE_NS: AtomicU64 = AtomicU64::new(0);
+static FREED: AtomicU64 = AtomicU64::new(0);
+static NATIVE_FUNCTIONS: AtomicU64 = AtomicU64::new(0);
+static INTERPRETED_FUNCTIONS: AtomicU64 = AtomicU64::new(0);
 
 /// JIT counters for the statistics.
 #[derive(Default, Clone, Copy)]
@@ -12,34 +36,154 @@ pub struct JitStats {
     pub compiled: u64,
     pub code_bytes: u64,
     pub compile_ns: u64,
+    /// Compiled functions whose code was freed again.
+    pub freed: u64,
+    /// Functions with native code (AOT or JIT) that were loaded.
     pub native_functions: u64,
+    /// Functions that ran at least once in the interpreter.
+    pub interpreted: u64,
 }
 
 impl JitStats {
-    /// Functions that ran in the interpreter.
     pub fn interpreted_functions(&self, _vm: &Vm) -> u64 {
-        0
+        self.interpreted
     }
 }
 
 pub fn stats() -> JitStats {
-    JitStats::default()
+    JitStats {
+        compiled: COMPILED.load(Ordering::Relaxed),
+        code_bytes: CODE_BYTES.load(Ordering::Relaxed),
+        compile_ns: COMPILE_NS.load(Ordering::Relaxed),
+        freed: FREED.load(Ordering::Relaxed),
+        native_functions: NATIVE_FUNCTIONS.load(Ordering::Relaxed),
+        interpreted: INTERPRETED_FUNCTIONS.load(Ordering::Relaxed),
+    }
 }
 
-/// Whether the interpreter should hand this call to `call::call_closure`
-/// (which compiles hot functions).
+/// Records that an interpreted frame of `function` starts (for the statistics).
 #[inline(always)]
-pub fn wants(_vm: &Vm, _function: *mut ObjFunction) -> bool {
-    false
+pub fn note_interpreted(function: *mut ObjFunction) {
+    // SAFETY: the function is live (its closure is being called).
+    unsafe {
+        if !(*function).ran_interpreted {
+            (*function).ran_interpreted = true;
+            INTERPRETED_FUNCTIONS.fetch_add(1, Ordering::Relaxed);
+        }
+    }
 }
 
-/// An interpreted call of `function` is about to start.
+/// Records a function that was given ahead-of-time native code.
+pub fn note_native_function() {
+    NATIVE_FUNCTIONS.fetch_add(1, Ordering::Relaxed);
+}
+
+/// Whether the interpreter's inline call path must defer to
+/// `call::call_closure` because this call may compile `function`.
 #[inline(always)]
-pub fn note_call(_vm: &mut Vm, _th: &mut Thread, _function: *mut ObjFunction) {}
+pub fn wants(vm: &Vm, function: *mut ObjFunction) -> bool {
+    // SAFETY: the function is live (its closure is being called); the
+    // counter is only touched under the VM lock.
+    unsafe {
+        match vm.options.jit {
+            JitMode::Off => false,
+            JitMode::Always => (*function).jit_state == JIT_NONE,
+            JitMode::Auto => {
+                (*function).hotness = (*function).hotness.saturating_add(1);
+                (*function).hotness >= HOT_THRESHOLD && (*function).jit_state == JIT_NONE
+            }
+        }
+    }
+}
+
+/// An interpreted call of `function` is about to start: compiles it first
+/// when the mode says so.
+pub fn note_call(vm: &mut Vm, th: &mut Thread, function: *mut ObjFunction) {
+    // SAFETY: as in `wants`.
+    let (state, hot) = unsafe { ((*function).jit_state, (*function).hotness >= HOT_THRESHOLD) };
+    if state != JIT_NONE {
+        return;
+    }
+    let compile_now = match vm.options.jit {
+        JitMode::Off => false,
+        JitMode::Always => true,
+        JitMode::Auto => hot,
+    };
+    if compile_now {
+        compile(vm, th, function);
+    }
+}
 
 /// A loop back-edge in `function`.
 #[inline(always)]
-pub fn note_loop(_vm: &mut Vm, _function: *mut ObjFunction) {}
+pub fn note_loop(vm: &mut Vm, function: *mut ObjFunction) {
+    if vm.options.jit == JitMode::Auto {
+        // SAFETY: the running function is live.
+        unsafe { (*function).hotness = (*function).hotness.saturating_add(1) };
+    }
+}
+
+/// The lowering's view of a loaded function.
+fn with_input<R>(function: &ObjFunction, f: impl FnOnce(&FunctionInput) -> R) -> R {
+    let capture_count = |k: u32| {
+        let v = function.constant_values[k as usize];
+        // SAFETY: verified code only uses function constants in CLOSURE.
+        unsafe { (*(v.as_obj() as *mut ObjFunction)).upvalue_count }
+    };
+    let number_constant = |k: u32| match function.proto.constants.get(k as usize) {
+        Some(Constant::Number(n)) => Some(*n),
+        _ => None,
+    };
+    let input = FunctionInput {
+        code: &function.proto.code,
+        arity: function.arity,
+        max_stack: function.max_stack,
+        capture_count: &capture_count,
+        number_constant: &number_constant,
+    };
+    f(&input)
+}
+
+/// Compiles `function` now; on failure it stays interpreted for good.
+pub fn compile(_vm: &mut Vm, _th: &mut Thread, function: *mut ObjFunction) {
+    let start = Instant::now();
+    // SAFETY: the function is live and only mutated under the VM lock.
+    let f = unsafe { &mut *function };
+    f.jit_state = JIT_DECLINED;
+    let lowered = match with_input(f, lower) {
+        Ok(l) => l,
+        Err(e) => {
+            if std::env::var("TINYVM_JIT_DEBUG").is_ok() {
+                eprintln!("jit: {} declined: {}", f.proto.name, e.0);
+            }
+            return;
+        }
+    };
+    let code = match ExecutableCode::install(&lowered) {
+        Ok(c) => c,
+        Err(e) => {
+            if std::env::var("TINYVM_JIT_DEBUG").is_ok() {
+                eprintln!("jit: {} not installed: {}", f.proto.name, e);
+            }
+            return;
+        }
+    };
+    if std::env::var("TINYVM_JIT_DEBUG").is_ok() {
+        eprintln!("jit: compiled {} ({} bytes)", f.proto.name, lowered.code.len());
+    }
+    f.native_entry = code.entry;
+    CODE_BYTES.fetch_add(code.code_len as u64, Ordering::Relaxed);
+    f.jit_code = Some(code);
+    f.jit_state = JIT_COMPILED;
+    COMPILED.fetch_add(1, Ordering::Relaxed);
+    COMPILE_NS.fetch_add(start.elapsed().as_nanos() as u64, Ordering::Relaxed);
+}
 
 /// Frees the machine code of a collected function.
-pub fn release_function_code(_function: *mut ObjFunction) {}
+pub fn release_function_code(function: *mut ObjFunction) {
+    // SAFETY: called by the sweep on a dead function.
+    let f = unsafe { &mut *function };
+    if f.jit_code.take().is_some() {
+        FREED.fetch_add(1, Ordering::Relaxed);
+    }
+}

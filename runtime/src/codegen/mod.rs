@@ -1,4 +1,8 @@
-//! Native code: the x86-64 lowering of bytecode (shared by the AOT compiler
-//! and the JIT) and the JIT's executable memory.
+//! Native code: the x86-64 lowering of bytecode (`lower`), shared by the AOT
+//! compiler and the JIT, the runtime helpers that generated code calls
+//! (`helpers`), and the JIT's policy and executable memory (`jit`).
 
+pub mod helpers;
 pub mod jit;
+pub mod lower;
+pub mod memory;

@@ -134,6 +134,9 @@ impl Marker {
 
     fn thread(&mut self, th: &Thread) {
         self.values(th.stack_base, th.sp);
+        for frame in th.active_frames() {
+            self.object(frame.closure);
+        }
         let mut up = th.open_upvalues;
         while !up.is_null() {
             self.object(up);
@@ -150,9 +153,7 @@ impl Marker {
 pub fn collect(vm: &mut Vm, current: &mut Thread) {
     let start = Instant::now();
     let before = vm.heap.bytes_allocated;
-    let mut marker = Marker {
-        gray: Vec::with_capacity(256),
-    };
+    let mut marker = Marker { gray: Vec::with_capacity(256) };
     marker.thread(current);
     let current_ptr = current as *mut Thread;
     for &t in vm.threads.iter() {
@@ -162,13 +163,7 @@ pub fn collect(vm: &mut Vm, current: &mut Thread) {
             marker.thread(unsafe { &*t });
         }
     }
-    marker.values(
-        vm.globals.values.as_ptr(),
-        vm.globals
-            .values
-            .as_ptr()
-            .wrapping_add(vm.globals.values.len()),
-    );
+    marker.values(vm.globals.values.as_ptr(), vm.globals.values.as_ptr().wrapping_add(vm.globals.values.len()));
     for &name in &vm.globals.names {
         marker.object(name);
     }

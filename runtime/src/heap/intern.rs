@@ -17,11 +17,7 @@ pub struct Interner {
 
 impl Default for Interner {
     fn default() -> Self {
-        Interner {
-            slots: vec![std::ptr::null_mut(); 256],
-            used: 0,
-            live: 0,
-        }
+        Interner { slots: vec![std::ptr::null_mut(); 256], used: 0, live: 0 }
     }
 }
 
@@ -62,11 +58,7 @@ impl Interner {
     /// Adds a string known not to be present.
     pub fn insert(&mut self, s: *mut ObjString) {
         if (self.used + 1) * 4 > self.slots.len() * 3 {
-            self.rehash(if self.live * 2 > self.slots.len() / 2 {
-                self.slots.len() * 2
-            } else {
-                self.slots.len()
-            });
+            self.rehash(if self.live * 2 > self.slots.len() / 2 { self.slots.len() * 2 } else { self.slots.len() });
         }
         // SAFETY: `s` is a freshly allocated, initialized string.
         let hash = unsafe { (*s).hash() };

@@ -109,15 +109,7 @@ pub fn new_string(vm: &mut Vm, th: &mut Thread, bytes: &[u8]) -> *mut ObjString 
     }
     let mut header = Obj::new(ObjKind::String);
     header.hash = hash;
-    let s = alloc_object(
-        vm,
-        th,
-        ObjString::alloc_size(bytes.len()),
-        ObjString {
-            obj: header,
-            len: bytes.len(),
-        },
-    );
+    let s = alloc_object(vm, th, ObjString::alloc_size(bytes.len()), ObjString { obj: header, len: bytes.len() });
     // SAFETY: the allocation has room for `len` bytes after the struct.
     unsafe { std::ptr::copy_nonoverlapping(bytes.as_ptr(), s.add(1) as *mut u8, bytes.len()) };
     vm.strings.insert(s);
@@ -136,11 +128,7 @@ pub fn new_closure(vm: &mut Vm, th: &mut Thread, function: *mut ObjFunction) -> 
         vm,
         th,
         ObjClosure::alloc_size(count as usize),
-        ObjClosure {
-            obj: Obj::new(ObjKind::Closure),
-            function,
-            upvalue_count: count,
-        },
+        ObjClosure { obj: Obj::new(ObjKind::Closure), function, upvalue_count: count },
     );
     let upvalues = ObjClosure::upvalues(closure);
     for i in 0..count as usize {
@@ -151,12 +139,8 @@ pub fn new_closure(vm: &mut Vm, th: &mut Thread, function: *mut ObjFunction) -> 
 }
 
 pub fn new_upvalue(vm: &mut Vm, th: &mut Thread, location: *mut Value) -> *mut ObjUpvalue {
-    let init = ObjUpvalue {
-        obj: Obj::new(ObjKind::Upvalue),
-        location,
-        closed: Value::NIL,
-        next_open: std::ptr::null_mut(),
-    };
+    let init =
+        ObjUpvalue { obj: Obj::new(ObjKind::Upvalue), location, closed: Value::NIL, next_open: std::ptr::null_mut() };
     alloc_object(vm, th, std::mem::size_of::<ObjUpvalue>(), init)
 }
 
@@ -188,19 +172,8 @@ pub fn new_shape(
     key: *mut ObjString,
 ) -> *mut ObjShape {
     // SAFETY: a non-null parent is a live shape.
-    let field_count = if parent.is_null() {
-        0
-    } else {
-        unsafe { (*parent).field_count + 1 }
-    };
-    let init = ObjShape {
-        obj: Obj::new(ObjKind::Shape),
-        class,
-        parent,
-        key,
-        field_count,
-        transitions: Vec::new(),
-    };
+    let field_count = if parent.is_null() { 0 } else { unsafe { (*parent).field_count + 1 } };
+    let init = ObjShape { obj: Obj::new(ObjKind::Shape), class, parent, key, field_count, transitions: Vec::new() };
     alloc_object(vm, th, std::mem::size_of::<ObjShape>(), init)
 }
 
@@ -222,33 +195,13 @@ pub fn new_instance(vm: &mut Vm, th: &mut Thread, class: *mut ObjClass) -> *mut 
     instance
 }
 
-pub fn new_bound_method(
-    vm: &mut Vm,
-    th: &mut Thread,
-    receiver: Value,
-    method: *mut ObjClosure,
-) -> *mut ObjBoundMethod {
-    let init = ObjBoundMethod {
-        obj: Obj::new(ObjKind::BoundMethod),
-        receiver,
-        method,
-    };
+pub fn new_bound_method(vm: &mut Vm, th: &mut Thread, receiver: Value, method: *mut ObjClosure) -> *mut ObjBoundMethod {
+    let init = ObjBoundMethod { obj: Obj::new(ObjKind::BoundMethod), receiver, method };
     alloc_object(vm, th, std::mem::size_of::<ObjBoundMethod>(), init)
 }
 
-pub fn new_native(
-    vm: &mut Vm,
-    th: &mut Thread,
-    name: &'static str,
-    arity: u8,
-    function: NativeFn,
-) -> *mut ObjNative {
-    let init = ObjNative {
-        obj: Obj::new(ObjKind::Native),
-        function,
-        name,
-        arity,
-    };
+pub fn new_native(vm: &mut Vm, th: &mut Thread, name: &'static str, arity: u8, function: NativeFn) -> *mut ObjNative {
+    let init = ObjNative { obj: Obj::new(ObjKind::Native), function, name, arity };
     alloc_object(vm, th, std::mem::size_of::<ObjNative>(), init)
 }
 
@@ -256,12 +209,8 @@ pub fn new_native(
 pub fn new_array(vm: &mut Vm, th: &mut Thread, items: Vec<Value>) -> *mut ObjArray {
     let buffer = items.capacity() * std::mem::size_of::<Value>();
     let mut items = std::mem::ManuallyDrop::new(items);
-    let init = ObjArray {
-        obj: Obj::new(ObjKind::Array),
-        ptr: items.as_mut_ptr(),
-        len: items.len(),
-        cap: items.capacity(),
-    };
+    let init =
+        ObjArray { obj: Obj::new(ObjKind::Array), ptr: items.as_mut_ptr(), len: items.len(), cap: items.capacity() };
     let array = alloc_object(vm, th, std::mem::size_of::<ObjArray>(), init);
     vm.heap.account(buffer);
     array
@@ -273,11 +222,7 @@ pub fn new_thread_object(
     id: u64,
     shared: std::sync::Arc<crate::sync::threads::ThreadShared>,
 ) -> *mut ObjThread {
-    let init = ObjThread {
-        obj: Obj::new(ObjKind::Thread),
-        id,
-        shared,
-    };
+    let init = ObjThread { obj: Obj::new(ObjKind::Thread), id, shared };
     alloc_object(vm, th, std::mem::size_of::<ObjThread>(), init)
 }
 
@@ -302,9 +247,7 @@ pub unsafe fn free_object(obj: *mut Obj) -> usize {
                 std::ptr::drop_in_place(f);
                 std::mem::size_of::<ObjFunction>()
             }
-            ObjKind::Closure => {
-                ObjClosure::alloc_size((*(obj as *mut ObjClosure)).upvalue_count as usize)
-            }
+            ObjKind::Closure => ObjClosure::alloc_size((*(obj as *mut ObjClosure)).upvalue_count as usize),
             ObjKind::Upvalue => std::mem::size_of::<ObjUpvalue>(),
             ObjKind::Class => {
                 std::ptr::drop_in_place(obj as *mut ObjClass);
@@ -339,9 +282,7 @@ pub unsafe fn free_object(obj: *mut Obj) -> usize {
             crate::sync::monitor::forget(obj);
         }
         let object_size = match (*obj).kind {
-            ObjKind::Instance => {
-                ObjInstance::alloc_size((*(obj as *mut ObjInstance)).inline_capacity as usize)
-            }
+            ObjKind::Instance => ObjInstance::alloc_size((*(obj as *mut ObjInstance)).inline_capacity as usize),
             ObjKind::Array => std::mem::size_of::<ObjArray>(),
             _ => size,
         };

@@ -16,9 +16,7 @@ pub fn start_clock() {
 }
 
 pub fn clock(_: &mut Vm, _: &mut Thread, _: &[Value]) -> Result<Value, Trap> {
-    Ok(Value::number(
-        START.get_or_init(Instant::now).elapsed().as_secs_f64(),
-    ))
+    Ok(Value::number(START.get_or_init(Instant::now).elapsed().as_secs_f64()))
 }
 
 fn number_arg(th: &mut Thread, name: &str, v: Value) -> Result<f64, Trap> {
@@ -30,8 +28,7 @@ fn number_arg(th: &mut Thread, name: &str, v: Value) -> Result<f64, Trap> {
 }
 
 fn array_arg(th: &mut Thread, name: &str, v: Value) -> Result<*mut ObjArray, Trap> {
-    v.as_kind::<ObjArray>(ObjKind::Array)
-        .ok_or_else(|| raise(th, format!("{}() expects an array.", name)))
+    v.as_kind::<ObjArray>(ObjKind::Array).ok_or_else(|| raise(th, format!("{}() expects an array.", name)))
 }
 
 pub fn len(_: &mut Vm, th: &mut Thread, args: &[Value]) -> Result<Value, Trap> {
@@ -82,10 +79,7 @@ pub fn str(vm: &mut Vm, th: &mut Thread, args: &[Value]) -> Result<Value, Trap> 
 /// Parses a decimal number: optional sign, digits, optional fraction and exponent.
 pub fn parse_number(text: &str) -> Option<f64> {
     let t = text.trim();
-    let body = t
-        .strip_prefix('-')
-        .or_else(|| t.strip_prefix('+'))
-        .unwrap_or(t);
+    let body = t.strip_prefix('-').or_else(|| t.strip_prefix('+')).unwrap_or(t);
     let (mantissa, exponent) = match body.find(['e', 'E']) {
         Some(i) => (&body[..i], Some(&body[i + 1..])),
         None => (body, None),
@@ -96,10 +90,7 @@ pub fn parse_number(text: &str) -> Option<f64> {
         return None;
     }
     if let Some(e) = exponent {
-        let e = e
-            .strip_prefix('-')
-            .or_else(|| e.strip_prefix('+'))
-            .unwrap_or(e);
+        let e = e.strip_prefix('-').or_else(|| e.strip_prefix('+')).unwrap_or(e);
         if e.is_empty() || !digits(e) {
             return None;
         }

@@ -80,9 +80,7 @@ pub fn sleep(vm: &mut Vm, th: &mut Thread, args: &[Value]) -> Result<Value, Trap
     }
     let ms = v.as_number().max(0.0);
     crate::output::flush_stdout();
-    blocking(vm, th, || {
-        std::thread::sleep(std::time::Duration::from_secs_f64(ms / 1000.0))
-    });
+    blocking(vm, th, || std::thread::sleep(std::time::Duration::from_secs_f64(ms / 1000.0)));
     Ok(Value::NIL)
 }
 

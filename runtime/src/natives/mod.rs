@@ -53,8 +53,7 @@ pub fn define_all(vm: &mut Vm, th: &mut Thread) {
         th.push(Value::object(name_string as *mut Obj));
         let native = new_native(vm, th, name, arity, function);
         th.pop();
-        vm.globals
-            .define(name_string, Value::object(native as *mut Obj));
+        vm.globals.define(name_string, Value::object(native as *mut Obj));
     }
 }
 

@@ -23,11 +23,8 @@ pub struct InlineCache {
 }
 
 impl InlineCache {
-    pub const EMPTY: InlineCache = InlineCache {
-        shape: std::ptr::null_mut(),
-        index: 0,
-        next_shape: std::ptr::null_mut(),
-    };
+    pub const EMPTY: InlineCache =
+        InlineCache { shape: std::ptr::null_mut(), index: 0, next_shape: std::ptr::null_mut() };
 }
 
 /// Where a loaded function came from (shared by the functions of one module).
@@ -56,12 +53,16 @@ pub struct ObjFunction {
     pub kind: FunctionKind,
     /// 0: may be compiled, 1: compiled or being compiled, 2: the lowering declined.
     pub jit_state: u8,
+    /// Some frame of this function ran in the interpreter (statistics).
+    pub ran_interpreted: bool,
     /// Index of this function in its module.
     pub index: u32,
     pub proto: FunctionProto,
     pub constant_values: Vec<Value>,
     pub cache_storage: Vec<InlineCache>,
     pub module: Arc<ModuleInfo>,
+    /// JIT-compiled code owned by this function (freed with it).
+    pub jit_code: Option<crate::codegen::memory::ExecutableCode>,
 }
 
 impl ObjFunction {

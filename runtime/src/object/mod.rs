@@ -53,14 +53,7 @@ pub struct Obj {
 
 impl Obj {
     pub fn new(kind: ObjKind) -> Obj {
-        Obj {
-            next: std::ptr::null_mut(),
-            kind,
-            marked: false,
-            has_monitor: false,
-            _pad: 0,
-            hash: 0,
-        }
+        Obj { next: std::ptr::null_mut(), kind, marked: false, has_monitor: false, _pad: 0, hash: 0 }
     }
 }
 
@@ -76,6 +69,10 @@ pub mod layout {
     pub const FUNCTION_ARITY: usize = offset_of!(ObjFunction, arity);
     pub const FUNCTION_NATIVE: usize = offset_of!(ObjFunction, native_entry);
     pub const FUNCTION_MAX_STACK: usize = offset_of!(ObjFunction, max_stack);
+    pub const FUNCTION_CONSTANTS: usize = offset_of!(ObjFunction, constants);
+    pub const FUNCTION_CACHES: usize = offset_of!(ObjFunction, caches);
+    pub const INSTANCE_CAPACITY: usize = offset_of!(ObjInstance, capacity);
+    pub const CACHE_NEXT_SHAPE: usize = offset_of!(InlineCache, next_shape);
     pub const INSTANCE_SHAPE: usize = offset_of!(ObjInstance, shape);
     pub const INSTANCE_FIELDS: usize = offset_of!(ObjInstance, fields);
     pub const ARRAY_PTR: usize = offset_of!(ObjArray, ptr);

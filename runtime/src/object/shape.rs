@@ -38,9 +38,6 @@ impl ObjShape {
 
     /// The child shape that adds `name`, if it was created before.
     pub fn transition(&self, name: *mut ObjString) -> Option<*mut ObjShape> {
-        self.transitions
-            .iter()
-            .find(|(key, _)| *key == name)
-            .map(|&(_, shape)| shape)
+        self.transitions.iter().find(|(key, _)| *key == name).map(|&(_, shape)| shape)
     }
 }

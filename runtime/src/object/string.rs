@@ -23,9 +23,7 @@ impl ObjString {
     pub fn bytes(&self) -> &[u8] {
         // SAFETY: strings are allocated with `alloc_size(len)` bytes and the
         // `len` content bytes follow the struct (see `heap::alloc_string`).
-        unsafe {
-            std::slice::from_raw_parts((self as *const ObjString).add(1) as *const u8, self.len)
-        }
+        unsafe { std::slice::from_raw_parts((self as *const ObjString).add(1) as *const u8, self.len) }
     }
 
     /// The bytes as text, with invalid UTF-8 replaced (for messages).

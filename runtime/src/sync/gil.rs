@@ -21,12 +21,7 @@ struct State {
     handoffs: u64,
 }
 
-static STATE: Mutex<State> = Mutex::new(State {
-    held: false,
-    next_ticket: 0,
-    serving: 0,
-    handoffs: 0,
-});
+static STATE: Mutex<State> = Mutex::new(State { held: false, next_ticket: 0, serving: 0, handoffs: 0 });
 static CHANGED: Condvar = Condvar::new();
 
 fn lock() -> MutexGuard<'static, State> {
@@ -40,9 +35,7 @@ pub fn acquire() {
     s.next_ticket += 1;
     while s.held || s.serving != ticket {
         let seen = s.handoffs;
-        let (guard, timeout) = CHANGED
-            .wait_timeout(s, SLICE)
-            .unwrap_or_else(|p| p.into_inner());
+        let (guard, timeout) = CHANGED.wait_timeout(s, SLICE).unwrap_or_else(|p| p.into_inner());
         s = guard;
         if timeout.timed_out() && s.held && s.handoffs == seen {
             safepoint::request();

@@ -69,11 +69,7 @@ pub fn exit_from_stack(_vm: &mut Vm, th: &mut Thread) -> Result<(), Trap> {
     }
     let key = v.as_obj() as usize;
     let mut s = lock();
-    let owned = s
-        .monitors
-        .get(&key)
-        .map(|m| m.owner == th.id)
-        .unwrap_or(false);
+    let owned = s.monitors.get(&key).map(|m| m.owner == th.id).unwrap_or(false);
     if !owned {
         drop(s);
         return Err(raise(th, NOT_OWNER));
@@ -108,12 +104,7 @@ fn hand_off(s: &mut super::scheduler::Sched, key: usize) {
 
 /// Releases every monitor thread `id` still owns (when it ends).
 pub fn release_all(s: &mut super::scheduler::Sched, id: u64) {
-    let owned: Vec<usize> = s
-        .monitors
-        .iter()
-        .filter(|(_, m)| m.owner == id)
-        .map(|(&k, _)| k)
-        .collect();
+    let owned: Vec<usize> = s.monitors.iter().filter(|(_, m)| m.owner == id).map(|(&k, _)| k).collect();
     for key in owned {
         hand_off(s, key);
     }

@@ -58,14 +58,7 @@ pub fn lock() -> MutexGuard<'static, Sched> {
 
 impl Sched {
     pub fn register(&mut self, id: u64, thread: *mut Thread) {
-        self.threads.insert(
-            id,
-            Slot {
-                thread,
-                wake: Arc::new(Condvar::new()),
-                state: BlockState::Running,
-            },
-        );
+        self.threads.insert(id, Slot { thread, wake: Arc::new(Condvar::new()), state: BlockState::Running });
         self.started += 1;
     }
 
@@ -103,9 +96,7 @@ impl Sched {
                 BlockState::Monitor(_) => "waiting to enter a monitor".to_string(),
                 BlockState::Waiting(_) => "in wait()".to_string(),
                 BlockState::Joining(t) => format!("in join() of <thread {}>", t),
-                BlockState::AwaitingThreads => {
-                    "at the end of the script, waiting for other threads".to_string()
-                }
+                BlockState::AwaitingThreads => "at the end of the script, waiting for other threads".to_string(),
             };
             text.push_str(&format!("<thread {}> {}:\n", id, what));
             // SAFETY: registered threads are alive, and blocked threads do
@@ -121,11 +112,7 @@ impl Sched {
 
 /// Blocks thread `id` for `state` until another thread wakes it. The caller
 /// holds the VM lock and the scheduler guard; returns with both held again.
-pub fn block(
-    mut guard: MutexGuard<'static, Sched>,
-    id: u64,
-    state: BlockState,
-) -> MutexGuard<'static, Sched> {
+pub fn block(mut guard: MutexGuard<'static, Sched>, id: u64, state: BlockState) -> MutexGuard<'static, Sched> {
     let wake = {
         let Some(slot) = guard.threads.get_mut(&id) else {
             return guard;

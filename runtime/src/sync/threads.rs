@@ -25,10 +25,7 @@ pub struct ThreadShared {
 
 impl ThreadShared {
     pub fn new(id: u64) -> ThreadShared {
-        ThreadShared {
-            id,
-            state: Mutex::new((false, Value::NIL)),
-        }
+        ThreadShared { id, state: Mutex::new((false, Value::NIL)) }
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, (bool, Value)> {
@@ -83,11 +80,7 @@ pub fn spawn(vm: &mut Vm, th: &mut Thread, argc: usize) -> Result<(), Trap> {
         th.pop();
     }
     th.push(Value::object(object as *mut Obj));
-    let start = Start {
-        vm: vm as *mut Vm,
-        thread: child,
-        shared,
-    };
+    let start = Start { vm: vm as *mut Vm, thread: child, shared };
     let spawned = std::thread::Builder::new()
         .name(format!("tinyvm-{}", id))
         .stack_size(THREAD_STACK_BYTES)
@@ -99,10 +92,7 @@ pub fn spawn(vm: &mut Vm, th: &mut Thread, argc: usize) -> Result<(), Trap> {
         vm.threads.retain(|&t| t != child);
         // SAFETY: the OS thread did not start, so nothing else refers to `child`.
         drop(unsafe { Box::from_raw(child) });
-        return Err(raise(
-            th,
-            "Cannot start a thread: the system refused to create it.",
-        ));
+        return Err(raise(th, "Cannot start a thread: the system refused to create it."));
     }
     crate::stats::thread_started();
     Ok(())
@@ -148,9 +138,7 @@ fn end_thread(vm: &mut Vm, th: &mut Thread) {
     let waiting: Vec<u64> = s
         .threads
         .iter()
-        .filter(|(_, slot)| {
-            slot.state == BlockState::Joining(me) || slot.state == BlockState::AwaitingThreads
-        })
+        .filter(|(_, slot)| slot.state == BlockState::Joining(me) || slot.state == BlockState::AwaitingThreads)
         .map(|(&id, _)| id)
         .collect();
     for id in waiting {

@@ -13,7 +13,7 @@ use crate::object::*;
 use crate::value::Value;
 
 /// The signature of generated code for a function.
-pub type NativeEntry = unsafe extern "sysv64" fn(*mut Vm, *mut Thread, *mut Value) -> u64;
+pub type NativeEntry = unsafe extern "sysv64" fn(*mut Vm, *mut Thread, *mut Value, *mut ObjClosure) -> u64;
 
 /// What a call did.
 pub enum Called {
@@ -26,27 +26,17 @@ pub enum Called {
 /// Pushes a frame for `closure` with slots starting at `base`, or raises
 /// `Stack overflow.` when the frame or value stack is exhausted.
 #[inline(always)]
-pub fn push_frame(
-    th: &mut Thread,
-    closure: *mut ObjClosure,
-    base: *mut Value,
-) -> Result<*mut Frame, Trap> {
+pub fn push_frame(th: &mut Thread, closure: *mut ObjClosure, base: *mut Value) -> Result<*mut Frame, Trap> {
     // SAFETY: `closure` is live (it sits in the callee slot); frames_top is
     // below frames_limit after the check, so the write is in bounds.
     unsafe {
         let max_stack = (*(*closure).function).max_stack as usize;
-        if th.frames_top == th.frames_limit
-            || (th.stack_limit.offset_from(base) as usize) < max_stack + 1
-        {
+        if th.frames_top == th.frames_limit || (th.stack_limit.offset_from(base) as usize) < max_stack + 1 {
             return Err(raise(th, "Stack overflow."));
         }
+        crate::codegen::jit::note_interpreted((*closure).function);
         let frame = th.frames_top;
-        frame.write(Frame {
-            closure,
-            base,
-            pc: 0,
-            flags: 0,
-        });
+        frame.write(Frame { closure, base, pc: 0, flags: 0 });
         th.frames_top = frame.add(1);
         th.calls += 1;
         Ok(frame)
@@ -77,33 +67,27 @@ pub fn call_value(vm: &mut Vm, th: &mut Thread, argc: usize) -> Result<Called, T
 }
 
 fn arity_error(th: &mut Thread, expected: u32, got: usize) -> Trap {
-    raise(
-        th,
-        format!("Expected {} arguments but got {}.", expected, got),
-    )
+    raise(th, format!("Expected {} arguments but got {}.", expected, got))
 }
 
 /// Calls a closure whose callee slot is `argc + 1` below the top.
-pub fn call_closure(
-    vm: &mut Vm,
-    th: &mut Thread,
-    closure: *mut ObjClosure,
-    argc: usize,
-) -> Result<Called, Trap> {
+pub fn call_closure(vm: &mut Vm, th: &mut Thread, closure: *mut ObjClosure, argc: usize) -> Result<Called, Trap> {
     // SAFETY: the closure is live (callee slot); its function is live.
     let function = unsafe { (*closure).function };
     // SAFETY: as above.
-    let (arity, entry) = unsafe { ((*function).arity, (*function).native_entry) };
+    let arity = unsafe { (*function).arity };
     if arity as usize != argc {
         return Err(arity_error(th, arity, argc));
     }
+    crate::codegen::jit::note_call(vm, th, function);
+    // SAFETY: as above (compiling may have set the entry).
+    let entry = unsafe { (*function).native_entry };
     // SAFETY: the verifier guarantees argc + 1 values on the stack.
     let base = unsafe { th.sp.sub(argc + 1) };
     if !entry.is_null() {
-        call_native_code(vm, th, entry, base)?;
+        call_native_code(vm, th, entry, base, closure)?;
         return Ok(Called::Done);
     }
-    crate::codegen::jit::note_call(vm, th, function);
     push_frame(th, closure, base)?;
     Ok(Called::Frame)
 }
@@ -115,13 +99,14 @@ pub fn call_native_code(
     th: &mut Thread,
     entry: *const u8,
     base: *mut Value,
+    closure: *mut ObjClosure,
 ) -> Result<(), Trap> {
     // SAFETY: non-null entries are set only to code generated for this
     // function with the `NativeEntry` signature.
     let code: NativeEntry = unsafe { std::mem::transmute::<*const u8, NativeEntry>(entry) };
     // SAFETY: generated code follows the frame protocol documented in
     // `frame.rs` and only touches the VM through runtime helpers.
-    let status = unsafe { code(vm, th, base) };
+    let status = unsafe { code(vm, th, base, closure) };
     if status != 0 {
         return Err(Trap);
     }
@@ -130,12 +115,7 @@ pub fn call_native_code(
     Ok(())
 }
 
-fn call_class(
-    vm: &mut Vm,
-    th: &mut Thread,
-    class: *mut ObjClass,
-    argc: usize,
-) -> Result<Called, Trap> {
+fn call_class(vm: &mut Vm, th: &mut Thread, class: *mut ObjClass, argc: usize) -> Result<Called, Trap> {
     let instance = new_instance(vm, th, class);
     // SAFETY: the callee slot is argc + 1 below the top; the class is live.
     unsafe {
@@ -153,12 +133,7 @@ fn call_class(
     }
 }
 
-fn call_native(
-    vm: &mut Vm,
-    th: &mut Thread,
-    native: *mut ObjNative,
-    argc: usize,
-) -> Result<Called, Trap> {
+fn call_native(vm: &mut Vm, th: &mut Thread, native: *mut ObjNative, argc: usize) -> Result<Called, Trap> {
     // SAFETY: the native is live (callee slot); natives are immutable.
     let (arity, function) = unsafe { ((*native).arity, (*native).function) };
     if arity as usize != argc {
@@ -210,11 +185,7 @@ pub fn invoke(
         match find_method(class, name) {
             Some(method) => {
                 if !cache.is_null() {
-                    *cache = InlineCache {
-                        shape,
-                        index: method.0,
-                        next_shape: std::ptr::null_mut(),
-                    };
+                    *cache = InlineCache { shape, index: method.0, next_shape: std::ptr::null_mut() };
                 }
                 call_closure(vm, th, method.as_obj() as *mut ObjClosure, argc)
             }
@@ -224,12 +195,7 @@ pub fn invoke(
 }
 
 /// `super.name(args)`: the superclass is on top of the arguments.
-pub fn super_invoke(
-    vm: &mut Vm,
-    th: &mut Thread,
-    name: *mut ObjString,
-    argc: usize,
-) -> Result<Called, Trap> {
+pub fn super_invoke(vm: &mut Vm, th: &mut Thread, name: *mut ObjString, argc: usize) -> Result<Called, Trap> {
     let superclass = th.pop().as_obj() as *mut ObjClass;
     match find_method(superclass, name) {
         Some(method) => call_closure(vm, th, method.as_obj() as *mut ObjClosure, argc),
@@ -245,12 +211,7 @@ pub fn undefined_property(th: &mut Thread, name: *mut ObjString) -> Trap {
 
 /// Finishes a call begun by generated code: calls the callee at `base` with
 /// `argc` arguments and, for an interpreted callee, runs it to completion.
-pub fn call_from_native(
-    vm: &mut Vm,
-    th: &mut Thread,
-    base: *mut Value,
-    argc: usize,
-) -> Result<(), Trap> {
+pub fn call_from_native(vm: &mut Vm, th: &mut Thread, base: *mut Value, argc: usize) -> Result<(), Trap> {
     // SAFETY: generated code passes the callee slot of a call with argc arguments.
     th.sp = unsafe { base.add(argc + 1) };
     match call_value(vm, th, argc)? {

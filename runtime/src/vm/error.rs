@@ -49,10 +49,7 @@ pub fn capture_trace(th: &Thread) -> Vec<TraceLine> {
                 FunctionKind::Script => None,
                 _ => Some(function.proto.short_name.clone()),
             };
-            TraceLine {
-                line,
-                function: name,
-            }
+            TraceLine { line, function: name }
         })
         .collect()
 }
@@ -62,10 +59,7 @@ pub fn capture_trace(th: &Thread) -> Vec<TraceLine> {
 #[cold]
 pub fn raise(th: &mut Thread, message: impl Into<String>) -> Trap {
     let trace = capture_trace(th);
-    th.error = Some(Box::new(RuntimeError {
-        message: message.into(),
-        trace,
-    }));
+    th.error = Some(Box::new(RuntimeError { message: message.into(), trace }));
     Trap
 }
 
@@ -79,10 +73,7 @@ pub fn write_trace(text: &mut String, trace: &[TraceLine]) {
     let elide = trace.len() > TRACE_HEAD + TRACE_TAIL + 1;
     for (i, line) in trace.iter().enumerate() {
         if elide && i == TRACE_HEAD {
-            text.push_str(&format!(
-                "... {} more frames ...\n",
-                trace.len() - TRACE_HEAD - TRACE_TAIL
-            ));
+            text.push_str(&format!("... {} more frames ...\n", trace.len() - TRACE_HEAD - TRACE_TAIL));
         }
         if elide && i >= TRACE_HEAD && i < trace.len() - TRACE_TAIL {
             continue;

@@ -2,18 +2,17 @@
 //!
 //! The compiler numbers each module's global names; the loader maps those
 //! names to program-wide slots here, so code reads and writes globals by
-//! index. An undefined global holds `Value::UNDEFINED`. Generated code finds
-//! the slot array through `GLOBALS_BASE`, which is updated when it moves.
+//! index. An undefined global holds `Value::UNDEFINED`. Generated code reads
+//! `base` (at a fixed offset of `Vm`), which is updated when the slots move.
 
 use crate::object::class::PtrMap;
 use crate::object::ObjString;
 use crate::value::Value;
-use std::sync::atomic::{AtomicPtr, Ordering};
 
-/// Address of slot 0 of the globals, for generated code.
-pub static GLOBALS_BASE: AtomicPtr<Value> = AtomicPtr::new(std::ptr::null_mut());
-
+#[repr(C)]
 pub struct Globals {
+    /// Address of slot 0 (`values.as_ptr()`), for generated code.
+    pub base: *mut Value,
     pub values: Vec<Value>,
     pub names: Vec<*mut ObjString>,
     index: PtrMap<u32>,
@@ -21,14 +20,8 @@ pub struct Globals {
 
 impl Default for Globals {
     fn default() -> Self {
-        let values = Vec::with_capacity(1024);
-        let g = Globals {
-            values,
-            names: Vec::new(),
-            index: PtrMap::default(),
-        };
-        GLOBALS_BASE.store(g.values.as_ptr() as *mut Value, Ordering::Release);
-        g
+        let mut values = Vec::with_capacity(1024);
+        Globals { base: values.as_mut_ptr(), values, names: Vec::new(), index: PtrMap::default() }
     }
 }
 
@@ -42,7 +35,7 @@ impl Globals {
         self.values.push(Value::UNDEFINED);
         self.names.push(name);
         self.index.insert(name, slot);
-        GLOBALS_BASE.store(self.values.as_mut_ptr(), Ordering::Release);
+        self.base = self.values.as_mut_ptr();
         slot
     }
 

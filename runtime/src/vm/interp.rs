@@ -13,9 +13,8 @@
 use super::call::{self, Called};
 use super::error::raise;
 use super::{ops, property, upvalue, Thread, Trap, Vm};
-use crate::bytecode::opcode::Op;
+use crate::bytecode::opcode::{Op, UPVALUE_DESCRIPTOR_SIZE};
 use crate::codegen::jit;
-use crate::heap::new_closure;
 use crate::object::*;
 use crate::sync::safepoint;
 use crate::value::Value;
@@ -145,10 +144,7 @@ fn execute(vm: &mut Vm, th: &mut Thread, executed: &mut u64) -> Result<(), Trap>
             ($closure:expr, $argc:expr) => {{
                 let callee: *mut ObjClosure = $closure;
                 let target = (*callee).function;
-                if (*target).native_entry.is_null()
-                    && (*target).arity as usize == $argc
-                    && !jit::wants(vm, target)
-                {
+                if (*target).native_entry.is_null() && (*target).arity as usize == $argc && !jit::wants(vm, target) {
                     save!();
                     let new_base = sp.sub($argc + 1);
                     frame = call::push_frame(th, callee, new_base)?;
@@ -383,20 +379,9 @@ fn execute(vm: &mut Vm, th: &mut Thread, executed: &mut u64) -> Result<(), Trap>
                     let k = read_u32!();
                     let target = constant!(k).as_obj() as *mut ObjFunction;
                     save!();
-                    let made = new_closure(vm, th, target);
-                    push!(Value::object(made as *mut Obj));
-                    let upvalues = ObjClosure::upvalues(made);
-                    for i in 0..(*made).upvalue_count as usize {
-                        let is_local = read_u8!();
-                        let index = read_u32!() as usize;
-                        let up = if is_local == 1 {
-                            th.sp = sp;
-                            upvalue::capture(vm, th, base.add(index))
-                        } else {
-                            *ObjClosure::upvalues(closure).add(index)
-                        };
-                        *upvalues.add(i) = up;
-                    }
+                    ops::make_closure(vm, th, target, ip, base, closure);
+                    ip = ip.add((*target).upvalue_count as usize * UPVALUE_DESCRIPTOR_SIZE);
+                    sp = th.sp;
                 }
                 Op::CloseUpvalue => {
                     upvalue::close_from(th, sp.sub(1));

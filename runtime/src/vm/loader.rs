@@ -17,19 +17,27 @@ use crate::value::Value;
 use std::sync::Arc;
 
 /// Verifies and loads `module`; returns the script closure, pushed on `th`'s stack.
-pub fn load(
+pub fn load(vm: &mut Vm, th: &mut Thread, module: Module) -> Result<*mut ObjClosure, VerifyError> {
+    load_with_natives(vm, th, module, &[])
+}
+
+/// Like `load`, with ahead-of-time machine code: `natives[i]` is the entry
+/// of function `i` (null when it has none).
+pub fn load_with_natives(
     vm: &mut Vm,
     th: &mut Thread,
     mut module: Module,
+    natives: &[*const u8],
 ) -> Result<*mut ObjClosure, VerifyError> {
     let verified = verify_module(&module)?;
-    link_globals(vm, th, &mut module);
+    let identity = link_globals(vm, th, &mut module);
+    if !natives.is_empty() && !identity {
+        // Machine code addresses globals by the module's slot numbers.
+        return Err(VerifyError("native code needs the module's global slots, which are taken".into()));
+    }
     let id = vm.modules_loaded;
     vm.modules_loaded += 1;
-    let info = Arc::new(ModuleInfo {
-        source_name: module.source_name.clone(),
-        id,
-    });
+    let info = Arc::new(ModuleInfo { source_name: module.source_name.clone(), id });
     let roots_mark = vm.temp_roots.len();
 
     let mut functions = Vec::with_capacity(module.functions.len());
@@ -60,11 +68,13 @@ pub fn load(
                 name,
                 kind: proto.kind,
                 jit_state: 0,
+                ran_interpreted: false,
                 index: index as u32,
                 proto,
                 constant_values: Vec::new(),
                 cache_storage: caches,
                 module: info.clone(),
+                jit_code: None,
             },
         );
         // SAFETY: `f` was just allocated; its vectors are owned by it.
@@ -75,18 +85,23 @@ pub fn load(
     for &f in &functions {
         fill_constants(vm, th, f, &functions);
     }
+    for (&f, &entry) in functions.iter().zip(natives) {
+        if !entry.is_null() {
+            // SAFETY: `f` is rooted; the entry is code generated for it.
+            unsafe {
+                (*f).native_entry = entry;
+                (*f).jit_state = crate::codegen::jit::JIT_COMPILED;
+            }
+            crate::codegen::jit::note_native_function();
+        }
+    }
     let script = new_closure(vm, th, functions[0]);
     th.push(Value::object(script as *mut Obj));
     vm.temp_roots.truncate(roots_mark);
     Ok(script)
 }
 
-fn fill_constants(
-    vm: &mut Vm,
-    th: &mut Thread,
-    f: *mut ObjFunction,
-    functions: &[*mut ObjFunction],
-) {
+fn fill_constants(vm: &mut Vm, th: &mut Thread, f: *mut ObjFunction, functions: &[*mut ObjFunction]) {
     // SAFETY: `f` and every function in `functions` are rooted in temp_roots;
     // constants are written into `f`'s own vector before its pointer is taken.
     unsafe {
@@ -100,9 +115,7 @@ fn fill_constants(
                     let bytes = s.clone().into_bytes();
                     Value::object(new_string(vm, th, &bytes) as *mut Obj)
                 }
-                Constant::Function(target) => {
-                    Value::object(functions[*target as usize] as *mut Obj)
-                }
+                Constant::Function(target) => Value::object(functions[*target as usize] as *mut Obj),
             };
             (&mut (*f).constant_values)[i] = value;
         }
@@ -110,8 +123,9 @@ fn fill_constants(
 }
 
 /// Maps the module's global names to program slots and rewrites the code's
-/// global operands to those slots.
-fn link_globals(vm: &mut Vm, th: &mut Thread, module: &mut Module) {
+/// global operands to those slots. Returns whether the slots were the
+/// module's own numbers (nothing rewritten).
+fn link_globals(vm: &mut Vm, th: &mut Thread, module: &mut Module) -> bool {
     let mut slots = Vec::with_capacity(module.globals.len());
     for name in &module.globals {
         let s = new_string(vm, th, name.as_bytes());
@@ -121,7 +135,7 @@ fn link_globals(vm: &mut Vm, th: &mut Thread, module: &mut Module) {
     }
     let identity = slots.iter().enumerate().all(|(i, &s)| i as u32 == s);
     if identity {
-        return;
+        return true;
     }
     for index in 0..module.functions.len() {
         let patches: Vec<(usize, u32)> = instructions(module, index)
@@ -133,6 +147,7 @@ fn link_globals(vm: &mut Vm, th: &mut Thread, module: &mut Module) {
             code[at..at + 4].copy_from_slice(&slot.to_le_bytes());
         }
     }
+    false
 }
 
 /// `load(path)`: reads, verifies and links a `.tvmc` module and runs its
@@ -145,27 +160,12 @@ pub fn load_native(vm: &mut Vm, th: &mut Thread, args: &[Value]) -> Result<Value
     // SAFETY: the path is an argument on the stack.
     let path = unsafe { (*path).to_string_lossy() };
     let bytes = crate::sync::blocking(vm, th, || std::fs::read(&path));
-    let bytes = bytes.map_err(|e| {
-        raise(
-            th,
-            format!(
-                "Cannot load '{}': {}.",
-                path,
-                crate::output::io_error_text(&e)
-            ),
-        )
-    })?;
-    let module = crate::bytecode::tvmc::decode(&bytes).map_err(|e| {
-        raise(
-            th,
-            format!("Cannot load '{}': invalid bytecode file: {}.", path, e),
-        )
-    })?;
+    let bytes =
+        bytes.map_err(|e| raise(th, format!("Cannot load '{}': {}.", path, crate::output::io_error_text(&e))))?;
+    let module = crate::bytecode::tvmc::decode(&bytes)
+        .map_err(|e| raise(th, format!("Cannot load '{}': invalid bytecode file: {}.", path, e)))?;
     if let Err(e) = load(vm, th, module) {
-        return Err(raise(
-            th,
-            format!("Cannot load '{}': invalid bytecode file: {}.", path, e),
-        ));
+        return Err(raise(th, format!("Cannot load '{}': invalid bytecode file: {}.", path, e)));
     }
     // SAFETY: `load` pushed the script closure on the stack.
     let slot = unsafe { th.sp.sub(1) };

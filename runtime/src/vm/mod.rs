@@ -49,20 +49,18 @@ pub struct Options {
 
 impl Default for Options {
     fn default() -> Self {
-        Options {
-            jit: JitMode::Off,
-            stats: false,
-            args: Vec::new(),
-            program_name: String::new(),
-        }
+        Options { jit: JitMode::Off, stats: false, args: Vec::new(), program_name: String::new() }
     }
 }
 
 /// State shared by all threads of the program; guarded by the VM lock.
+/// `#[repr(C)]` with `globals` first: generated code reads the globals'
+/// base address at `layout::VM_GLOBALS_BASE`.
+#[repr(C)]
 pub struct Vm {
+    pub globals: Globals,
     pub heap: Heap,
     pub strings: Interner,
-    pub globals: Globals,
     /// Every live VM thread (their stacks are GC roots).
     pub threads: Vec<*mut Thread>,
     /// Values that native code holds across an allocation.
@@ -75,13 +73,21 @@ pub struct Vm {
     pub modules_loaded: u32,
 }
 
+/// Offsets of `Vm` fields used by generated code.
+pub mod layout {
+    pub const VM_GLOBALS_BASE: usize =
+        std::mem::offset_of!(super::Vm, globals) + std::mem::offset_of!(super::Globals, base);
+}
+
 impl Vm {
-    /// A VM with the natives defined. `th` becomes its first thread.
+    /// A VM without globals (see `program.rs`: the first module's globals
+    /// take the first slots, then the natives are defined). `th` becomes its
+    /// first thread.
     pub fn new(options: Options, th: &mut Thread) -> Box<Vm> {
         let mut vm = Box::new(Vm {
+            globals: Globals::default(),
             heap: Heap::default(),
             strings: Interner::default(),
-            globals: Globals::default(),
             threads: Vec::new(),
             temp_roots: Vec::new(),
             permanent_strings: Vec::new(),
@@ -89,14 +95,11 @@ impl Vm {
             options,
             modules_loaded: 0,
         });
-        vm.heap.stress = std::env::var("TINYVM_GC_STRESS")
-            .map(|v| v == "1")
-            .unwrap_or(false);
+        vm.heap.stress = std::env::var("TINYVM_GC_STRESS").map(|v| v == "1").unwrap_or(false);
         vm.threads.push(th as *mut Thread);
         let init = crate::heap::new_string(&mut vm, th, b"init");
         vm.permanent_strings.push(init);
         vm.init_string = init;
-        crate::natives::define_all(&mut vm, th);
         vm
     }
 }

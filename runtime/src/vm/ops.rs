@@ -12,10 +12,7 @@ use crate::value::Value;
 /// `a + b` when not both numbers: concatenates two strings or raises.
 pub fn add(vm: &mut Vm, th: &mut Thread) -> Result<(), Trap> {
     let (a, b) = (th.peek(1), th.peek(0));
-    if let (Some(x), Some(y)) = (
-        a.as_kind::<ObjString>(ObjKind::String),
-        b.as_kind::<ObjString>(ObjKind::String),
-    ) {
+    if let (Some(x), Some(y)) = (a.as_kind::<ObjString>(ObjKind::String), b.as_kind::<ObjString>(ObjKind::String)) {
         // SAFETY: both strings are on the stack (rooted) until replaced.
         let joined = unsafe {
             let mut bytes = Vec::with_capacity((*x).len + (*y).len);
@@ -38,6 +35,18 @@ pub fn add(vm: &mut Vm, th: &mut Thread) -> Result<(), Trap> {
     Err(raise(th, "Operands must be two numbers or two strings."))
 }
 
+/// `a % b` (C's fmod) on the top two values, replacing them.
+pub fn modulo(th: &mut Thread) -> Result<(), Trap> {
+    let (a, b) = (th.peek(1), th.peek(0));
+    if !(a.is_number() && b.is_number()) {
+        return Err(numbers_error(th));
+    }
+    th.pop();
+    th.pop();
+    th.push(Value::number(a.as_number() % b.as_number()));
+    Ok(())
+}
+
 pub fn numbers_error(th: &mut Thread) -> Trap {
     raise(th, "Operands must be numbers.")
 }
@@ -56,14 +65,7 @@ fn checked_index(th: &mut Thread, index: Value, len: usize) -> Result<usize, Tra
         return Err(raise(th, "Index must be an integer."));
     }
     if n < 0.0 || n >= len as f64 {
-        return Err(raise(
-            th,
-            format!(
-                "Index {} out of bounds for length {}.",
-                crate::print::format_number(n),
-                len
-            ),
-        ));
+        return Err(raise(th, format!("Index {} out of bounds for length {}.", crate::print::format_number(n), len)));
     }
     Ok(n as usize)
 }
@@ -147,11 +149,7 @@ pub fn inherit(th: &mut Thread) -> Result<(), Trap> {
     // SAFETY: both classes are on the stack; a class statement is the only
     // writer of its method table, and it has not finished yet.
     unsafe {
-        let methods: Vec<(*mut ObjString, Value)> = (*superclass)
-            .methods
-            .iter()
-            .map(|(&k, &v)| (k, v))
-            .collect();
+        let methods: Vec<(*mut ObjString, Value)> = (*superclass).methods.iter().map(|(&k, &v)| (k, v)).collect();
         for (name, method) in methods {
             (*subclass).methods.insert(name, method);
         }
@@ -173,4 +171,38 @@ pub fn define_method(vm: &mut Vm, th: &mut Thread, name: *mut ObjString) {
         }
     }
     th.pop();
+}
+
+/// `CLOSURE`: pushes a new closure of `target`, taking its captures from the
+/// descriptors at `captures` (`is_local: u8, index: u32` each) out of the
+/// frame at `base` or the enclosing closure's upvalues.
+///
+/// # Safety
+/// `captures` must point at the verified descriptors of `target`'s
+/// `CLOSURE` instruction; `base` and `enclosing` are the current frame's.
+pub unsafe fn make_closure(
+    vm: &mut Vm,
+    th: &mut Thread,
+    target: *mut ObjFunction,
+    captures: *const u8,
+    base: *mut Value,
+    enclosing: *mut ObjClosure,
+) {
+    let made = crate::heap::new_closure(vm, th, target);
+    th.push(Value::object(made as *mut Obj));
+    // SAFETY: guaranteed by the caller; the new closure is rooted on the stack
+    // while captures allocate upvalues.
+    unsafe {
+        let upvalues = ObjClosure::upvalues(made);
+        for i in 0..(*made).upvalue_count as usize {
+            let at = captures.add(i * crate::bytecode::opcode::UPVALUE_DESCRIPTOR_SIZE);
+            let index = (at.add(1) as *const u32).read_unaligned() as usize;
+            let up = if *at == 1 {
+                super::upvalue::capture(vm, th, base.add(index))
+            } else {
+                *ObjClosure::upvalues(enclosing).add(index)
+            };
+            *upvalues.add(i) = up;
+        }
+    }
 }

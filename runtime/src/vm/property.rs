@@ -16,12 +16,7 @@ use crate::value::Value;
 const MAX_FIELD_HINT: u32 = 16;
 
 /// `receiver.name` with the receiver on top of the stack; replaces it with the result.
-pub fn get_property(
-    vm: &mut Vm,
-    th: &mut Thread,
-    name: *mut ObjString,
-    cache: *mut InlineCache,
-) -> Result<(), Trap> {
+pub fn get_property(vm: &mut Vm, th: &mut Thread, name: *mut ObjString, cache: *mut InlineCache) -> Result<(), Trap> {
     let receiver = th.peek(0);
     let Some(instance) = receiver.as_kind::<ObjInstance>(ObjKind::Instance) else {
         return Err(raise(th, "Only instances have properties."));
@@ -31,11 +26,7 @@ pub fn get_property(
         let shape = (*instance).shape;
         if let Some(index) = ObjShape::lookup(shape, name) {
             if !cache.is_null() {
-                *cache = InlineCache {
-                    shape,
-                    index: index as u64,
-                    next_shape: std::ptr::null_mut(),
-                };
+                *cache = InlineCache { shape, index: index as u64, next_shape: std::ptr::null_mut() };
             }
             *th.sp.sub(1) = *(*instance).fields.add(index as usize);
             return Ok(());
@@ -45,12 +36,7 @@ pub fn get_property(
 }
 
 /// Replaces the receiver on top of the stack with `class.name` bound to it.
-pub fn bind_method(
-    vm: &mut Vm,
-    th: &mut Thread,
-    class: *mut ObjClass,
-    name: *mut ObjString,
-) -> Result<(), Trap> {
+pub fn bind_method(vm: &mut Vm, th: &mut Thread, class: *mut ObjClass, name: *mut ObjString) -> Result<(), Trap> {
     let Some(method) = find_method(class, name) else {
         return Err(undefined_property(th, name));
     };
@@ -68,12 +54,7 @@ pub fn get_super(vm: &mut Vm, th: &mut Thread, name: *mut ObjString) -> Result<(
 }
 
 /// `instance.name = value` with the stack holding instance and value; leaves the value.
-pub fn set_property(
-    vm: &mut Vm,
-    th: &mut Thread,
-    name: *mut ObjString,
-    cache: *mut InlineCache,
-) -> Result<(), Trap> {
+pub fn set_property(vm: &mut Vm, th: &mut Thread, name: *mut ObjString, cache: *mut InlineCache) -> Result<(), Trap> {
     let Some(instance) = th.peek(1).as_kind::<ObjInstance>(ObjKind::Instance) else {
         return Err(raise(th, "Only instances have fields."));
     };
@@ -85,11 +66,7 @@ pub fn set_property(
         if let Some(index) = ObjShape::lookup(shape, name) {
             *(*instance).fields.add(index as usize) = value;
             if !cache.is_null() {
-                *cache = InlineCache {
-                    shape,
-                    index: index as u64,
-                    next_shape: std::ptr::null_mut(),
-                };
+                *cache = InlineCache { shape, index: index as u64, next_shape: std::ptr::null_mut() };
             }
         } else {
             let child = match (*shape).transition(name) {
@@ -107,11 +84,7 @@ pub fn set_property(
             let class = (*instance).class;
             (*class).field_hint = (*class).field_hint.max((index + 1).min(MAX_FIELD_HINT));
             if !cache.is_null() {
-                *cache = InlineCache {
-                    shape,
-                    index: index as u64,
-                    next_shape: child,
-                };
+                *cache = InlineCache { shape, index: index as u64, next_shape: child };
             }
         }
         let top = th.sp.sub(2);
@@ -135,11 +108,9 @@ pub fn ensure_capacity(vm: &mut Vm, instance: *mut ObjInstance, needed: u32) {
         let count = (*(*instance).shape).field_count as usize;
         std::ptr::copy_nonoverlapping((*instance).fields, fields, count);
         if ObjInstance::has_external_fields(instance) {
-            vm.heap
-                .unaccount(free_field_buffer((*instance).fields, old_capacity));
+            vm.heap.unaccount(free_field_buffer((*instance).fields, old_capacity));
         }
-        vm.heap
-            .account(capacity as usize * std::mem::size_of::<Value>());
+        vm.heap.account(capacity as usize * std::mem::size_of::<Value>());
         (*instance).fields = fields;
         (*instance).capacity = capacity;
     }

@@ -57,10 +57,7 @@ pub(super) const MAX_ARGS: usize = 255;
 
 impl Parser<'_> {
     fn expr(&self, kind: ExprKind) -> Expr {
-        Expr {
-            kind,
-            line: self.previous.line,
-        }
+        Expr { kind, line: self.previous.line }
     }
 
     pub(super) fn expression(&mut self) -> Expr {
@@ -94,11 +91,7 @@ impl Parser<'_> {
             }
             LeftBracket => self.array(),
             Minus | Bang => {
-                let op = if self.previous.kind == Minus {
-                    UnaryOp::Negate
-                } else {
-                    UnaryOp::Not
-                };
+                let op = if self.previous.kind == Minus { UnaryOp::Negate } else { UnaryOp::Not };
                 let operand = self.parse_precedence(Prec::Unary);
                 self.expr(ExprKind::Unary(op, Box::new(operand)))
             }
@@ -108,10 +101,7 @@ impl Parser<'_> {
             }
             String => {
                 let text = &self.previous.text;
-                let inner = text
-                    .get(1..text.len().saturating_sub(1))
-                    .unwrap_or("")
-                    .to_string();
+                let inner = text.get(1..text.len().saturating_sub(1)).unwrap_or("").to_string();
                 self.expr(ExprKind::Str(inner))
             }
             False => self.expr(ExprKind::False),
@@ -226,11 +216,7 @@ impl Parser<'_> {
         self.consume(TokenKind::RightBracket, "Expect ']' after index.");
         if can_assign && self.matches(TokenKind::Equal) {
             let value = self.expression();
-            return self.expr(ExprKind::SetIndex(
-                Box::new(object),
-                Box::new(index),
-                Box::new(value),
-            ));
+            return self.expr(ExprKind::SetIndex(Box::new(object), Box::new(index), Box::new(value)));
         }
         self.expr(ExprKind::Index(Box::new(object), Box::new(index)))
     }
@@ -247,9 +233,7 @@ impl Parser<'_> {
     fn super_(&mut self) -> Expr {
         match self.classes.last() {
             None => self.error("Can't use 'super' outside of a class."),
-            Some(class) if !class.has_superclass => {
-                self.error("Can't use 'super' in a class with no superclass.")
-            }
+            Some(class) if !class.has_superclass => self.error("Can't use 'super' in a class with no superclass."),
             _ => {}
         }
         self.consume(TokenKind::Dot, "Expect '.' after 'super'.");
@@ -259,39 +243,21 @@ impl Parser<'_> {
         if self.matches(TokenKind::LeftParen) {
             let args = self.arguments();
             let superclass = self.resolve("super");
-            return self.expr(ExprKind::SuperCall {
-                this,
-                superclass,
-                name,
-                args,
-            });
+            return self.expr(ExprKind::SuperCall { this, superclass, name, args });
         }
         let superclass = self.resolve("super");
-        self.expr(ExprKind::SuperGet {
-            this,
-            superclass,
-            name,
-        })
+        self.expr(ExprKind::SuperGet { this, superclass, name })
     }
 
     /// `spawn callee(args)`: the operand must be a call.
     fn spawn(&mut self) -> Expr {
         let call = self.parse_precedence(Prec::Call);
         match call.kind {
-            ExprKind::Call(callee, args) => Expr {
-                kind: ExprKind::Spawn(callee, args),
-                line: call.line,
-            },
+            ExprKind::Call(callee, args) => Expr { kind: ExprKind::Spawn(callee, args), line: call.line },
             ExprKind::Invoke(object, name, args) => {
                 let line = call.line;
-                let callee = Expr {
-                    kind: ExprKind::Get(object, name),
-                    line,
-                };
-                Expr {
-                    kind: ExprKind::Spawn(Box::new(callee), args),
-                    line,
-                }
+                let callee = Expr { kind: ExprKind::Get(object, name), line };
+                Expr { kind: ExprKind::Spawn(Box::new(callee), args), line }
             }
             _ => {
                 self.error("Expect a call after 'spawn'.");

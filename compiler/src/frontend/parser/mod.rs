@@ -21,9 +21,7 @@ use scope::{ClassScope, FunctionScope};
 pub fn parse(source: &str) -> Result<Program, Vec<Diagnostic>> {
     let mut parser = Parser::new(source);
     parser.advance();
-    parser
-        .functions
-        .push(FunctionScope::new(FunctionKind::Script, "script".into()));
+    parser.functions.push(FunctionScope::new(FunctionKind::Script, "script".into()));
     let mut body = Vec::new();
     while !parser.matches(TokenKind::Eof) {
         if let Some(stmt) = parser.declaration() {
@@ -51,14 +49,7 @@ pub(crate) struct Parser<'a> {
 
 impl<'a> Parser<'a> {
     fn new(source: &'a str) -> Parser<'a> {
-        let placeholder = Token {
-            kind: TokenKind::Eof,
-            text: String::new(),
-            line: 1,
-            column: 1,
-            start: 0,
-            end: 0,
-        };
+        let placeholder = Token { kind: TokenKind::Eof, text: String::new(), line: 1, column: 1, start: 0, end: 0 };
         Parser {
             lexer: Lexer::new(source),
             current: placeholder.clone(),
@@ -136,10 +127,7 @@ impl<'a> Parser<'a> {
                 return;
             }
             use TokenKind::*;
-            if matches!(
-                self.current.kind,
-                Class | Fun | Var | For | If | While | Print | Return | Lock
-            ) {
+            if matches!(self.current.kind, Class | Fun | Var | For | If | While | Print | Return | Lock) {
                 return;
             }
             self.advance();
@@ -147,9 +135,7 @@ impl<'a> Parser<'a> {
     }
 
     fn scope(&mut self) -> &mut FunctionScope {
-        self.functions
-            .last_mut()
-            .expect("a function scope is always open")
+        self.functions.last_mut().expect("a function scope is always open")
     }
 }
 
@@ -158,32 +144,15 @@ mod tests {
     use super::*;
 
     fn errors(src: &str) -> Vec<String> {
-        parse(src)
-            .err()
-            .unwrap_or_default()
-            .iter()
-            .map(|d| d.short())
-            .collect()
+        parse(src).err().unwrap_or_default().iter().map(|d| d.short()).collect()
     }
 
     #[test]
     fn reports_like_clox() {
-        assert_eq!(
-            errors("print 1"),
-            vec!["[line 1] Error at end: Expect ';' after value."]
-        );
-        assert_eq!(
-            errors("var 1 = 2;"),
-            vec!["[line 1] Error at '1': Expect variable name."]
-        );
-        assert_eq!(
-            errors("return 1;"),
-            vec!["[line 1] Error at 'return': Can't return from top-level code."]
-        );
-        assert_eq!(
-            errors("print this;"),
-            vec!["[line 1] Error at 'this': Can't use 'this' outside of a class."]
-        );
+        assert_eq!(errors("print 1"), vec!["[line 1] Error at end: Expect ';' after value."]);
+        assert_eq!(errors("var 1 = 2;"), vec!["[line 1] Error at '1': Expect variable name."]);
+        assert_eq!(errors("return 1;"), vec!["[line 1] Error at 'return': Can't return from top-level code."]);
+        assert_eq!(errors("print this;"), vec!["[line 1] Error at 'this': Can't use 'this' outside of a class."]);
         assert_eq!(
             errors("{ var a = a; }"),
             vec!["[line 1] Error at 'a': Can't read local variable in its own initializer."]

@@ -29,19 +29,11 @@ pub(super) struct ClassScope {
 
 impl FunctionScope {
     pub fn new(kind: FunctionKind, name: String) -> FunctionScope {
-        let slot0 = if kind == FunctionKind::Function {
-            ""
-        } else {
-            "this"
-        };
+        let slot0 = if kind == FunctionKind::Function { "" } else { "this" };
         FunctionScope {
             kind,
             name,
-            locals: vec![Local {
-                name: slot0.to_string(),
-                depth: 0,
-                captured: false,
-            }],
+            locals: vec![Local { name: slot0.to_string(), depth: 0, captured: false }],
             upvalues: Vec::new(),
             depth: 0,
             locks: Vec::new(),
@@ -71,11 +63,7 @@ impl Parser<'_> {
     /// Adds a local for `name` (uninitialized) and returns its slot.
     pub(super) fn add_local(&mut self, name: String) -> u32 {
         let scope = self.scope();
-        scope.locals.push(Local {
-            name,
-            depth: -1,
-            captured: false,
-        });
+        scope.locals.push(Local { name, depth: -1, captured: false });
         (scope.locals.len() - 1) as u32
     }
 
@@ -86,12 +74,8 @@ impl Parser<'_> {
         }
         let name = self.previous.text.clone();
         let scope = self.scope();
-        let duplicate = scope
-            .locals
-            .iter()
-            .rev()
-            .take_while(|l| l.depth == -1 || l.depth >= scope.depth)
-            .any(|l| l.name == name);
+        let duplicate =
+            scope.locals.iter().rev().take_while(|l| l.depth == -1 || l.depth >= scope.depth).any(|l| l.name == name);
         if duplicate {
             self.error("Already a variable with this name in this scope.");
         }
@@ -136,12 +120,7 @@ impl Parser<'_> {
     }
 
     fn resolve_local(&mut self, level: usize, name: &str) -> Option<u32> {
-        let found = self.functions[level]
-            .locals
-            .iter()
-            .enumerate()
-            .rev()
-            .find(|(_, l)| l.name == name);
+        let found = self.functions[level].locals.iter().enumerate().rev().find(|(_, l)| l.name == name);
         let (slot, uninitialized) = found.map(|(i, l)| (i as u32, l.depth == -1))?;
         if uninitialized {
             self.error("Can't read local variable in its own initializer.");
@@ -179,12 +158,7 @@ impl Parser<'_> {
         end_line: u32,
     ) -> FunctionDecl {
         let scope = self.functions.pop().expect("a function scope is open");
-        let short_name = scope
-            .name
-            .rsplit('.')
-            .next()
-            .unwrap_or(&scope.name)
-            .to_string();
+        let short_name = scope.name.rsplit('.').next().unwrap_or(&scope.name).to_string();
         FunctionDecl {
             name: scope.name,
             short_name,

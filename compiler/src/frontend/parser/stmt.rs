@@ -72,22 +72,10 @@ impl Parser<'_> {
     fn var_declaration(&mut self) -> Stmt {
         let target = self.parse_variable("Expect variable name.");
         let name = self.previous.text.clone();
-        let init = if self.matches(TokenKind::Equal) {
-            Some(self.expression())
-        } else {
-            None
-        };
-        self.consume(
-            TokenKind::Semicolon,
-            "Expect ';' after variable declaration.",
-        );
+        let init = if self.matches(TokenKind::Equal) { Some(self.expression()) } else { None };
+        self.consume(TokenKind::Semicolon, "Expect ';' after variable declaration.");
         self.mark_initialized();
-        Stmt::Var {
-            name,
-            target,
-            init,
-            line: self.previous.line,
-        }
+        Stmt::Var { name, target, init, line: self.previous.line }
     }
 
     fn fun_declaration(&mut self) -> Stmt {
@@ -95,10 +83,7 @@ impl Parser<'_> {
         self.mark_initialized();
         let name = self.previous.text.clone();
         let decl = self.function(FunctionKind::Function, name);
-        Stmt::Function {
-            decl: Box::new(decl),
-            target,
-        }
+        Stmt::Function { decl: Box::new(decl), target }
     }
 
     /// Parameters and body of a function whose name was just consumed.
@@ -136,19 +121,13 @@ impl Parser<'_> {
         let line = self.previous.line;
         let target = self.declare_consumed();
         self.mark_initialized();
-        self.classes.push(ClassScope {
-            has_superclass: false,
-            name: name.clone(),
-        });
+        self.classes.push(ClassScope { has_superclass: false, name: name.clone() });
 
         let mut superclass = None;
         if self.matches(TokenKind::Less) {
             self.consume(TokenKind::Identifier, "Expect superclass name.");
             let super_name = self.previous.text.clone();
-            let read = Expr {
-                kind: ExprKind::Variable(self.resolve(&super_name)),
-                line: self.previous.line,
-            };
+            let read = Expr { kind: ExprKind::Variable(self.resolve(&super_name)), line: self.previous.line };
             if super_name == name {
                 self.error("A class can't inherit from itself.");
             }
@@ -158,11 +137,7 @@ impl Parser<'_> {
             if let Some(class) = self.classes.last_mut() {
                 class.has_superclass = true;
             }
-            superclass = Some(Superclass {
-                read,
-                slot,
-                end: ScopeEnd::default(),
-            });
+            superclass = Some(Superclass { read, slot, end: ScopeEnd::default() });
         }
         let class_ref = self.resolve(&name);
         self.consume(TokenKind::LeftBrace, "Expect '{' before class body.");
@@ -170,16 +145,8 @@ impl Parser<'_> {
         while !self.check(TokenKind::RightBrace) && !self.check(TokenKind::Eof) {
             self.consume(TokenKind::Identifier, "Expect method name.");
             let method_name = self.previous.text.clone();
-            let kind = if method_name == "init" {
-                FunctionKind::Initializer
-            } else {
-                FunctionKind::Method
-            };
-            let class_name = self
-                .classes
-                .last()
-                .map(|c| c.name.clone())
-                .unwrap_or_default();
+            let kind = if method_name == "init" { FunctionKind::Initializer } else { FunctionKind::Method };
+            let class_name = self.classes.last().map(|c| c.name.clone()).unwrap_or_default();
             methods.push(self.function(kind, format!("{}.{}", class_name, method_name)));
         }
         self.consume(TokenKind::RightBrace, "Expect '}' after class body.");
@@ -188,15 +155,7 @@ impl Parser<'_> {
             s.end = self.end_scope();
         }
         self.classes.pop();
-        Stmt::Class(Box::new(ClassDecl {
-            name,
-            target,
-            superclass,
-            class_ref,
-            methods,
-            line,
-            end_line,
-        }))
+        Stmt::Class(Box::new(ClassDecl { name, target, superclass, class_ref, methods, line, end_line }))
     }
 
     fn if_statement(&mut self) -> Stmt {
@@ -205,17 +164,8 @@ impl Parser<'_> {
         self.consume(TokenKind::RightParen, "Expect ')' after condition.");
         let line = self.previous.line;
         let then = Box::new(self.statement());
-        let otherwise = if self.matches(TokenKind::Else) {
-            Some(Box::new(self.statement()))
-        } else {
-            None
-        };
-        Stmt::If {
-            cond,
-            then,
-            otherwise,
-            line,
-        }
+        let otherwise = if self.matches(TokenKind::Else) { Some(Box::new(self.statement())) } else { None };
+        Stmt::If { cond, then, otherwise, line }
     }
 
     fn while_statement(&mut self) -> Stmt {
@@ -250,14 +200,7 @@ impl Parser<'_> {
         }
         let body = self.statement();
         let end = self.end_scope();
-        Stmt::For(Box::new(ForLoop {
-            init,
-            cond,
-            increment,
-            body,
-            end,
-            line,
-        }))
+        Stmt::For(Box::new(ForLoop { init, cond, increment, body, end, line }))
     }
 
     fn return_statement(&mut self) -> Stmt {
@@ -267,22 +210,14 @@ impl Parser<'_> {
         }
         let locks: Vec<u32> = self.scope().locks.iter().rev().copied().collect();
         if self.matches(TokenKind::Semicolon) {
-            return Stmt::Return {
-                value: None,
-                locks,
-                line: self.previous.line,
-            };
+            return Stmt::Return { value: None, locks, line: self.previous.line };
         }
         if kind == FunctionKind::Initializer {
             self.error("Can't return a value from an initializer.");
         }
         let value = self.expression();
         self.consume(TokenKind::Semicolon, "Expect ';' after return value.");
-        Stmt::Return {
-            value: Some(value),
-            locks,
-            line: self.previous.line,
-        }
+        Stmt::Return { value: Some(value), locks, line: self.previous.line }
     }
 
     /// `lock (object) statement`.
@@ -298,12 +233,6 @@ impl Parser<'_> {
         let body = Box::new(self.statement());
         self.scope().locks.pop();
         let end = self.end_scope();
-        Stmt::Lock {
-            object,
-            slot,
-            body,
-            end,
-            line,
-        }
+        Stmt::Lock { object, slot, body, end, line }
     }
 }

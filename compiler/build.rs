@@ -1,0 +1,39 @@
+//! Builds the runtime's static archive (with the executables' `main`) in a
+//! nested cargo invocation under OUT_DIR and exposes it to `include_bytes!`,
+//! so `tinyvm` is one self-contained binary that can link programs from
+//! any directory (see DESIGN.md section 3, "Packaging").
+
+use std::env;
+use std::path::PathBuf;
+use std::process::Command;
+
+fn main() {
+    let out_dir = PathBuf::from(env::var("OUT_DIR").expect("OUT_DIR"));
+    let manifest_dir = PathBuf::from(env::var("CARGO_MANIFEST_DIR").expect("CARGO_MANIFEST_DIR"));
+    let runtime = manifest_dir.join("..").join("runtime");
+    let target_dir = out_dir.join("runtime-target");
+    let cargo = env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+
+    println!("cargo:rerun-if-changed={}", runtime.join("src").display());
+    println!("cargo:rerun-if-changed={}", runtime.join("Cargo.toml").display());
+    println!("cargo:rerun-if-changed={}", manifest_dir.join("..").join("Cargo.toml").display());
+
+    let status = Command::new(&cargo)
+        .args(["build", "--release", "--lib", "--features", "exe-main", "--manifest-path"])
+        .arg(runtime.join("Cargo.toml"))
+        .arg("--target-dir")
+        .arg(&target_dir)
+        .env_remove("CARGO_TARGET_DIR")
+        .env_remove("CARGO_ENCODED_RUSTFLAGS")
+        .env_remove("RUSTFLAGS")
+        .env_remove("CARGO_BUILD_TARGET")
+        .status();
+    match status {
+        Ok(s) if s.success() => {}
+        Ok(s) => panic!("building the runtime archive failed ({})", s),
+        Err(e) => panic!("cannot run cargo to build the runtime archive: {}", e),
+    }
+    let archive = target_dir.join("release").join("libtinyvm_runtime.a");
+    let dest = out_dir.join("libtinyvm_runtime.a");
+    std::fs::copy(&archive, &dest).unwrap_or_else(|e| panic!("cannot copy {}: {}", archive.display(), e));
+}

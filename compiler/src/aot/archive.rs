@@ -1,0 +1,48 @@
+//! The runtime's static archive, embedded in the `tinyvm` binary at build
+//! time (see build.rs) and written out once to a cache directory for `cc`.
+
+use std::path::{Path, PathBuf};
+
+static ARCHIVE: &[u8] = include_bytes!(concat!(env!("OUT_DIR"), "/libtinyvm_runtime.a"));
+
+fn cache_dir() -> Option<PathBuf> {
+    let base = std::env::var_os("XDG_CACHE_HOME")
+        .filter(|v| !v.is_empty())
+        .map(PathBuf::from)
+        .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".cache")))?;
+    Some(base.join("tinyvm"))
+}
+
+fn archive_name() -> String {
+    // Size and a hash of the bytes name the file, so builds of different
+    // tinyvm versions never share a stale archive.
+    let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
+    for chunk in ARCHIVE.chunks(4096).step_by(16) {
+        for &b in chunk.iter().take(64) {
+            hash = (hash ^ b as u64).wrapping_mul(0x100_0000_01b3);
+        }
+    }
+    format!("libtinyvm_runtime-{}-{:x}-{}.a", env!("CARGO_PKG_VERSION"), hash, ARCHIVE.len())
+}
+
+fn write_atomically(path: &Path) -> std::io::Result<()> {
+    let tmp = path.with_extension(format!("tmp{}", std::process::id()));
+    std::fs::write(&tmp, ARCHIVE)?;
+    std::fs::rename(&tmp, path)
+}
+
+/// A path to the runtime archive: the cached copy, or a fresh copy in
+/// `scratch` when the cache cannot be used.
+pub fn runtime_archive(scratch: &Path) -> Result<PathBuf, String> {
+    if let Some(dir) = cache_dir() {
+        let path = dir.join(archive_name());
+        let cached = std::fs::metadata(&path).map(|m| m.len() == ARCHIVE.len() as u64).unwrap_or(false);
+        if cached || (std::fs::create_dir_all(&dir).is_ok() && write_atomically(&path).is_ok()) {
+            return Ok(path);
+        }
+    }
+    let path = scratch.join("libtinyvm_runtime.a");
+    std::fs::write(&path, ARCHIVE)
+        .map_err(|e| format!("cannot write the runtime archive to {}: {}", path.display(), e))?;
+    Ok(path)
+}

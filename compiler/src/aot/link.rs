@@ -1,0 +1,45 @@
+//! Linking with the system C compiler driver (`cc`, or `$CC`).
+
+use std::path::Path;
+use std::process::Command;
+
+/// Why linking failed, and the exit status to report.
+pub struct LinkError {
+    pub message: String,
+    pub status: i32,
+}
+
+/// Exit status when no C compiler driver is available (EX_UNAVAILABLE).
+pub const EXIT_NO_CC: i32 = 69;
+/// Exit status when the linker fails (EX_SOFTWARE).
+pub const EXIT_LINK_FAILED: i32 = 70;
+
+/// Links `object` with the runtime `archive` into `output`.
+pub fn link(object: &Path, archive: &Path, output: &Path, static_link: bool) -> Result<(), LinkError> {
+    let cc = std::env::var("CC").ok().filter(|c| !c.is_empty()).unwrap_or_else(|| "cc".to_string());
+    let mut cmd = Command::new(&cc);
+    cmd.arg("-o").arg(output).arg(object).arg(archive);
+    if static_link {
+        cmd.arg("-static");
+    }
+    cmd.args(["-static-libgcc", "-lpthread", "-ldl", "-lm"]);
+    let result = cmd.output();
+    match result {
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Err(LinkError {
+            message: format!(
+                "cannot link: no C compiler driver `{}` found on PATH (install gcc or clang, or set CC)",
+                cc
+            ),
+            status: EXIT_NO_CC,
+        }),
+        Err(e) => Err(LinkError { message: format!("cannot run `{}`: {}", cc, e), status: EXIT_NO_CC }),
+        Ok(out) if !out.status.success() => {
+            let stderr = String::from_utf8_lossy(&out.stderr);
+            Err(LinkError {
+                message: format!("linking with `{}` failed ({}):\n{}", cc, out.status, stderr.trim_end()),
+                status: EXIT_LINK_FAILED,
+            })
+        }
+        Ok(_) => Ok(()),
+    }
+}

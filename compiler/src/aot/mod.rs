@@ -1,0 +1,43 @@
+//! Native executables: lowering every function (with the runtime's shared
+//! x86-64 lowering), writing an ELF relocatable object (`object.rs`),
+//! and linking it with the embedded runtime archive through the system C
+//! compiler driver (`link.rs`, `archive.rs`).
+//!
+//! This is the AOT way to finish a lowered function: helper calls become
+//! ELF relocations against the runtime's exported helper symbols. (The JIT,
+//! in the runtime, patches the same calls to addresses instead.)
+
+pub mod archive;
+pub mod dwarf;
+pub mod link;
+pub mod object;
+
+use tinyvm_runtime::bytecode::module::{Constant, Module};
+use tinyvm_runtime::bytecode::verify::Verified;
+use tinyvm_runtime::codegen::lower::{lower, FunctionInput, LoweredFunction};
+
+/// The lowering of every function of a module (`None`: the lowering declined it).
+pub fn lower_module(module: &Module, verified: &Verified) -> Vec<Result<LoweredFunction, String>> {
+    (0..module.functions.len()).map(|index| lower_function(module, verified, index)).collect()
+}
+
+/// Lowers function `index` of a verified module.
+pub fn lower_function(module: &Module, verified: &Verified, index: usize) -> Result<LoweredFunction, String> {
+    let f = &module.functions[index];
+    let capture_count = |k: u32| match f.constants.get(k as usize) {
+        Some(Constant::Function(target)) => module.functions[*target as usize].upvalue_count,
+        _ => 0,
+    };
+    let number_constant = |k: u32| match f.constants.get(k as usize) {
+        Some(Constant::Number(n)) => Some(*n),
+        _ => None,
+    };
+    let input = FunctionInput {
+        code: &f.code,
+        arity: f.arity as u32,
+        max_stack: verified.max_stack[index],
+        capture_count: &capture_count,
+        number_constant: &number_constant,
+    };
+    lower(&input).map_err(|e| e.0)
+}

@@ -1,0 +1,121 @@
+//! Writes the ELF relocatable object of a program: machine code in `.text`
+//! (one local symbol per function), the program's bytecode in `.rodata`,
+//! and in `.data.rel.ro` the table of function entry points and the
+//! `tvm_program` descriptor that the runtime's `main` reads.
+
+use object::write::{Object, Relocation, StandardSection, Symbol, SymbolId, SymbolSection};
+use object::{
+    elf, Architecture, BinaryFormat, Endianness, RelocationFlags, SectionKind, SymbolFlags, SymbolKind, SymbolScope,
+};
+use std::collections::HashMap;
+use tinyvm_runtime::bytecode::module::Module;
+use tinyvm_runtime::codegen::helpers::Helper;
+use tinyvm_runtime::codegen::lower::LoweredFunction;
+
+/// Where each function's code landed in `.text` (for DWARF).
+#[derive(Clone, Debug, Default)]
+pub struct TextLayout {
+    /// (offset in .text, length) per function with code.
+    pub functions: Vec<Option<(u64, u64)>>,
+}
+
+fn abs64(obj: &mut Object, section: object::write::SectionId, offset: u64, symbol: SymbolId, addend: i64) {
+    obj.add_relocation(
+        section,
+        Relocation { offset, symbol, addend, flags: RelocationFlags::Elf { r_type: elf::R_X86_64_64 } },
+    )
+    .expect("valid relocation");
+}
+
+/// Builds the object. `code[i]` is the lowering of function `i`, if any.
+pub fn write_object(
+    module: &Module,
+    bytecode: &[u8],
+    code: &[Option<&LoweredFunction>],
+    debug: Option<&dyn Fn(&mut Object, &TextLayout)>,
+) -> Result<Vec<u8>, String> {
+    let mut obj = Object::new(BinaryFormat::Elf, Architecture::X86_64, Endianness::Little);
+    let text = obj.section_id(StandardSection::Text);
+    let mut helper_symbols: HashMap<Helper, SymbolId> = HashMap::new();
+    let mut function_symbols = vec![None; module.functions.len()];
+    let mut layout = TextLayout { functions: vec![None; module.functions.len()] };
+    for (index, lowered) in code.iter().enumerate() {
+        let Some(lowered) = lowered else { continue };
+        let offset = obj.append_section_data(text, &lowered.code, 16);
+        layout.functions[index] = Some((offset, lowered.code.len() as u64));
+        let symbol = obj.add_symbol(Symbol {
+            name: module.functions[index].name.as_bytes().to_vec(),
+            value: offset,
+            size: lowered.code.len() as u64,
+            kind: SymbolKind::Text,
+            scope: SymbolScope::Compilation,
+            weak: false,
+            section: SymbolSection::Section(text),
+            flags: SymbolFlags::None,
+        });
+        function_symbols[index] = Some(symbol);
+        for call in &lowered.helper_calls {
+            let helper = *helper_symbols.entry(call.helper).or_insert_with(|| {
+                obj.add_symbol(Symbol {
+                    name: call.helper.symbol().as_bytes().to_vec(),
+                    value: 0,
+                    size: 0,
+                    kind: SymbolKind::Text,
+                    scope: SymbolScope::Unknown,
+                    weak: false,
+                    section: SymbolSection::Undefined,
+                    flags: SymbolFlags::None,
+                })
+            });
+            obj.add_relocation(
+                text,
+                Relocation {
+                    offset: offset + call.offset as u64,
+                    symbol: helper,
+                    addend: -4,
+                    flags: RelocationFlags::Elf { r_type: elf::R_X86_64_PLT32 },
+                },
+            )
+            .map_err(|e| e.to_string())?;
+        }
+    }
+
+    let rodata = obj.section_id(StandardSection::ReadOnlyData);
+    let bytecode_offset = obj.append_section_data(rodata, bytecode, 16);
+    let rodata_symbol = obj.section_symbol(rodata);
+
+    let relro = obj.section_id(StandardSection::ReadOnlyDataWithRel);
+    let table = vec![0u8; module.functions.len() * 8];
+    let table_offset = obj.append_section_data(relro, &table, 8);
+    for (index, symbol) in function_symbols.iter().enumerate() {
+        if let Some(symbol) = symbol {
+            abs64(&mut obj, relro, table_offset + index as u64 * 8, *symbol, 0);
+        }
+    }
+    let relro_symbol = obj.section_symbol(relro);
+    let mut descriptor = Vec::with_capacity(40);
+    descriptor.extend_from_slice(&0u64.to_le_bytes());
+    descriptor.extend_from_slice(&(bytecode.len() as u64).to_le_bytes());
+    descriptor.extend_from_slice(&0u64.to_le_bytes());
+    descriptor.extend_from_slice(&(module.functions.len() as u64).to_le_bytes());
+    descriptor.extend_from_slice(&0u64.to_le_bytes());
+    let descriptor_offset = obj.append_section_data(relro, &descriptor, 8);
+    abs64(&mut obj, relro, descriptor_offset, rodata_symbol, bytecode_offset as i64);
+    abs64(&mut obj, relro, descriptor_offset + 16, relro_symbol, table_offset as i64);
+    obj.add_symbol(Symbol {
+        name: b"tvm_program".to_vec(),
+        value: descriptor_offset,
+        size: descriptor.len() as u64,
+        kind: SymbolKind::Data,
+        scope: SymbolScope::Linkage,
+        weak: false,
+        section: SymbolSection::Section(relro),
+        flags: SymbolFlags::None,
+    });
+    // A non-executable stack.
+    obj.add_section(Vec::new(), b".note.GNU-stack".to_vec(), SectionKind::Other);
+    if let Some(add_debug) = debug {
+        add_debug(&mut obj, &layout);
+    }
+    obj.write().map_err(|e| e.to_string())
+}

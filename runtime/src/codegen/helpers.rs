@@ -1,0 +1,294 @@
+//! Runtime helpers called by generated code (AOT and JIT alike).
+//!
+//! Each is an exported `extern "sysv64"` function taking the VM and thread
+//! pointers first and returning a status (0: continue, 1: a runtime error is
+//! pending and the caller must unwind). Before calling one, generated code
+//! stores its frame's `pc` and the exact stack top, exactly like the
+//! interpreter's `save!`, so every helper is a thin wrapper around the slow
+//! path the interpreter uses too. Helpers that need instruction operands get
+//! the instruction's offset and decode it from the current function.
+
+use crate::bytecode::opcode::{decode_fixed, Instruction};
+use crate::object::*;
+use crate::value::Value;
+use crate::vm::error::raise;
+use crate::vm::{call, interp, ops, property, Thread, Trap, Vm};
+
+macro_rules! helpers {
+    ($($variant:ident => $function:ident),* $(,)?) => {
+        /// A runtime helper that generated code may call.
+        #[derive(Copy, Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+        pub enum Helper { $($variant),* }
+
+        impl Helper {
+            pub const ALL: &'static [Helper] = &[$(Helper::$variant),*];
+
+            /// The exported symbol (AOT relocations name it).
+            pub fn symbol(self) -> &'static str {
+                match self { $(Helper::$variant => stringify!($function)),* }
+            }
+
+            /// The address (the JIT patches calls to it).
+            pub fn address(self) -> usize {
+                match self { $(Helper::$variant => $function as *const () as usize),* }
+            }
+        }
+    };
+}
+
+helpers! {
+    StackOverflow => tvm_rt_stack_overflow,
+    UndefinedGlobal => tvm_rt_undefined_global,
+    NumbersError => tvm_rt_numbers_error,
+    NumberError => tvm_rt_number_error,
+    Add => tvm_rt_add,
+    Modulo => tvm_rt_modulo,
+    GetProperty => tvm_rt_get_property,
+    SetProperty => tvm_rt_set_property,
+    GetSuper => tvm_rt_get_super,
+    Call => tvm_rt_call,
+    Invoke => tvm_rt_invoke,
+    SuperInvoke => tvm_rt_super_invoke,
+    Closure => tvm_rt_closure,
+    CloseUpvalues => tvm_rt_close_upvalues,
+    Print => tvm_rt_print,
+    Class => tvm_rt_class,
+    Inherit => tvm_rt_inherit,
+    Method => tvm_rt_method,
+    Array => tvm_rt_array,
+    GetIndex => tvm_rt_get_index,
+    SetIndex => tvm_rt_set_index,
+    Spawn => tvm_rt_spawn,
+    MonitorEnter => tvm_rt_monitor_enter,
+    MonitorExit => tvm_rt_monitor_exit,
+    Safepoint => tvm_rt_safepoint,
+}
+
+fn status(result: Result<(), Trap>) -> u64 {
+    result.is_err() as u64
+}
+
+/// Runs `f` with the VM and thread behind the pointers generated code passes.
+#[inline(always)]
+fn with<R>(vm: *mut Vm, th: *mut Thread, f: impl FnOnce(&mut Vm, &mut Thread) -> R) -> R {
+    // SAFETY: generated code passes the pointers it was entered with, which
+    // come from live `&mut Vm` / `&mut Thread` of the calling thread.
+    unsafe { f(&mut *vm, &mut *th) }
+}
+
+/// The current function and its instruction at `offset`.
+fn instruction(th: &Thread, offset: u32) -> (*mut ObjFunction, Instruction) {
+    // SAFETY: the current frame holds a live closure; generated code passes
+    // the offset of a verified instruction of that closure's function.
+    unsafe {
+        let function = (*(*th.frames_top.sub(1)).closure).function;
+        let code = std::slice::from_raw_parts((*function).code, (*function).proto.code.len());
+        let ins = decode_fixed(code, offset as usize).expect("verified instruction");
+        (function, ins)
+    }
+}
+
+/// The string constant `k` of `function`.
+fn name(function: *mut ObjFunction, k: i64) -> *mut ObjString {
+    // SAFETY: verified code only names string constants here.
+    unsafe { (*(*function).constants.add(k as usize)).as_obj() as *mut ObjString }
+}
+
+fn cache(function: *mut ObjFunction, index: i64) -> *mut InlineCache {
+    // SAFETY: verified cache indices are in range.
+    unsafe { (*function).caches.add(index as usize) }
+}
+
+/// Finishes a call whose callee frame may have been pushed for the interpreter.
+fn finish(vm: &mut Vm, th: &mut Thread, called: Result<call::Called, Trap>) -> u64 {
+    match called {
+        Ok(call::Called::Done) => 0,
+        Ok(call::Called::Frame) => status(interp::run(vm, th)),
+        Err(Trap) => 1,
+    }
+}
+
+#[no_mangle]
+pub extern "sysv64" fn tvm_rt_stack_overflow(vm: *mut Vm, th: *mut Thread) -> u64 {
+    with(vm, th, |_, th| {
+        raise(th, "Stack overflow.");
+        1
+    })
+}
+
+#[no_mangle]
+pub extern "sysv64" fn tvm_rt_undefined_global(vm: *mut Vm, th: *mut Thread, slot: u64) -> u64 {
+    with(vm, th, |vm, th| {
+        raise(th, format!("Undefined variable '{}'.", vm.globals.name(slot as usize)));
+        1
+    })
+}
+
+#[no_mangle]
+pub extern "sysv64" fn tvm_rt_numbers_error(vm: *mut Vm, th: *mut Thread) -> u64 {
+    with(vm, th, |_, th| {
+        ops::numbers_error(th);
+        1
+    })
+}
+
+#[no_mangle]
+pub extern "sysv64" fn tvm_rt_number_error(vm: *mut Vm, th: *mut Thread) -> u64 {
+    with(vm, th, |_, th| {
+        ops::number_error(th);
+        1
+    })
+}
+
+#[no_mangle]
+pub extern "sysv64" fn tvm_rt_add(vm: *mut Vm, th: *mut Thread) -> u64 {
+    with(vm, th, |vm, th| status(ops::add(vm, th)))
+}
+
+#[no_mangle]
+pub extern "sysv64" fn tvm_rt_modulo(vm: *mut Vm, th: *mut Thread) -> u64 {
+    with(vm, th, |_, th| status(ops::modulo(th)))
+}
+
+#[no_mangle]
+pub extern "sysv64" fn tvm_rt_get_property(vm: *mut Vm, th: *mut Thread, offset: u32) -> u64 {
+    with(vm, th, |vm, th| {
+        let (f, ins) = instruction(th, offset);
+        status(property::get_property(vm, th, name(f, ins.args[0]), cache(f, ins.args[1])))
+    })
+}
+
+#[no_mangle]
+pub extern "sysv64" fn tvm_rt_set_property(vm: *mut Vm, th: *mut Thread, offset: u32) -> u64 {
+    with(vm, th, |vm, th| {
+        let (f, ins) = instruction(th, offset);
+        status(property::set_property(vm, th, name(f, ins.args[0]), cache(f, ins.args[1])))
+    })
+}
+
+#[no_mangle]
+pub extern "sysv64" fn tvm_rt_get_super(vm: *mut Vm, th: *mut Thread, offset: u32) -> u64 {
+    with(vm, th, |vm, th| {
+        let (f, ins) = instruction(th, offset);
+        status(property::get_super(vm, th, name(f, ins.args[0])))
+    })
+}
+
+#[no_mangle]
+pub extern "sysv64" fn tvm_rt_call(vm: *mut Vm, th: *mut Thread, base: *mut Value, argc: u64) -> u64 {
+    with(vm, th, |vm, th| status(call::call_from_native(vm, th, base, argc as usize)))
+}
+
+#[no_mangle]
+pub extern "sysv64" fn tvm_rt_invoke(vm: *mut Vm, th: *mut Thread, offset: u32) -> u64 {
+    with(vm, th, |vm, th| {
+        let (f, ins) = instruction(th, offset);
+        let called = call::invoke(vm, th, name(f, ins.args[0]), ins.args[1] as usize, cache(f, ins.args[2]));
+        finish(vm, th, called)
+    })
+}
+
+#[no_mangle]
+pub extern "sysv64" fn tvm_rt_super_invoke(vm: *mut Vm, th: *mut Thread, offset: u32) -> u64 {
+    with(vm, th, |vm, th| {
+        let (f, ins) = instruction(th, offset);
+        let called = call::super_invoke(vm, th, name(f, ins.args[0]), ins.args[1] as usize);
+        finish(vm, th, called)
+    })
+}
+
+#[no_mangle]
+pub extern "sysv64" fn tvm_rt_closure(vm: *mut Vm, th: *mut Thread, offset: u32) -> u64 {
+    with(vm, th, |vm, th| {
+        let (f, ins) = instruction(th, offset);
+        // SAFETY: the current frame is the function's; the descriptors follow
+        // the verified instruction.
+        unsafe {
+            let frame = &*th.frames_top.sub(1);
+            let target = (*(*f).constants.add(ins.args[0] as usize)).as_obj() as *mut ObjFunction;
+            let captures = (*f).code.add(offset as usize + ins.size);
+            ops::make_closure(vm, th, target, captures, frame.base, frame.closure);
+        }
+        0
+    })
+}
+
+#[no_mangle]
+pub extern "sysv64" fn tvm_rt_close_upvalues(vm: *mut Vm, th: *mut Thread, from: *mut Value) -> u64 {
+    with(vm, th, |_, th| {
+        crate::vm::upvalue::close_from(th, from);
+        0
+    })
+}
+
+#[no_mangle]
+pub extern "sysv64" fn tvm_rt_print(vm: *mut Vm, th: *mut Thread) -> u64 {
+    with(vm, th, |_, th| {
+        ops::print(th);
+        0
+    })
+}
+
+#[no_mangle]
+pub extern "sysv64" fn tvm_rt_class(vm: *mut Vm, th: *mut Thread, offset: u32) -> u64 {
+    with(vm, th, |vm, th| {
+        let (f, ins) = instruction(th, offset);
+        ops::make_class(vm, th, name(f, ins.args[0]));
+        0
+    })
+}
+
+#[no_mangle]
+pub extern "sysv64" fn tvm_rt_inherit(vm: *mut Vm, th: *mut Thread) -> u64 {
+    with(vm, th, |_, th| status(ops::inherit(th)))
+}
+
+#[no_mangle]
+pub extern "sysv64" fn tvm_rt_method(vm: *mut Vm, th: *mut Thread, offset: u32) -> u64 {
+    with(vm, th, |vm, th| {
+        let (f, ins) = instruction(th, offset);
+        ops::define_method(vm, th, name(f, ins.args[0]));
+        0
+    })
+}
+
+#[no_mangle]
+pub extern "sysv64" fn tvm_rt_array(vm: *mut Vm, th: *mut Thread, count: u64) -> u64 {
+    with(vm, th, |vm, th| {
+        ops::make_array(vm, th, count as usize);
+        0
+    })
+}
+
+#[no_mangle]
+pub extern "sysv64" fn tvm_rt_get_index(vm: *mut Vm, th: *mut Thread) -> u64 {
+    with(vm, th, |vm, th| status(ops::get_index(vm, th)))
+}
+
+#[no_mangle]
+pub extern "sysv64" fn tvm_rt_set_index(vm: *mut Vm, th: *mut Thread) -> u64 {
+    with(vm, th, |_, th| status(ops::set_index(th)))
+}
+
+#[no_mangle]
+pub extern "sysv64" fn tvm_rt_spawn(vm: *mut Vm, th: *mut Thread, argc: u64) -> u64 {
+    with(vm, th, |vm, th| status(crate::sync::threads::spawn(vm, th, argc as usize)))
+}
+
+#[no_mangle]
+pub extern "sysv64" fn tvm_rt_monitor_enter(vm: *mut Vm, th: *mut Thread) -> u64 {
+    with(vm, th, |vm, th| status(crate::sync::monitor::enter_from_stack(vm, th)))
+}
+
+#[no_mangle]
+pub extern "sysv64" fn tvm_rt_monitor_exit(vm: *mut Vm, th: *mut Thread) -> u64 {
+    with(vm, th, |vm, th| status(crate::sync::monitor::exit_from_stack(vm, th)))
+}
+
+#[no_mangle]
+pub extern "sysv64" fn tvm_rt_safepoint(vm: *mut Vm, th: *mut Thread) -> u64 {
+    with(vm, th, |vm, th| {
+        crate::sync::safepoint::park(vm, th);
+        0
+    })
+}

@@ -1,0 +1,156 @@
+//! Building blocks of the lowering: slots, immediates, type checks,
+//! helper calls and slow paths.
+
+use super::{Arg, LowerError, Lowerer, SlowPath};
+use crate::codegen::helpers::Helper;
+use crate::object::layout as obj;
+use crate::object::ObjKind;
+use crate::value::{Value, OBJ_TAG};
+use crate::vm::frame::layout as fl;
+use iced_x86::code_asm::*;
+
+pub(super) type Emit = Result<(), LowerError>;
+
+/// The value-stack slot `index` of the current frame.
+pub(super) fn slot(index: u32) -> AsmMemoryOperand {
+    qword_ptr(r14 + (index as i32) * 8)
+}
+
+/// Bits of the false value; `true` is one more.
+pub(super) const FALSE_BITS: u64 = Value::FALSE.0;
+
+impl Lowerer<'_> {
+    /// Records and emits a call to a helper (a rel32 call patched later).
+    pub(super) fn emit_call(&mut self, helper: Helper) -> Emit {
+        self.calls.push((self.a.instructions().len(), helper));
+        // A placeholder target near the code; the finisher fixes the displacement.
+        self.a.call(0u64)?;
+        Ok(())
+    }
+
+    /// Saves `pc` and the stack top (`depth` slots), then calls `helper`
+    /// with the VM, the thread and `args`.
+    pub(super) fn call_helper(&mut self, pc: u32, depth: u32, helper: Helper, args: &[Arg]) -> Emit {
+        let a = &mut self.a;
+        a.mov(dword_ptr(r15 + fl::FRAME_PC), pc)?;
+        a.lea(rax, slot(depth))?;
+        a.mov(qword_ptr(r13 + fl::THREAD_SP), rax)?;
+        a.mov(rdi, r12)?;
+        a.mov(rsi, r13)?;
+        for (arg, reg) in args.iter().zip([rdx, rcx, r8, r9]) {
+            match *arg {
+                Arg::Imm(v) => a.mov(reg, v)?,
+                Arg::SlotAddress(i) => a.lea(reg, slot(i))?,
+            }
+        }
+        self.emit_call(helper)
+    }
+
+    /// Unwinds when the helper just called reported an error.
+    pub(super) fn check_status(&mut self) -> Emit {
+        self.a.test(rax, rax)?;
+        self.a.jnz(self.error_exit)?;
+        Ok(())
+    }
+
+    /// A helper call inline in the main path, followed by the status check.
+    pub(super) fn inline_helper(&mut self, pc: u32, depth: u32, helper: Helper, args: &[Arg]) -> Emit {
+        self.call_helper(pc, depth, helper, args)?;
+        self.check_status()
+    }
+
+    /// Registers an out-of-line slow path and returns (entry, resume)
+    /// labels; the caller sets `resume` after its fast path.
+    pub(super) fn slow_path(&mut self, pc: u32, depth: u32, helper: Helper, args: Vec<Arg>) -> (CodeLabel, CodeLabel) {
+        let entry = self.a.create_label();
+        let resume = self.a.create_label();
+        self.slow_paths.push(SlowPath { entry, resume: Some(resume), pc, depth, helper, args });
+        (entry, resume)
+    }
+
+    /// A slow path that always raises (the helper reports the error).
+    pub(super) fn error_path(&mut self, pc: u32, depth: u32, helper: Helper, args: Vec<Arg>) -> CodeLabel {
+        let entry = self.a.create_label();
+        self.slow_paths.push(SlowPath { entry, resume: None, pc, depth, helper, args });
+        entry
+    }
+
+    pub(super) fn set(&mut self, label: &mut CodeLabel) -> Emit {
+        self.a.set_label(label)?;
+        self.a.zero_bytes()?;
+        Ok(())
+    }
+
+    /// Jumps to `target` unless `value` holds a number (clobbers `scratch`).
+    pub(super) fn jump_unless_number(
+        &mut self,
+        value: AsmRegister64,
+        scratch: AsmRegister64,
+        target: CodeLabel,
+    ) -> Emit {
+        let a = &mut self.a;
+        // Numbers are the values whose 13 quiet-NaN bits (50..62) are not all set.
+        a.mov(scratch, value)?;
+        a.shr(scratch, 50)?;
+        a.and(scratch, 0x1fff)?;
+        a.cmp(scratch, 0x1fff)?;
+        a.je(target)?;
+        Ok(())
+    }
+
+    /// Jumps to `target` unless `value` is an object of `kind`; leaves the
+    /// object pointer in `ptr`.
+    pub(super) fn jump_unless_kind(
+        &mut self,
+        value: AsmRegister64,
+        ptr: AsmRegister64,
+        kind: ObjKind,
+        target: CodeLabel,
+    ) -> Emit {
+        let a = &mut self.a;
+        // Objects are the values whose top 16 bits are the object tag.
+        a.mov(ptr, value)?;
+        a.shr(ptr, 48)?;
+        a.cmp(ptr, (OBJ_TAG >> 48) as i32)?;
+        a.jne(target)?;
+        a.mov(ptr, value)?;
+        a.shl(ptr, 16)?;
+        a.shr(ptr, 16)?;
+        a.cmp(byte_ptr(ptr + obj::OBJ_KIND), kind as i32)?;
+        a.jne(target)?;
+        Ok(())
+    }
+
+    /// Stores the boolean for condition `cond` (from the flags) in `slot(index)`.
+    pub(super) fn store_bool(&mut self, cond: Cond, index: u32) -> Emit {
+        let a = &mut self.a;
+        match cond {
+            Cond::Above => a.seta(cl)?,
+            Cond::BelowOrEqual => a.setbe(cl)?,
+        }
+        a.movzx(ecx, cl)?;
+        a.mov(rax, FALSE_BITS)?;
+        a.add(rax, rcx)?;
+        a.mov(slot(index), rax)?;
+        Ok(())
+    }
+
+    /// Jumps to `target` when `value` is falsey (nil or false); clobbers `scratch`.
+    pub(super) fn jump_if_falsey(&mut self, value: AsmRegister64, scratch: AsmRegister64, target: CodeLabel) -> Emit {
+        let a = &mut self.a;
+        // nil and false are adjacent: value - nil is 0 or 1 exactly for them.
+        a.mov(scratch, Value::NIL.0)?;
+        a.neg(scratch)?;
+        a.add(scratch, value)?;
+        a.cmp(scratch, 1)?;
+        a.jbe(target)?;
+        Ok(())
+    }
+}
+
+/// Conditions a comparison leaves in the flags.
+#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+pub(super) enum Cond {
+    Above,
+    BelowOrEqual,
+}

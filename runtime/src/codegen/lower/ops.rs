@@ -1,0 +1,395 @@
+//! The lowering of each opcode: inline fast paths for numbers, locals,
+//! globals, upvalues, jumps, cached property access and calls between
+//! compiled functions; helper calls for everything else.
+
+use super::emit::{slot, Cond, Emit};
+use super::{Arg, Lowerer};
+use crate::bytecode::opcode::{decode_fixed, Instruction, Op};
+use crate::codegen::helpers::Helper;
+use crate::object::layout as obj;
+use crate::object::ObjKind;
+use crate::value::{Value, SIGN_BIT};
+use crate::vm::frame::layout as fl;
+use crate::vm::layout::VM_GLOBALS_BASE;
+use iced_x86::code_asm::*;
+
+impl Lowerer<'_> {
+    fn label_at(&self, offset: i64) -> CodeLabel {
+        self.labels[offset as usize].expect("verified jump target")
+    }
+
+    /// Loads constant `k` of the running function into `reg`.
+    fn load_constant(&mut self, reg: AsmRegister64, k: u32) -> Emit {
+        self.a.mov(reg, qword_ptr(rbx + obj::CLOSURE_FUNCTION))?;
+        self.a.mov(reg, qword_ptr(reg + obj::FUNCTION_CONSTANTS))?;
+        self.a.mov(reg, qword_ptr(reg + (k as i32) * 8))?;
+        Ok(())
+    }
+
+    /// Leaves the address of inline cache `c` of the running function in `reg`.
+    fn load_cache(&mut self, reg: AsmRegister64, c: i64) -> Emit {
+        self.a.mov(reg, qword_ptr(rbx + obj::CLOSURE_FUNCTION))?;
+        self.a.mov(reg, qword_ptr(reg + obj::FUNCTION_CACHES))?;
+        self.a.lea(reg, qword_ptr(reg + (c as i32) * obj::CACHE_SIZE as i32))?;
+        Ok(())
+    }
+
+    fn load_globals(&mut self, reg: AsmRegister64) -> Emit {
+        self.a.mov(reg, qword_ptr(r12 + VM_GLOBALS_BASE))?;
+        Ok(())
+    }
+
+    /// A safepoint poll: parks the thread when another one is waiting.
+    fn poll(&mut self, pc: u32, depth: u32) -> Emit {
+        let (entry, mut resume) = self.slow_path(pc, depth, Helper::Safepoint, vec![]);
+        self.a.mov(rax, qword_ptr(r13 + fl::THREAD_POLL))?;
+        self.a.cmp(byte_ptr(rax), 0)?;
+        self.a.jne(entry)?;
+        self.set(&mut resume)
+    }
+
+    /// Lowers the instruction at `offset` with `d` values on the operand stack.
+    pub(super) fn instruction(&mut self, offset: usize, d: u32, _next: Option<usize>) -> Emit {
+        let ins = decode_fixed(self.input.code, offset).expect("verified instruction");
+        let pc = offset as u32 + 1;
+        let here = Arg::Imm(offset as u64);
+        match ins.op {
+            Op::Constant => {
+                let k = ins.args[0] as u32;
+                match (self.input.number_constant)(k) {
+                    Some(n) => self.a.mov(rax, n.to_bits())?,
+                    None => self.load_constant(rax, k)?,
+                }
+                self.a.mov(slot(d), rax)?;
+            }
+            Op::Nil | Op::True | Op::False => {
+                let v = match ins.op {
+                    Op::Nil => Value::NIL,
+                    Op::True => Value::TRUE,
+                    _ => Value::FALSE,
+                };
+                self.a.mov(rax, v.0)?;
+                self.a.mov(slot(d), rax)?;
+            }
+            Op::Pop => {}
+            Op::GetLocal => {
+                self.a.mov(rax, slot(ins.args[0] as u32))?;
+                self.a.mov(slot(d), rax)?;
+            }
+            Op::SetLocal => {
+                self.a.mov(rax, slot(d - 1))?;
+                self.a.mov(slot(ins.args[0] as u32), rax)?;
+            }
+            Op::GetGlobal => {
+                let g = ins.args[0];
+                let undefined = self.error_path(pc, d, Helper::UndefinedGlobal, vec![Arg::Imm(g as u64)]);
+                self.load_globals(rax)?;
+                self.a.mov(rax, qword_ptr(rax + (g as i32) * 8))?;
+                self.a.mov(rcx, Value::UNDEFINED.0)?;
+                self.a.cmp(rax, rcx)?;
+                self.a.je(undefined)?;
+                self.a.mov(slot(d), rax)?;
+            }
+            Op::DefineGlobal => {
+                self.a.mov(rax, slot(d - 1))?;
+                self.load_globals(rcx)?;
+                self.a.mov(qword_ptr(rcx + (ins.args[0] as i32) * 8), rax)?;
+            }
+            Op::SetGlobal => {
+                let g = ins.args[0];
+                let undefined = self.error_path(pc, d, Helper::UndefinedGlobal, vec![Arg::Imm(g as u64)]);
+                self.load_globals(rcx)?;
+                self.a.mov(rax, Value::UNDEFINED.0)?;
+                self.a.cmp(qword_ptr(rcx + (g as i32) * 8), rax)?;
+                self.a.je(undefined)?;
+                self.a.mov(rax, slot(d - 1))?;
+                self.a.mov(qword_ptr(rcx + (g as i32) * 8), rax)?;
+            }
+            Op::GetUpvalue | Op::SetUpvalue => {
+                let at = obj::CLOSURE_UPVALUES as i32 + (ins.args[0] as i32) * 8;
+                self.a.mov(rax, qword_ptr(rbx + at))?;
+                self.a.mov(rax, qword_ptr(rax + obj::UPVALUE_LOCATION))?;
+                if ins.op == Op::GetUpvalue {
+                    self.a.mov(rax, qword_ptr(rax))?;
+                    self.a.mov(slot(d), rax)?;
+                } else {
+                    self.a.mov(rcx, slot(d - 1))?;
+                    self.a.mov(qword_ptr(rax), rcx)?;
+                }
+            }
+            Op::GetProperty => self.get_property(&ins, pc, d, here)?,
+            Op::SetProperty => self.set_property(&ins, pc, d, here)?,
+            Op::GetSuper => self.inline_helper(pc, d, Helper::GetSuper, &[here])?,
+            Op::Equal | Op::NotEqual => self.equality(ins.op == Op::Equal, d)?,
+            Op::Greater | Op::Less | Op::GreaterEqual | Op::LessEqual => self.comparison(ins.op, pc, d)?,
+            Op::Add | Op::Subtract | Op::Multiply | Op::Divide => self.arithmetic(ins.op, pc, d)?,
+            Op::Modulo => self.inline_helper(pc, d, Helper::Modulo, &[])?,
+            Op::Not => {
+                self.a.mov(rax, slot(d - 1))?;
+                self.a.mov(rcx, Value::NIL.0)?;
+                self.a.neg(rcx)?;
+                self.a.add(rcx, rax)?;
+                self.a.cmp(rcx, 1)?;
+                self.store_bool(Cond::BelowOrEqual, d - 1)?;
+            }
+            Op::Negate => {
+                let error = self.error_path(pc, d, Helper::NumberError, vec![]);
+                self.a.mov(rax, slot(d - 1))?;
+                self.jump_unless_number(rax, rcx, error)?;
+                self.a.mov(rcx, SIGN_BIT)?;
+                self.a.xor(rax, rcx)?;
+                self.a.mov(slot(d - 1), rax)?;
+            }
+            Op::Print => self.inline_helper(pc, d, Helper::Print, &[])?,
+            Op::Jump => {
+                let target = self.label_at(ins.jump_target());
+                self.a.jmp(target)?;
+            }
+            Op::JumpIfFalse => {
+                let target = self.label_at(ins.jump_target());
+                self.a.mov(rax, slot(d - 1))?;
+                self.jump_if_falsey(rax, rcx, target)?;
+            }
+            Op::Loop => {
+                self.poll(pc, d)?;
+                let target = self.label_at(ins.jump_target());
+                self.a.jmp(target)?;
+            }
+            Op::Call => {
+                let argc = ins.args[0] as u32;
+                let callee = d - argc - 1;
+                self.poll(pc, d)?;
+                let (slow, mut resume) =
+                    self.slow_path(pc, d, Helper::Call, vec![Arg::SlotAddress(callee), Arg::Imm(argc as u64)]);
+                self.a.mov(rax, slot(callee))?;
+                self.jump_unless_kind(rax, rcx, ObjKind::Closure, slow)?;
+                self.call_compiled(argc, callee, pc, slow)?;
+                self.set(&mut resume)?;
+            }
+            Op::Invoke => self.invoke(&ins, pc, d, here)?,
+            Op::SuperInvoke => self.inline_helper(pc, d, Helper::SuperInvoke, &[here])?,
+            Op::Closure => self.inline_helper(pc, d, Helper::Closure, &[here])?,
+            Op::CloseUpvalue => self.inline_helper(pc, d, Helper::CloseUpvalues, &[Arg::SlotAddress(d - 1)])?,
+            Op::Return => self.return_(pc, d)?,
+            Op::Class => self.inline_helper(pc, d, Helper::Class, &[here])?,
+            Op::Inherit => self.inline_helper(pc, d, Helper::Inherit, &[])?,
+            Op::Method => self.inline_helper(pc, d, Helper::Method, &[here])?,
+            Op::Array => self.inline_helper(pc, d, Helper::Array, &[Arg::Imm(ins.args[0] as u64)])?,
+            Op::GetIndex => self.get_index(pc, d)?,
+            Op::SetIndex => self.inline_helper(pc, d, Helper::SetIndex, &[])?,
+            Op::Spawn => self.inline_helper(pc, d, Helper::Spawn, &[Arg::Imm(ins.args[0] as u64)])?,
+            Op::MonitorEnter => self.inline_helper(pc, d, Helper::MonitorEnter, &[])?,
+            Op::MonitorExit => self.inline_helper(pc, d, Helper::MonitorExit, &[])?,
+        }
+        Ok(())
+    }
+
+    /// Calls the closure whose pointer is in rcx directly when it is
+    /// compiled and takes `argc` arguments; otherwise jumps to `slow`.
+    fn call_compiled(&mut self, argc: u32, callee: u32, pc: u32, slow: CodeLabel) -> Emit {
+        let a = &mut self.a;
+        a.mov(rdx, qword_ptr(rcx + obj::CLOSURE_FUNCTION))?;
+        a.cmp(dword_ptr(rdx + obj::FUNCTION_ARITY), argc as i32)?;
+        a.jne(slow)?;
+        a.mov(rax, qword_ptr(rdx + obj::FUNCTION_NATIVE))?;
+        a.test(rax, rax)?;
+        a.jz(slow)?;
+        a.mov(dword_ptr(r15 + fl::FRAME_PC), pc)?;
+        a.mov(rdi, r12)?;
+        a.mov(rsi, r13)?;
+        a.lea(rdx, slot(callee))?;
+        a.call(rax)?;
+        self.check_status()
+    }
+
+    fn get_property(&mut self, ins: &Instruction, pc: u32, d: u32, here: Arg) -> Emit {
+        let (slow, mut resume) = self.slow_path(pc, d, Helper::GetProperty, vec![here]);
+        self.a.mov(rax, slot(d - 1))?;
+        self.jump_unless_kind(rax, rcx, ObjKind::Instance, slow)?;
+        self.load_cache(rdx, ins.args[1])?;
+        self.a.mov(rsi, qword_ptr(rcx + obj::INSTANCE_SHAPE))?;
+        self.a.cmp(rsi, qword_ptr(rdx + obj::CACHE_SHAPE))?;
+        self.a.jne(slow)?;
+        self.a.mov(rsi, qword_ptr(rdx + obj::CACHE_INDEX))?;
+        self.a.mov(rdi, qword_ptr(rcx + obj::INSTANCE_FIELDS))?;
+        self.a.mov(rax, qword_ptr(rdi + rsi * 8))?;
+        self.a.mov(slot(d - 1), rax)?;
+        self.set(&mut resume)
+    }
+
+    fn set_property(&mut self, ins: &Instruction, pc: u32, d: u32, here: Arg) -> Emit {
+        let (slow, mut resume) = self.slow_path(pc, d, Helper::SetProperty, vec![here]);
+        let mut store = self.a.create_label();
+        self.a.mov(rax, slot(d - 2))?;
+        self.jump_unless_kind(rax, rcx, ObjKind::Instance, slow)?;
+        self.load_cache(rdx, ins.args[1])?;
+        self.a.mov(rsi, qword_ptr(rcx + obj::INSTANCE_SHAPE))?;
+        self.a.cmp(rsi, qword_ptr(rdx + obj::CACHE_SHAPE))?;
+        self.a.jne(slow)?;
+        self.a.mov(rsi, qword_ptr(rdx + obj::CACHE_INDEX))?;
+        self.a.mov(rdi, qword_ptr(rdx + obj::CACHE_NEXT_SHAPE))?;
+        self.a.test(rdi, rdi)?;
+        self.a.jz(store)?;
+        // Adding a field: the instance must have room for it.
+        self.a.cmp(esi, dword_ptr(rcx + obj::INSTANCE_CAPACITY))?;
+        self.a.jae(slow)?;
+        self.a.mov(qword_ptr(rcx + obj::INSTANCE_SHAPE), rdi)?;
+        self.set(&mut store)?;
+        self.a.mov(rdi, qword_ptr(rcx + obj::INSTANCE_FIELDS))?;
+        self.a.mov(rax, slot(d - 1))?;
+        self.a.mov(qword_ptr(rdi + rsi * 8), rax)?;
+        self.a.mov(slot(d - 2), rax)?;
+        self.set(&mut resume)
+    }
+
+    fn invoke(&mut self, ins: &Instruction, pc: u32, d: u32, here: Arg) -> Emit {
+        let argc = ins.args[1] as u32;
+        let receiver = d - argc - 1;
+        self.poll(pc, d)?;
+        let (slow, mut resume) = self.slow_path(pc, d, Helper::Invoke, vec![here]);
+        self.a.mov(rax, slot(receiver))?;
+        self.jump_unless_kind(rax, rcx, ObjKind::Instance, slow)?;
+        self.load_cache(rdx, ins.args[2])?;
+        self.a.mov(rsi, qword_ptr(rcx + obj::INSTANCE_SHAPE))?;
+        self.a.cmp(rsi, qword_ptr(rdx + obj::CACHE_SHAPE))?;
+        self.a.jne(slow)?;
+        // The cached method is a closure value.
+        self.a.mov(rcx, qword_ptr(rdx + obj::CACHE_INDEX))?;
+        self.a.shl(rcx, 16)?;
+        self.a.shr(rcx, 16)?;
+        self.call_compiled(argc, receiver, pc, slow)?;
+        self.set(&mut resume)
+    }
+
+    fn equality(&mut self, equal: bool, d: u32) -> Emit {
+        let mut not_numbers = self.a.create_label();
+        let mut store = self.a.create_label();
+        self.a.mov(rax, slot(d - 2))?;
+        self.a.mov(rcx, slot(d - 1))?;
+        self.jump_unless_number(rax, rdx, not_numbers)?;
+        self.jump_unless_number(rcx, rdx, not_numbers)?;
+        self.a.movq(xmm0, rax)?;
+        self.a.movq(xmm1, rcx)?;
+        self.a.ucomisd(xmm0, xmm1)?;
+        // Equal means ZF set and PF clear (unordered sets both).
+        if equal {
+            self.a.sete(cl)?;
+            self.a.setnp(dl)?;
+            self.a.and(cl, dl)?;
+        } else {
+            self.a.setne(cl)?;
+            self.a.setp(dl)?;
+            self.a.or(cl, dl)?;
+        }
+        self.a.jmp(store)?;
+        self.set(&mut not_numbers)?;
+        self.a.cmp(rax, rcx)?;
+        if equal {
+            self.a.sete(cl)?;
+        } else {
+            self.a.setne(cl)?;
+        }
+        self.set(&mut store)?;
+        self.a.movzx(ecx, cl)?;
+        self.a.mov(rax, Value::FALSE.0)?;
+        self.a.add(rax, rcx)?;
+        self.a.mov(slot(d - 2), rax)?;
+        Ok(())
+    }
+
+    /// Loads both operands, checks they are numbers, and moves them to xmm0/xmm1.
+    fn number_operands(&mut self, not_numbers: CodeLabel, d: u32) -> Emit {
+        self.a.mov(rax, slot(d - 2))?;
+        self.a.mov(rcx, slot(d - 1))?;
+        self.jump_unless_number(rax, rdx, not_numbers)?;
+        self.jump_unless_number(rcx, rdx, not_numbers)?;
+        self.a.movq(xmm0, rax)?;
+        self.a.movq(xmm1, rcx)?;
+        Ok(())
+    }
+
+    fn comparison(&mut self, op: Op, pc: u32, d: u32) -> Emit {
+        let error = self.error_path(pc, d, Helper::NumbersError, vec![]);
+        self.number_operands(error, d)?;
+        // clox defines >= as !(a < b) and <= as !(a > b), NaN included.
+        let cond = match op {
+            Op::Greater => {
+                self.a.ucomisd(xmm0, xmm1)?;
+                Cond::Above
+            }
+            Op::Less => {
+                self.a.ucomisd(xmm1, xmm0)?;
+                Cond::Above
+            }
+            Op::GreaterEqual => {
+                self.a.ucomisd(xmm1, xmm0)?;
+                Cond::BelowOrEqual
+            }
+            _ => {
+                self.a.ucomisd(xmm0, xmm1)?;
+                Cond::BelowOrEqual
+            }
+        };
+        self.store_bool(cond, d - 2)
+    }
+
+    fn arithmetic(&mut self, op: Op, pc: u32, d: u32) -> Emit {
+        let (not_numbers, resume) = if op == Op::Add {
+            let (slow, resume) = self.slow_path(pc, d, Helper::Add, vec![]);
+            (slow, Some(resume))
+        } else {
+            (self.error_path(pc, d, Helper::NumbersError, vec![]), None)
+        };
+        self.number_operands(not_numbers, d)?;
+        match op {
+            Op::Add => self.a.addsd(xmm0, xmm1)?,
+            Op::Subtract => self.a.subsd(xmm0, xmm1)?,
+            Op::Multiply => self.a.mulsd(xmm0, xmm1)?,
+            _ => self.a.divsd(xmm0, xmm1)?,
+        }
+        self.a.movq(slot(d - 2), xmm0)?;
+        if let Some(mut resume) = resume {
+            self.set(&mut resume)?;
+        }
+        Ok(())
+    }
+
+    fn get_index(&mut self, pc: u32, d: u32) -> Emit {
+        let (slow, mut resume) = self.slow_path(pc, d, Helper::GetIndex, vec![]);
+        self.a.mov(rax, slot(d - 2))?;
+        self.jump_unless_kind(rax, rcx, ObjKind::Array, slow)?;
+        self.a.mov(rax, slot(d - 1))?;
+        self.jump_unless_number(rax, rdx, slow)?;
+        // The index must be an integer in range (else the helper raises).
+        self.a.movq(xmm0, rax)?;
+        self.a.cvttsd2si(rdx, xmm0)?;
+        self.a.cvtsi2sd(xmm1, rdx)?;
+        self.a.ucomisd(xmm0, xmm1)?;
+        self.a.jne(slow)?;
+        self.a.jp(slow)?;
+        self.a.cmp(rdx, qword_ptr(rcx + obj::ARRAY_LEN))?;
+        self.a.jae(slow)?;
+        self.a.mov(rcx, qword_ptr(rcx + obj::ARRAY_PTR))?;
+        self.a.mov(rax, qword_ptr(rcx + rdx * 8))?;
+        self.a.mov(slot(d - 2), rax)?;
+        self.set(&mut resume)
+    }
+
+    fn return_(&mut self, pc: u32, d: u32) -> Emit {
+        let mut no_upvalues = self.a.create_label();
+        self.a.mov(rcx, qword_ptr(r13 + fl::THREAD_OPEN_UPVALUES))?;
+        self.a.test(rcx, rcx)?;
+        self.a.jz(no_upvalues)?;
+        self.a.cmp(qword_ptr(rcx + obj::UPVALUE_LOCATION), r14)?;
+        self.a.jb(no_upvalues)?;
+        self.inline_helper(pc, d, Helper::CloseUpvalues, &[Arg::SlotAddress(0)])?;
+        self.set(&mut no_upvalues)?;
+        // Slot 0 may have been captured, so the result goes there only now.
+        self.a.mov(rax, slot(d - 1))?;
+        self.a.mov(slot(0), rax)?;
+        self.a.mov(qword_ptr(r13 + fl::THREAD_FRAMES_TOP), r15)?;
+        self.a.xor(eax, eax)?;
+        self.a.jmp(self.epilogue)?;
+        Ok(())
+    }
+}
