@@ -27,6 +27,9 @@ fn main() {
         .env_remove("CARGO_ENCODED_RUSTFLAGS")
         .env_remove("RUSTFLAGS")
         .env_remove("CARGO_BUILD_TARGET")
+        // A plain build even under `cargo clippy` (which wraps rustc).
+        .env_remove("RUSTC_WORKSPACE_WRAPPER")
+        .env_remove("RUSTC_WRAPPER")
         .status();
     match status {
         Ok(s) if s.success() => {}

@@ -1,3 +1,357 @@
-//! (tests to be written)
+//! The command line (DESIGN.md section 2): exit codes, I/O errors, the two
+//! diagnostic formats, `compile` output names, running bytecode files, and
+//! program arguments.
 
 mod common;
+
+use common::*;
+use std::path::Path;
+use std::time::Duration;
+
+/// Runs `tinyvm ARGS` in `dir`, so that relative file names show as given.
+fn run_in(dir: &Path, args: &[&str]) -> Outcome {
+    let mut cmd = tinyvm_cmd(args);
+    cmd.current_dir(dir);
+    run_with(cmd, b"", Duration::from_secs(60))
+}
+
+fn write(dir: &Path, name: &str, bytes: &[u8]) {
+    std::fs::write(dir.join(name), bytes).expect("write file");
+}
+
+/// The stderr must be one `error: ...` line that names `name`.
+fn assert_one_error_line(out: &Outcome, name: &str) {
+    assert!(out.stderr.starts_with("error: ") && out.stderr.ends_with('\n'), "not an `error:` line: {:?}", out.stderr);
+    assert_eq!(out.stderr.lines().count(), 1, "{:?}", out.stderr);
+    assert!(out.stderr.contains(name), "{:?} does not name {name}", out.stderr);
+    assert_eq!(out.stdout, "");
+}
+
+#[test]
+fn a_missing_file_is_an_io_error() {
+    let dir = scratch();
+    for command in ["run", "compile", "disasm"] {
+        let out = run_in(dir.path(), &[command, "no_such_program.tvm"]);
+        assert_eq!(out.status, Some(74), "{command}: {out:?}");
+        assert_one_error_line(&out, "no_such_program.tvm");
+        assert!(out.stderr.to_lowercase().contains("no such file"), "{command}: {:?}", out.stderr);
+    }
+    let out = run_in(dir.path(), &["run", "missing.tvmc"]);
+    assert_eq!(out.status, Some(74), "{out:?}");
+    assert_one_error_line(&out, "missing.tvmc");
+}
+
+#[test]
+fn a_directory_is_an_io_error() {
+    let dir = scratch();
+    std::fs::create_dir(dir.path().join("folder.tvm")).unwrap();
+    for command in ["run", "compile", "disasm"] {
+        let out = run_in(dir.path(), &[command, "folder.tvm"]);
+        assert_eq!(out.status, Some(74), "{command}: {out:?}");
+        assert_one_error_line(&out, "folder.tvm");
+        assert!(out.stderr.contains("directory"), "{:?}", out.stderr);
+    }
+}
+
+#[test]
+fn invalid_utf8_source_is_a_compile_error() {
+    let dir = scratch();
+    write(dir.path(), "latin1.tvm", b"print \"caf\xe9\";\n");
+    for command in ["run", "compile", "disasm"] {
+        let out = run_in(dir.path(), &[command, "latin1.tvm"]);
+        assert_eq!(out.status, Some(65), "{command}: {out:?}");
+        assert_one_error_line(&out, "latin1.tvm");
+        assert!(out.stderr.contains("UTF-8"), "{:?}", out.stderr);
+    }
+    assert!(!dir.path().join("latin1.tvmc").exists());
+}
+
+#[test]
+fn an_empty_source_file_is_an_empty_program() {
+    let dir = scratch();
+    write(dir.path(), "empty.tvm", b"");
+    write(dir.path(), "blank.lox", b"\n\n   // only a comment\n\t\n");
+    for name in ["empty.tvm", "blank.lox"] {
+        let out = run_in(dir.path(), &["run", name]);
+        assert_eq!(out, Outcome { stdout: String::new(), stderr: String::new(), status: Some(0) }, "{name}");
+    }
+    // It also compiles, and the bytecode runs.
+    let out = run_in(dir.path(), &["compile", "empty.tvm"]);
+    assert_eq!(out.status, Some(0), "{out:?}");
+    let out = run_in(dir.path(), &["run", "empty.tvmc"]);
+    assert_eq!(out, Outcome { stdout: String::new(), stderr: String::new(), status: Some(0) });
+}
+
+#[test]
+fn an_empty_bytecode_file_is_invalid() {
+    let dir = scratch();
+    write(dir.path(), "empty.tvmc", b"");
+    for command in ["run", "disasm"] {
+        let out = run_in(dir.path(), &[command, "empty.tvmc"]);
+        assert_eq!(out.status, Some(65), "{command}: {out:?}");
+        assert_one_error_line(&out, "empty.tvmc");
+        assert!(out.stderr.starts_with("error: invalid bytecode file"), "{:?}", out.stderr);
+    }
+}
+
+#[test]
+fn a_file_with_the_bytecode_magic_is_read_as_bytecode() {
+    // Whatever its name, a file starting with "TVMC" is a (here: broken)
+    // bytecode file rather than a source with a syntax error.
+    let dir = scratch();
+    write(dir.path(), "fake.tvm", b"TVMC this is not bytecode");
+    let out = run_in(dir.path(), &["run", "fake.tvm"]);
+    assert_eq!(out.status, Some(65), "{out:?}");
+    assert!(out.stderr.starts_with("error: invalid bytecode file"), "{:?}", out.stderr);
+}
+
+#[test]
+fn bad_command_lines_exit_with_the_usage_status() {
+    let dir = scratch();
+    write(dir.path(), "ok.tvm", b"print 1;\n");
+    for args in [
+        &["frobnicate", "ok.tvm"][..],
+        &["run", "--no-such-flag", "ok.tvm"],
+        &["run"],
+        &[],
+        &["run", "--jit=sometimes", "ok.tvm"],
+        &["run", "--error-format=long", "ok.tvm"],
+        &["compile"],
+        &["compile", "ok.tvm", "-o"],
+        &["disasm", "ok.tvm", "--bogus"],
+    ] {
+        let out = run_in(dir.path(), args);
+        assert_eq!(out.status, Some(2), "{args:?}: {out:?}");
+        assert_eq!(out.stdout, "", "{args:?}");
+        // clap's message: an error with a pointer to --help, or the usage.
+        assert!(out.stderr.contains("--help") || out.stderr.contains("Usage"), "{args:?}: {:?}", out.stderr);
+    }
+    assert!(!dir.path().join("ok.tvmc").exists());
+}
+
+#[test]
+fn help_and_version_succeed() {
+    let out = run_tinyvm(&["--help"]);
+    assert_eq!(out.status, Some(0));
+    for command in ["build", "compile", "run", "disasm", "gdb"] {
+        assert!(out.stdout.contains(command), "help lacks {command}: {}", out.stdout);
+    }
+    let out = run_tinyvm(&["--version"]);
+    assert_eq!(out.status, Some(0));
+    assert!(out.stdout.starts_with("tinyvm "), "{:?}", out.stdout);
+    let out = run_tinyvm(&["run", "--help"]);
+    assert_eq!(out.status, Some(0));
+    assert!(out.stdout.contains("--jit"), "{}", out.stdout);
+}
+
+#[test]
+fn human_diagnostics_show_the_source_line_and_a_caret() {
+    let dir = scratch();
+    write(dir.path(), "bad.tvm", b"var x = 1;\nprint x +;\nprint x;\n");
+    for args in [&["run", "bad.tvm"][..], &["run", "--error-format=human", "bad.tvm"]] {
+        let out = run_in(dir.path(), args);
+        assert_eq!(out.status, Some(65), "{out:?}");
+        assert_eq!(out.stdout, "");
+        let snippet = "\
+error: Expect expression.
+  --> bad.tvm:2:10
+  |
+2 | print x +;
+  |          ^ at ';'
+";
+        assert!(out.stderr.starts_with(snippet), "expected\n{snippet}got\n{}", out.stderr);
+        // Nothing else but blank lines and a summary line.
+        for line in out.stderr[snippet.len()..].lines() {
+            assert!(
+                line.is_empty() || line.starts_with("error: could not compile"),
+                "unexpected line {line:?} in\n{}",
+                out.stderr
+            );
+        }
+    }
+}
+
+#[test]
+fn human_diagnostic_columns_count_characters() {
+    // rustc counts columns in characters, not bytes: `;` is character 13.
+    let dir = scratch();
+    write(dir.path(), "wide.tvm", "print \"é€\" +;\n".as_bytes());
+    let out = run_in(dir.path(), &["run", "wide.tvm"]);
+    assert_eq!(out.status, Some(65), "{out:?}");
+    assert!(out.stderr.contains("--> wide.tvm:1:13\n"), "{}", out.stderr);
+}
+
+#[test]
+fn short_diagnostics_are_clox_lines() {
+    let dir = scratch();
+    write(dir.path(), "bad.tvm", b"var x = 1;\nprint x +;\nprint x;\n");
+    let out = run_in(dir.path(), &["run", "--error-format=short", "bad.tvm"]);
+    assert_eq!(
+        out,
+        Outcome {
+            stdout: String::new(),
+            stderr: "[line 2] Error at ';': Expect expression.\n".into(),
+            status: Some(65)
+        }
+    );
+    // A lexical error has no "at", and an error at the end says so.
+    write(dir.path(), "lex.tvm", b"print 1;\nvar s = \"open\n");
+    let out = run_in(dir.path(), &["run", "--error-format=short", "lex.tvm"]);
+    assert_eq!(out.stderr, "[line 3] Error: Unterminated string.\n");
+    assert_eq!(out.status, Some(65));
+    write(dir.path(), "end.tvm", b"print 1");
+    let out = run_in(dir.path(), &["run", "--error-format=short", "end.tvm"]);
+    assert_eq!(out.stderr, "[line 1] Error at end: Expect ';' after value.\n");
+    assert_eq!(out.status, Some(65));
+}
+
+const THREE_ERRORS: &[u8] = b"print 1\nvar = 2;\nprint \"ok\";\nfun f( { }\n";
+
+#[test]
+fn every_compile_error_is_reported_in_short_format() {
+    let dir = scratch();
+    write(dir.path(), "three.tvm", THREE_ERRORS);
+    let out = run_in(dir.path(), &["compile", "--error-format=short", "three.tvm"]);
+    assert_eq!(
+        out,
+        Outcome {
+            stdout: String::new(),
+            stderr: "[line 2] Error at 'var': Expect ';' after value.\n\
+                     [line 2] Error at '=': Expect variable name.\n\
+                     [line 4] Error at '{': Expect parameter name.\n"
+                .into(),
+            status: Some(65)
+        }
+    );
+    assert!(!dir.path().join("three.tvmc").exists(), "no output after errors");
+}
+
+#[test]
+fn every_compile_error_is_reported_in_human_format() {
+    let dir = scratch();
+    write(dir.path(), "three.tvm", THREE_ERRORS);
+    let out = run_in(dir.path(), &["run", "three.tvm"]);
+    assert_eq!(out.status, Some(65), "{out:?}");
+    assert_eq!(out.stdout, "");
+    let headers: Vec<&str> =
+        out.stderr.lines().filter(|l| l.starts_with("error: ") && !l.starts_with("error: could not compile")).collect();
+    assert_eq!(
+        headers,
+        ["error: Expect ';' after value.", "error: Expect variable name.", "error: Expect parameter name."],
+        "{}",
+        out.stderr
+    );
+    let locations: Vec<&str> =
+        out.stderr.lines().filter(|l| l.trim_start().starts_with("--> ")).map(str::trim_start).collect();
+    assert_eq!(locations, ["--> three.tvm:2:1", "--> three.tvm:2:5", "--> three.tvm:4:8"], "{}", out.stderr);
+    assert!(out.stderr.contains("2 | var = 2;\n"), "{}", out.stderr);
+    assert!(out.stderr.contains("4 | fun f( { }\n"), "{}", out.stderr);
+}
+
+#[test]
+fn compile_writes_next_to_the_source_by_default() {
+    let dir = scratch();
+    std::fs::create_dir(dir.path().join("sub")).unwrap();
+    write(dir.path(), "sub/prog.tvm", b"print \"from bytecode\";\n");
+    write(dir.path(), "other.lox", b"print 2 * 21;\n");
+    let out = run_in(dir.path(), &["compile", "sub/prog.tvm"]);
+    assert_eq!(out, Outcome { stdout: String::new(), stderr: String::new(), status: Some(0) });
+    let bytes = std::fs::read(dir.path().join("sub/prog.tvmc")).expect("sub/prog.tvmc written");
+    assert!(bytes.starts_with(b"TVMC"));
+    let out = run_in(dir.path(), &["run", "sub/prog.tvmc"]);
+    assert_eq!((out.status, out.stdout.as_str()), (Some(0), "from bytecode\n"));
+
+    let out = run_in(dir.path(), &["compile", "other.lox"]);
+    assert_eq!(out.status, Some(0), "{out:?}");
+    let out = run_in(dir.path(), &["run", "other.tvmc"]);
+    assert_eq!((out.status, out.stdout.as_str()), (Some(0), "42\n"));
+
+    // -o picks the name.
+    let out = run_in(dir.path(), &["compile", "other.lox", "-o", "sub/named.tvmc"]);
+    assert_eq!(out.status, Some(0), "{out:?}");
+    let out = run_in(dir.path(), &["run", "sub/named.tvmc"]);
+    assert_eq!((out.status, out.stdout.as_str()), (Some(0), "42\n"));
+}
+
+#[test]
+fn an_unwritable_output_is_an_io_error() {
+    let dir = scratch();
+    write(dir.path(), "x.tvm", b"print 1;\n");
+    std::fs::create_dir(dir.path().join("adir")).unwrap();
+    for target in ["/nonexistent/dir/x.tvmc", "adir"] {
+        let out = run_in(dir.path(), &["compile", "x.tvm", "-o", target]);
+        assert_eq!(out.status, Some(74), "{target}: {out:?}");
+        assert_one_error_line(&out, target);
+    }
+}
+
+#[test]
+fn running_bytecode_equals_running_the_source() {
+    let dir = scratch();
+    let source = b"fun fib(n) { if (n < 2) return n; return fib(n - 1) + fib(n - 2); }
+class Pair { init(a, b) { this.a = a; this.b = b; } sum() { return this.a + this.b; } }
+print fib(20);
+print Pair(\"x\", \"y\").sum();
+print [1, [2, nil], \"s\"];
+print_error(\"to stderr\");
+fun fail(v) { return v.missing; }
+fail(Pair(1, 2));
+";
+    write(dir.path(), "p.tvm", source);
+    let out = run_in(dir.path(), &["compile", "p.tvm"]);
+    assert_eq!(out.status, Some(0), "{out:?}");
+    let from_source = run_in(dir.path(), &["run", "--error-format=short", "p.tvm"]);
+    let from_bytecode = run_in(dir.path(), &["run", "--error-format=short", "p.tvmc"]);
+    let expected = Outcome {
+        stdout: "6765\nxy\n[1, [2, nil], s]\n".into(),
+        stderr: "to stderr\nUndefined property 'missing'.\n[line 7] in fail()\n[line 8] in script\n".into(),
+        status: Some(70),
+    };
+    assert_eq!(from_source, expected);
+    assert_eq!(from_bytecode, expected);
+}
+
+#[test]
+fn arguments_after_the_file_reach_the_program() {
+    let dir = scratch();
+    write(
+        dir.path(),
+        "a.tvm",
+        b"var a = args();\nprint len(a);\nfor (var i = 0; i < len(a); i = i + 1) print \"<\" + a[i] + \">\";\n",
+    );
+    let out = run_in(dir.path(), &["run", "a.tvm", "one", "-x", "--jit=off", "two words", ""]);
+    assert_eq!(out.status, Some(0), "{out:?}");
+    assert_eq!(out.stdout, "5\n<one>\n<-x>\n<--jit=off>\n<two words>\n<>\n");
+
+    let out = run_in(dir.path(), &["run", "--jit=off", "--error-format=short", "a.tvm", "z"]);
+    assert_eq!((out.status, out.stdout.as_str()), (Some(0), "1\n<z>\n"));
+
+    let out = run_in(dir.path(), &["run", "a.tvm"]);
+    assert_eq!((out.status, out.stdout.as_str()), (Some(0), "0\n"));
+
+    // The same from bytecode.
+    assert_eq!(run_in(dir.path(), &["compile", "a.tvm"]).status, Some(0));
+    let out = run_in(dir.path(), &["run", "a.tvmc", "b", "c"]);
+    assert_eq!((out.status, out.stdout.as_str()), (Some(0), "2\n<b>\n<c>\n"));
+}
+
+#[test]
+fn exit_statuses_of_programs() {
+    let dir = scratch();
+    write(dir.path(), "ok.tvm", b"print \"fine\";\n");
+    write(dir.path(), "runtime.tvm", b"print \"before\";\nprint -\"s\";\nprint \"after\";\n");
+    write(dir.path(), "exit.tvm", b"print \"bye\";\nexit(42);\nprint \"not reached\";\n");
+    let out = run_in(dir.path(), &["run", "ok.tvm"]);
+    assert_eq!((out.status, out.stdout.as_str()), (Some(0), "fine\n"));
+    let out = run_in(dir.path(), &["run", "--error-format=short", "runtime.tvm"]);
+    assert_eq!(
+        out,
+        Outcome {
+            stdout: "before\n".into(),
+            stderr: "Operand must be a number.\n[line 2] in script\n".into(),
+            status: Some(70)
+        }
+    );
+    let out = run_in(dir.path(), &["run", "exit.tvm"]);
+    assert_eq!((out.status, out.stdout.as_str()), (Some(42), "bye\n"));
+}

@@ -1,6 +1,8 @@
 //! Every test program and example runs through `tinyvm run` with exactly
 //! the output, errors and exit status its comments expect, and gives the
-//! same result from its `.tvmc` file.
+//! same result from its `.tvmc` file, with the JIT (`--jit=always`), and as
+//! a native executable (`tinyvm build`): the differential test of the
+//! interpreter against native code.
 
 mod common;
 
@@ -29,12 +31,7 @@ fn programs_give_expected_output() {
             failures.push(msg);
         }
     }
-    assert!(
-        failures.is_empty(),
-        "{} failures:\n{}",
-        failures.len(),
-        failures.join("\n")
-    );
+    assert!(failures.is_empty(), "{} failures:\n{}", failures.len(), failures.join("\n"));
 }
 
 #[test]
@@ -46,32 +43,13 @@ fn bytecode_files_run_like_sources() {
         if e.status == 65 {
             continue;
         }
-        let tvmc = dir
-            .path()
-            .join(path.file_name().unwrap())
-            .with_extension("tvmc");
-        let compiled = run_tinyvm(&[
-            "compile",
-            path.to_str().unwrap(),
-            "-o",
-            tvmc.to_str().unwrap(),
-        ]);
-        assert_eq!(
-            compiled.status,
-            Some(0),
-            "compile {}: {}",
-            path.display(),
-            compiled.stderr
-        );
+        let tvmc = dir.path().join(path.file_name().unwrap()).with_extension("tvmc");
+        let compiled = run_tinyvm(&["compile", path.to_str().unwrap(), "-o", tvmc.to_str().unwrap()]);
+        assert_eq!(compiled.status, Some(0), "compile {}: {}", path.display(), compiled.stderr);
         let from_source = run_mode(&path, &e, &["--error-format=short"]);
         let from_bytecode = run_mode(&tvmc, &e, &["--error-format=short"]);
         if from_source != from_bytecode {
-            failures.push(format!(
-                "{}: source {:?} bytecode {:?}",
-                path.display(),
-                from_source,
-                from_bytecode
-            ));
+            failures.push(format!("{}: source {:?} bytecode {:?}", path.display(), from_source, from_bytecode));
         }
     }
     assert!(failures.is_empty(), "{}", failures.join("\n"));
@@ -90,4 +68,37 @@ fn gc_stress_gives_the_same_results() {
         }
     }
     assert!(failures.is_empty(), "{}", failures.join("\n"));
+}
+
+/// Builds `path` into `dir` and runs the executable; a compile error is the
+/// build's own outcome.
+fn build_and_run(path: &std::path::Path, e: &Expectations, dir: &std::path::Path) -> Outcome {
+    let exe = dir.join(path.file_stem().unwrap());
+    let mut build = tinyvm_cmd(&["build", "--error-format=short"]);
+    build.arg(path).arg("-o").arg(&exe);
+    let built = run_with(build, b"", Duration::from_secs(60));
+    if built.status != Some(0) {
+        return built;
+    }
+    let mut cmd = std::process::Command::new(&exe);
+    cmd.args(&e.args).env_remove("TINYVM_GC_STRESS").env_remove("TINYVM_STATS");
+    run_with(cmd, e.stdin.as_bytes(), Duration::from_secs(60))
+}
+
+#[test]
+fn jit_and_native_code_agree_with_the_interpreter() {
+    let dir = scratch();
+    let mut failures = Vec::new();
+    for path in all_programs() {
+        let e = expectations(&path);
+        let interpreted = run_mode(&path, &e, &["--jit=off", "--error-format=short"]);
+        let jit = run_mode(&path, &e, &["--jit=always", "--error-format=short"]);
+        let native = build_and_run(&path, &e, dir.path());
+        for (mode, outcome) in [("interpreter", &interpreted), ("--jit=always", &jit), ("native", &native)] {
+            if let Err(msg) = check(&format!("{} ({})", path.display(), mode), outcome, &e) {
+                failures.push(msg);
+            }
+        }
+    }
+    assert!(failures.is_empty(), "{} failures:\n{}", failures.len(), failures.join("\n"));
 }

@@ -7,15 +7,7 @@ use common::*;
 use std::time::Duration;
 
 fn thread_programs() -> Vec<std::path::PathBuf> {
-    test_programs()
-        .into_iter()
-        .filter(|p| {
-            p.file_name()
-                .unwrap()
-                .to_string_lossy()
-                .starts_with("threads_")
-        })
-        .collect()
+    test_programs().into_iter().filter(|p| p.file_name().unwrap().to_string_lossy().starts_with("threads_")).collect()
 }
 
 fn run_source(source: &str, limit: Duration) -> Outcome {
@@ -43,9 +35,7 @@ fn thread_programs_repeated_50_times() {
                         let mut cmd = tinyvm_cmd(&["run", "--error-format=short"]);
                         cmd.arg(path);
                         let outcome = run_with(cmd, b"", Duration::from_secs(30));
-                        if let Err(msg) =
-                            check(&format!("{} round {}", path.display(), round), &outcome, &e)
-                        {
+                        if let Err(msg) = check(&format!("{} round {}", path.display(), round), &outcome, &e) {
                             failures.lock().unwrap().push(msg);
                         }
                     }
@@ -54,12 +44,7 @@ fn thread_programs_repeated_50_times() {
         }
     });
     let failures = failures.into_inner().unwrap();
-    assert!(
-        failures.is_empty(),
-        "{} failures, first:\n{}",
-        failures.len(),
-        failures[0]
-    );
+    assert!(failures.is_empty(), "{} failures, first:\n{}", failures.len(), failures[0]);
 }
 
 #[test]
@@ -94,10 +79,7 @@ print floor(longest[1] * 1000);
     assert_eq!(outcome.status, Some(0), "{:?}", outcome);
     let lines: Vec<&str> = outcome.stdout.lines().collect();
     assert_eq!(lines[0], "true", "a thread starved: {:?}", outcome);
-    let worst: f64 = lines[1..]
-        .iter()
-        .map(|l| l.parse::<f64>().unwrap())
-        .fold(0.0, f64::max);
+    let worst: f64 = lines[1..].iter().map(|l| l.parse::<f64>().unwrap()).fold(0.0, f64::max);
     println!("longest pause of a busy thread: {} ms", worst);
     // Three threads compete (the main one spins too), so a thread may wait
     // about two slices of 5 ms; allow generous slack for a loaded machine.
@@ -128,8 +110,7 @@ join(t1);
 
 #[test]
 fn wait_with_nobody_left_to_notify_is_a_deadlock() {
-    let source =
-        "var o = \"x\";\nfun w() { lock (o) { wait(o); } }\nspawn w();\nprint \"main done\";\n";
+    let source = "var o = \"x\";\nfun w() { lock (o) { wait(o); } }\nspawn w();\nprint \"main done\";\n";
     let outcome = run_source(source, Duration::from_secs(20));
     assert_eq!(outcome.status, Some(70));
     assert_eq!(outcome.stdout, "main done\n");
@@ -146,19 +127,9 @@ fn threads_joining_each_other_deadlock() {
     let source = "var t1; var t2;\nfun f() { sleep(30); return join(t2); }\nfun g() { sleep(30); return join(t1); }\nt1 = spawn f();\nt2 = spawn g();\n";
     let outcome = run_source(source, Duration::from_secs(20));
     assert_eq!(outcome.status, Some(70));
-    assert!(
-        outcome
-            .stderr
-            .starts_with("Deadlock: all threads are blocked.\n"),
-        "{:?}",
-        outcome
-    );
-    assert!(outcome
-        .stderr
-        .contains("<thread 2> in join() of <thread 3>:\n    [line 2] in f()\n"));
-    assert!(outcome
-        .stderr
-        .contains("<thread 3> in join() of <thread 2>:\n    [line 3] in g()\n"));
+    assert!(outcome.stderr.starts_with("Deadlock: all threads are blocked.\n"), "{:?}", outcome);
+    assert!(outcome.stderr.contains("<thread 2> in join() of <thread 3>:\n    [line 2] in f()\n"));
+    assert!(outcome.stderr.contains("<thread 3> in join() of <thread 2>:\n    [line 3] in g()\n"));
 }
 
 #[test]
@@ -169,16 +140,12 @@ fn runtime_error_in_main_exits_at_once() {
     let outcome = run_source(source, Duration::from_secs(20));
     assert_eq!(outcome.status, Some(70));
     assert!(start.elapsed() < Duration::from_secs(5));
-    assert_eq!(
-        outcome.stderr,
-        "Operands must be two numbers or two strings.\n[line 3] in script\n"
-    );
+    assert_eq!(outcome.stderr, "Operands must be two numbers or two strings.\n[line 3] in script\n");
 }
 
 #[test]
 fn program_waits_for_all_threads() {
-    let source =
-        "fun late() { sleep(100); print \"thread done\"; }\nspawn late();\nprint \"main done\";\n";
+    let source = "fun late() { sleep(100); print \"thread done\"; }\nspawn late();\nprint \"main done\";\n";
     let outcome = run_source(source, Duration::from_secs(20));
     assert_eq!(outcome.status, Some(0));
     assert_eq!(outcome.stdout, "main done\nthread done\n");

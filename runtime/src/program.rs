@@ -31,6 +31,7 @@ pub fn run_module(module: Module, options: Options) -> i32 {
 /// Runs `module` with ahead-of-time machine code for its functions.
 pub fn run_module_with_natives(module: Module, options: Options, natives: NativeTable) -> i32 {
     crate::natives::start_clock();
+    crate::stats::block_sigusr1();
     let main = std::thread::Builder::new()
         .name("tinyvm-main".into())
         .stack_size(threads::THREAD_STACK_BYTES)

@@ -65,18 +65,23 @@ pub fn report_if_enabled(vm: &mut Vm, th: &mut Thread) {
     }
 }
 
-/// Blocks SIGUSR1 in every thread and starts a watcher that prints the
-/// statistics each time the signal arrives. Call before starting threads.
-pub fn watch_sigusr1(vm: *mut Vm) {
-    VM.store(vm, Ordering::Release);
-    // SAFETY: plain signal-set manipulation on a local set; blocking the
-    // signal here is inherited by every thread created afterwards.
+/// Blocks SIGUSR1 in the calling thread; threads created afterwards inherit
+/// the mask. Called first thing, so only the watcher ever receives it.
+pub fn block_sigusr1() {
+    // SAFETY: plain signal-set manipulation on a local set.
     unsafe {
         let mut set: libc::sigset_t = std::mem::zeroed();
         libc::sigemptyset(&mut set);
         libc::sigaddset(&mut set, libc::SIGUSR1);
         libc::pthread_sigmask(libc::SIG_BLOCK, &set, std::ptr::null_mut());
     }
+}
+
+/// Blocks SIGUSR1 in every thread and starts a watcher that prints the
+/// statistics each time the signal arrives. Call before starting threads.
+pub fn watch_sigusr1(vm: *mut Vm) {
+    VM.store(vm, Ordering::Release);
+    block_sigusr1();
     let _ = std::thread::Builder::new().name("tinyvm-stats".into()).spawn(|| loop {
         // SAFETY: as above; sigwait only fills `sig`.
         let sig = unsafe {

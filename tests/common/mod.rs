@@ -12,10 +12,7 @@ pub fn tinyvm() -> PathBuf {
 }
 
 pub fn repo_root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .parent()
-        .expect("workspace root")
-        .to_path_buf()
+    Path::new(env!("CARGO_MANIFEST_DIR")).parent().expect("workspace root").to_path_buf()
 }
 
 pub fn programs_dir() -> PathBuf {
@@ -33,9 +30,7 @@ pub struct Outcome {
 
 /// Runs a command with stdin and a time limit (killed when exceeded).
 pub fn run_with(mut cmd: Command, stdin: &[u8], limit: Duration) -> Outcome {
-    cmd.stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped());
+    cmd.stdin(Stdio::piped()).stdout(Stdio::piped()).stderr(Stdio::piped());
     let mut child = cmd.spawn().expect("spawn");
     let mut input = child.stdin.take().expect("stdin");
     let data = stdin.to_vec();
@@ -75,8 +70,7 @@ pub fn run_with(mut cmd: Command, stdin: &[u8], limit: Duration) -> Outcome {
 pub fn tinyvm_cmd(args: &[&str]) -> Command {
     let mut cmd = Command::new(tinyvm());
     cmd.args(args);
-    cmd.env_remove("TINYVM_GC_STRESS")
-        .env_remove("TINYVM_STATS");
+    cmd.env_remove("TINYVM_GC_STRESS").env_remove("TINYVM_STATS");
     cmd
 }
 
@@ -101,11 +95,7 @@ pub fn expectations(path: &Path) -> Expectations {
     let text = std::fs::read_to_string(path).expect("read test program");
     let mut e = Expectations::default();
     for line in text.lines() {
-        let Some(i) = line
-            .find("expect")
-            .or_else(|| line.find("stdin:"))
-            .or_else(|| line.find("args:"))
-        else {
+        let Some(i) = line.find("expect").or_else(|| line.find("stdin:")).or_else(|| line.find("args:")) else {
             continue;
         };
         let before = &line[..i];
@@ -162,8 +152,7 @@ pub fn scratch() -> tempfile::TempDir {
 
 /// Checks an outcome against expectations, with a readable failure.
 pub fn check(label: &str, outcome: &Outcome, e: &Expectations) -> Result<(), String> {
-    if outcome.stdout == e.stdout && outcome.stderr == e.stderr && outcome.status == Some(e.status)
-    {
+    if outcome.stdout == e.stdout && outcome.stderr == e.stderr && outcome.status == Some(e.status) {
         return Ok(());
     }
     Err(format!(

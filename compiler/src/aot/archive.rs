@@ -31,13 +31,30 @@ fn write_atomically(path: &Path) -> std::io::Result<()> {
     std::fs::rename(&tmp, path)
 }
 
+/// Removes archives that earlier builds of this tinyvm version left behind.
+fn remove_stale_archives(dir: &Path, keep: &Path) {
+    let prefix = format!("libtinyvm_runtime-{}-", env!("CARGO_PKG_VERSION"));
+    let Ok(entries) = std::fs::read_dir(dir) else { return };
+    for entry in entries.flatten() {
+        let path = entry.path();
+        let name = entry.file_name().to_string_lossy().into_owned();
+        if path != keep && name.starts_with(&prefix) && name.ends_with(".a") {
+            let _ = std::fs::remove_file(path);
+        }
+    }
+}
+
 /// A path to the runtime archive: the cached copy, or a fresh copy in
 /// `scratch` when the cache cannot be used.
 pub fn runtime_archive(scratch: &Path) -> Result<PathBuf, String> {
     if let Some(dir) = cache_dir() {
         let path = dir.join(archive_name());
         let cached = std::fs::metadata(&path).map(|m| m.len() == ARCHIVE.len() as u64).unwrap_or(false);
-        if cached || (std::fs::create_dir_all(&dir).is_ok() && write_atomically(&path).is_ok()) {
+        if cached {
+            return Ok(path);
+        }
+        if std::fs::create_dir_all(&dir).is_ok() && write_atomically(&path).is_ok() {
+            remove_stale_archives(&dir, &path);
             return Ok(path);
         }
     }

@@ -10,6 +10,7 @@
 pub mod archive;
 pub mod dwarf;
 pub mod link;
+pub mod listing;
 pub mod object;
 
 use tinyvm_runtime::bytecode::module::{Constant, Module};

@@ -27,12 +27,15 @@ fn abs64(obj: &mut Object, section: object::write::SectionId, offset: u64, symbo
     .expect("valid relocation");
 }
 
+/// Adds sections to the object once the code is laid out (DWARF).
+pub type AddSections<'a> = &'a dyn Fn(&mut Object, &TextLayout);
+
 /// Builds the object. `code[i]` is the lowering of function `i`, if any.
 pub fn write_object(
     module: &Module,
     bytecode: &[u8],
     code: &[Option<&LoweredFunction>],
-    debug: Option<&dyn Fn(&mut Object, &TextLayout)>,
+    debug: Option<AddSections>,
 ) -> Result<Vec<u8>, String> {
     let mut obj = Object::new(BinaryFormat::Elf, Architecture::X86_64, Endianness::Little);
     let text = obj.section_id(StandardSection::Text);

@@ -2,6 +2,7 @@
 
 use super::{invalid_bytecode, load_program};
 use std::path::Path;
+use tinyvm::aot;
 use tinyvm::frontend::diagnostic::ErrorFormat;
 use tinyvm_runtime::bytecode::{disasm, verify::verify_module};
 
@@ -14,8 +15,19 @@ pub fn run(file: &Path, native: bool, format: ErrorFormat) -> i32 {
         Ok(v) => v,
         Err(e) => return invalid_bytecode(file, &e.to_string()).report(),
     };
-    let _ = native;
-    let text = disasm::disassemble(&module, &verified.max_stack);
+    let mut text = String::new();
+    for index in 0..module.functions.len() {
+        if index > 0 {
+            text.push('\n');
+        }
+        text.push_str(&disasm::disassemble_function(&module, index, verified.max_stack[index]));
+        if native {
+            match aot::lower_function(&module, &verified, index) {
+                Ok(lowered) => text.push_str(&aot::listing::native_listing(&module.functions[index].code, &lowered)),
+                Err(e) => text.push_str(&format!("  native code: none ({})\n", e)),
+            }
+        }
+    }
     tinyvm_runtime::output::write_stdout(text.as_bytes());
     0
 }

@@ -69,10 +69,11 @@ pub fn parse(source: &str) -> Result<Program, Vec<Diagnostic>> {
     }
     let mut lowering = Lowering { diagnostics: Vec::new(), functions: HashMap::new() };
     for line in &lines {
-        if line.words[0] == "function" && line.words.len() == 2 {
-            if lowering.functions.insert(line.words[1], line.number).is_some() {
-                lowering.error(line, line.words[1], "Function already defined.");
-            }
+        if line.words[0] == "function"
+            && line.words.len() == 2
+            && lowering.functions.insert(line.words[1], line.number).is_some()
+        {
+            lowering.error(line, line.words[1], "Function already defined.");
         }
     }
     let mut script_body = Vec::new();

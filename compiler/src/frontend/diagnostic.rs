@@ -32,7 +32,8 @@ pub struct Diagnostic {
 pub enum ErrorFormat {
     /// rustc-style: message, `--> file:line:col`, source line and caret.
     Human,
-    /// clox's `[line N] Error at 'x': message`.
+    /// clox's `[line N] Error at 'x': message` (alias: `lox`).
+    #[value(alias = "lox")]
     Short,
 }
 

@@ -127,11 +127,23 @@ impl FunctionVerifier<'_> {
     fn instruction_starts(&self) -> Result<Vec<bool>, String> {
         let code = &self.function.code;
         let mut starts = vec![false; code.len()];
+        // An inline cache belongs to one instruction: the interpreter and
+        // generated code trust what their own instruction stored in it.
+        let mut cache_used = vec![false; (self.function.cache_count as usize).min(code.len())];
         let mut offset = 0;
         while offset < code.len() {
             starts[offset] = true;
             let ins = decode_fixed(code, offset)
                 .ok_or_else(|| format!("bad or truncated instruction at offset {}", offset))?;
+            for (operand, &value) in ins.op.operands().iter().zip(&ins.args) {
+                if *operand == Operand::Cache {
+                    match cache_used.get_mut(value as usize) {
+                        Some(used) if !*used => *used = true,
+                        Some(_) => return Err(format!("cache {} shared by two instructions", value)),
+                        None => return Err(format!("cache {} out of range", value)),
+                    }
+                }
+            }
             let mut size = ins.size;
             if ins.op == Op::Closure {
                 let count = self.closure_target(ins.args[0])?.upvalue_count as usize;

@@ -247,8 +247,7 @@ pub extern "sysv64" fn tvm_rt_inherit(vm: *mut Vm, th: *mut Thread) -> u64 {
 pub extern "sysv64" fn tvm_rt_method(vm: *mut Vm, th: *mut Thread, offset: u32) -> u64 {
     with(vm, th, |vm, th| {
         let (f, ins) = instruction(th, offset);
-        ops::define_method(vm, th, name(f, ins.args[0]));
-        0
+        status(ops::define_method(vm, th, name(f, ins.args[0])))
     })
 }
 

@@ -144,6 +144,7 @@ fn call_native(vm: &mut Vm, th: &mut Thread, native: *mut ObjNative, argc: usize
         let slot = th.sp.sub(argc + 1);
         (slot, std::slice::from_raw_parts(slot.add(1), argc))
     };
+    th.calls += 1;
     let result = function(vm, th, args)?;
     // SAFETY: the callee slot is still in the stack; natives leave sp as it was.
     unsafe {
@@ -196,7 +197,10 @@ pub fn invoke(
 
 /// `super.name(args)`: the superclass is on top of the arguments.
 pub fn super_invoke(vm: &mut Vm, th: &mut Thread, name: *mut ObjString, argc: usize) -> Result<Called, Trap> {
-    let superclass = th.pop().as_obj() as *mut ObjClass;
+    let Some(superclass) = th.peek(0).as_kind::<ObjClass>(ObjKind::Class) else {
+        return Err(raise(th, "Superclass must be a class."));
+    };
+    th.pop();
     match find_method(superclass, name) {
         Some(method) => call_closure(vm, th, method.as_obj() as *mut ObjClosure, argc),
         None => Err(undefined_property(th, name)),

@@ -22,14 +22,6 @@ use crate::value::Value;
 /// Runs the top frame of `th` to completion. On success its result is at
 /// the frame's slot 0 and `th.sp` is just above it.
 pub fn run(vm: &mut Vm, th: &mut Thread) -> Result<(), Trap> {
-    let mut executed: u64 = 0;
-    let result = execute(vm, th, &mut executed);
-    th.instructions += executed;
-    result
-}
-
-#[inline(never)]
-fn execute(vm: &mut Vm, th: &mut Thread, executed: &mut u64) -> Result<(), Trap> {
     // SAFETY: the whole loop works on raw pointers into the current frame's
     // verified code, its constants and caches, and the thread's value stack.
     // The verifier proved every operand index, jump target, local slot and
@@ -121,7 +113,6 @@ fn execute(vm: &mut Vm, th: &mut Thread, executed: &mut u64) -> Result<(), Trap>
             () => {
                 if safepoint::requested() {
                     save!();
-                    th.instructions += std::mem::take(executed);
                     safepoint::park(vm, th);
                 }
             };
@@ -165,7 +156,7 @@ fn execute(vm: &mut Vm, th: &mut Thread, executed: &mut u64) -> Result<(), Trap>
 
         load_frame!();
         loop {
-            *executed += 1;
+            th.instructions += 1;
             let op: Op = std::mem::transmute::<u8, Op>(read_u8!());
             match op {
                 Op::Constant => {
@@ -276,7 +267,10 @@ fn execute(vm: &mut Vm, th: &mut Thread, executed: &mut u64) -> Result<(), Trap>
                         throw!("Operands must be numbers.");
                     }
                     sp = sp.sub(1);
-                    *sp.sub(1) = Value::bool(!(a.as_number() < b.as_number()));
+                    // clox: `a >= b` is `!(a < b)`, true when either is NaN.
+                    #[allow(clippy::neg_cmp_op_on_partial_ord)]
+                    let result = !(a.as_number() < b.as_number());
+                    *sp.sub(1) = Value::bool(result);
                 }
                 Op::LessEqual => {
                     let b = peek!(0);
@@ -285,7 +279,10 @@ fn execute(vm: &mut Vm, th: &mut Thread, executed: &mut u64) -> Result<(), Trap>
                         throw!("Operands must be numbers.");
                     }
                     sp = sp.sub(1);
-                    *sp.sub(1) = Value::bool(!(a.as_number() > b.as_number()));
+                    // clox: `a <= b` is `!(a > b)`, true when either is NaN.
+                    #[allow(clippy::neg_cmp_op_on_partial_ord)]
+                    let result = !(a.as_number() > b.as_number());
+                    *sp.sub(1) = Value::bool(result);
                 }
                 Op::Add => {
                     let b = peek!(0);
@@ -414,7 +411,7 @@ fn execute(vm: &mut Vm, th: &mut Thread, executed: &mut u64) -> Result<(), Trap>
                 Op::Method => {
                     let name = read_u32!();
                     save!();
-                    ops::define_method(vm, th, string_constant!(name));
+                    ops::define_method(vm, th, string_constant!(name))?;
                     sp = th.sp;
                 }
                 Op::Array => {

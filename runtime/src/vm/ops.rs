@@ -145,7 +145,9 @@ pub fn inherit(th: &mut Thread) -> Result<(), Trap> {
     let Some(superclass) = th.peek(1).as_kind::<ObjClass>(ObjKind::Class) else {
         return Err(raise(th, "Superclass must be a class."));
     };
-    let subclass = th.peek(0).as_obj() as *mut ObjClass;
+    let Some(subclass) = th.peek(0).as_kind::<ObjClass>(ObjKind::Class) else {
+        return Err(raise(th, "Only classes can inherit."));
+    };
     // SAFETY: both classes are on the stack; a class statement is the only
     // writer of its method table, and it has not finished yet.
     unsafe {
@@ -160,9 +162,13 @@ pub fn inherit(th: &mut Thread) -> Result<(), Trap> {
 }
 
 /// With the class and a method closure on the stack, adds the method and pops it.
-pub fn define_method(vm: &mut Vm, th: &mut Thread, name: *mut ObjString) {
+/// (Compiled code always has a class and a closure there; a hand-made
+/// `.tvmc` file may not, which is a runtime error, not a crash.)
+pub fn define_method(vm: &mut Vm, th: &mut Thread, name: *mut ObjString) -> Result<(), Trap> {
     let method = th.peek(0);
-    let class = th.peek(1).as_obj() as *mut ObjClass;
+    let (Some(class), true) = (th.peek(1).as_kind::<ObjClass>(ObjKind::Class), method.is_kind(ObjKind::Closure)) else {
+        return Err(raise(th, "Methods can only be closures defined on classes."));
+    };
     // SAFETY: the class is on the stack and still being defined.
     unsafe {
         (*class).methods.insert(name, method);
@@ -171,6 +177,7 @@ pub fn define_method(vm: &mut Vm, th: &mut Thread, name: *mut ObjString) {
         }
     }
     th.pop();
+    Ok(())
 }
 
 /// `CLOSURE`: pushes a new closure of `target`, taking its captures from the

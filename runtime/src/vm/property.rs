@@ -49,7 +49,10 @@ pub fn bind_method(vm: &mut Vm, th: &mut Thread, class: *mut ObjClass, name: *mu
 
 /// `super.name` with the stack holding `this` and the superclass; leaves the bound method.
 pub fn get_super(vm: &mut Vm, th: &mut Thread, name: *mut ObjString) -> Result<(), Trap> {
-    let superclass = th.pop().as_obj() as *mut ObjClass;
+    let Some(superclass) = th.peek(0).as_kind::<ObjClass>(ObjKind::Class) else {
+        return Err(raise(th, "Superclass must be a class."));
+    };
+    th.pop();
     bind_method(vm, th, superclass, name)
 }
 

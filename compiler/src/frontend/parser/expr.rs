@@ -65,6 +65,20 @@ impl Parser<'_> {
     }
 
     fn parse_precedence(&mut self, prec: Prec) -> Expr {
+        if !self.enter() {
+            // Skip the rest of the file: nothing sensible can follow.
+            while !self.check(TokenKind::Eof) {
+                self.advance();
+            }
+            self.leave();
+            return self.expr(ExprKind::Nil);
+        }
+        let e = self.parse_precedence_inner(prec);
+        self.leave();
+        e
+    }
+
+    fn parse_precedence_inner(&mut self, prec: Prec) -> Expr {
         self.advance();
         let can_assign = prec <= Prec::Assignment;
         let Some(mut left) = self.prefix(can_assign) else {

@@ -37,8 +37,16 @@ pub fn parse(source: &str) -> Result<Program, Vec<Diagnostic>> {
     }
 }
 
+/// Deepest nesting of expressions and statements accepted (a guard for the
+/// recursive parser, emitter and tree destructor, far beyond real programs).
+pub const MAX_NESTING: usize = 10_000;
+
 pub(crate) struct Parser<'a> {
     lexer: Lexer<'a>,
+    /// Current nesting depth of expressions and statements.
+    nesting: usize,
+    /// Parsing gave up (nesting too deep): no further errors are reported.
+    abandoned: bool,
     current: Token,
     previous: Token,
     panic_mode: bool,
@@ -52,6 +60,8 @@ impl<'a> Parser<'a> {
         let placeholder = Token { kind: TokenKind::Eof, text: String::new(), line: 1, column: 1, start: 0, end: 0 };
         Parser {
             lexer: Lexer::new(source),
+            nesting: 0,
+            abandoned: false,
             current: placeholder.clone(),
             previous: placeholder,
             panic_mode: false,
@@ -91,7 +101,7 @@ impl<'a> Parser<'a> {
     }
 
     fn error_at(&mut self, token: &Token, message: &str) {
-        if self.panic_mode {
+        if self.panic_mode || self.abandoned {
             return;
         }
         self.panic_mode = true;
@@ -132,6 +142,21 @@ impl<'a> Parser<'a> {
             }
             self.advance();
         }
+    }
+
+    /// Enters one level of nesting; false (after reporting) when too deep.
+    fn enter(&mut self) -> bool {
+        self.nesting += 1;
+        if self.nesting > MAX_NESTING {
+            self.error_at_current("Too deeply nested.");
+            self.abandoned = true;
+            return false;
+        }
+        true
+    }
+
+    fn leave(&mut self) {
+        self.nesting -= 1;
     }
 
     fn scope(&mut self) -> &mut FunctionScope {

@@ -28,6 +28,19 @@ impl Parser<'_> {
     }
 
     fn statement(&mut self) -> Stmt {
+        if !self.enter() {
+            while !self.check(TokenKind::Eof) {
+                self.advance();
+            }
+            self.leave();
+            return Stmt::Block(Vec::new(), ScopeEnd::default());
+        }
+        let stmt = self.statement_inner();
+        self.leave();
+        stmt
+    }
+
+    fn statement_inner(&mut self) -> Stmt {
         use TokenKind::*;
         if self.matches(Print) {
             let value = self.expression();

@@ -37,9 +37,13 @@ impl Lowerer<'_> {
         a.mov(qword_ptr(r13 + fl::THREAD_SP), rax)?;
         a.mov(rdi, r12)?;
         a.mov(rsi, r13)?;
-        for (arg, reg) in args.iter().zip([rdx, rcx, r8, r9]) {
+        for (arg, (reg, reg32)) in args.iter().zip([(rdx, edx), (rcx, ecx), (r8, r8d), (r9, r9d)]) {
             match *arg {
-                Arg::Imm(v) => a.mov(reg, v)?,
+                Arg::Imm(v) => match u32::try_from(v) {
+                    // A 32-bit move zero-extends and is shorter.
+                    Ok(small) => a.mov(reg32, small)?,
+                    Err(_) => a.mov(reg, v)?,
+                },
                 Arg::SlotAddress(i) => a.lea(reg, slot(i))?,
             }
         }

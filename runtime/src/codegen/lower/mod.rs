@@ -20,7 +20,6 @@ mod ops;
 use super::helpers::Helper;
 use crate::bytecode::depth::stack_depths;
 use crate::bytecode::opcode::{decode_fixed, Op, Operand, UPVALUE_DESCRIPTOR_SIZE};
-use crate::object::layout as obj;
 use crate::vm::frame::layout as fl;
 use iced_x86::code_asm::*;
 use iced_x86::BlockEncoderOptions;
@@ -218,7 +217,6 @@ impl Lowerer<'_> {
         a.lea(rax, qword_ptr(r15 + fl::FRAME_SIZE))?;
         a.mov(qword_ptr(r13 + fl::THREAD_FRAMES_TOP), rax)?;
         a.inc(qword_ptr(r13 + fl::THREAD_CALLS))?;
-        let _ = obj::OBJ_KIND;
         Ok((after_push, after_mov))
     }
 
