@@ -293,8 +293,10 @@ impl Codegen<'_> {
             ExprKind::Call(callee, args) => {
                 self.expr(callee);
                 let argc = self.args(args);
+                let cache = self.f.new_cache();
                 self.f.op(Op::Call, line);
                 self.f.u8(argc);
+                self.f.u32(cache);
             }
             ExprKind::Invoke(object, name, args) => {
                 self.expr(object);

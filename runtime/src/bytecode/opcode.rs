@@ -97,7 +97,7 @@ opcodes! {
     Jump = 26, "JUMP", [Jump];
     JumpIfFalse = 27, "JUMP_IF_FALSE", [Jump];
     Loop = 28, "LOOP", [Jump];
-    Call = 29, "CALL", [Argc];
+    Call = 29, "CALL", [Argc, Cache];
     Invoke = 30, "INVOKE", [Const, Argc, Cache];
     SuperInvoke = 31, "SUPER_INVOKE", [Const, Argc];
     Closure = 32, "CLOSURE", [Const];
@@ -127,13 +127,17 @@ pub fn read_u32(code: &[u8], at: usize) -> u32 {
     u32::from_le_bytes([code[at], code[at + 1], code[at + 2], code[at + 3]])
 }
 
+/// The most fixed operands an instruction has.
+pub const MAX_OPERANDS: usize = 3;
+
 /// A decoded instruction: opcode, offset and operand values.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Instruction {
     pub offset: usize,
     pub op: Op,
-    /// Operand values in the order of `op.operands()` (jumps as i32 cast to i64).
-    pub args: Vec<i64>,
+    /// Operand values in the order of `op.operands()` (jumps as i32 cast to
+    /// i64); unused entries are 0. A fixed array: decoding never allocates.
+    pub args: [i64; MAX_OPERANDS],
     /// For `Closure`: (is_local, index) per captured variable; filled by
     /// `decode_closure_upvalues` since the count lives in the target function.
     pub size: usize,
@@ -152,8 +156,8 @@ impl Instruction {
 pub fn decode_fixed(code: &[u8], offset: usize) -> Option<Instruction> {
     let op = Op::from_byte(*code.get(offset)?)?;
     let mut at = offset + 1;
-    let mut args = Vec::with_capacity(op.operands().len());
-    for operand in op.operands() {
+    let mut args = [0i64; MAX_OPERANDS];
+    for (i, operand) in op.operands().iter().enumerate() {
         let size = operand.size();
         if at + size > code.len() {
             return None;
@@ -163,7 +167,7 @@ pub fn decode_fixed(code: &[u8], offset: usize) -> Option<Instruction> {
             Operand::Jump => read_u32(code, at) as i32 as i64,
             _ => read_u32(code, at) as i64,
         };
-        args.push(value);
+        args[i] = value;
         at += size;
     }
     Some(Instruction { offset, op, args, size: at - offset })
@@ -182,7 +186,7 @@ pub struct StackEffect {
 /// The stack effect of a decoded instruction (`Closure` pushes one value
 /// whatever it captures).
 pub fn stack_effect(ins: &Instruction) -> StackEffect {
-    let a = ins.args.first().copied().unwrap_or(0) as u32;
+    let a = ins.args[0] as u32;
     let (pops, pushes, needs, falls_through) = match ins.op {
         Op::Constant | Op::Nil | Op::True | Op::False | Op::GetLocal | Op::GetGlobal => (0, 1, 0, true),
         Op::GetUpvalue | Op::Class | Op::Closure => (0, 1, 0, true),
@@ -223,7 +227,7 @@ mod tests {
     fn decode_reads_operands() {
         let code = [Op::Invoke as u8, 7, 0, 0, 0, 3, 9, 0, 0, 0];
         let ins = decode_fixed(&code, 0).unwrap();
-        assert_eq!(ins.args, vec![7, 3, 9]);
+        assert_eq!(ins.args, [7, 3, 9]);
         assert_eq!(ins.size, 10);
         assert!(decode_fixed(&code[..9], 0).is_none());
     }

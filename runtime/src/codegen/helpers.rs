@@ -47,6 +47,7 @@ helpers! {
     SetProperty => tvm_rt_set_property,
     GetSuper => tvm_rt_get_super,
     Call => tvm_rt_call,
+    NewInstance => tvm_rt_new_instance,
     Invoke => tvm_rt_invoke,
     SuperInvoke => tvm_rt_super_invoke,
     Closure => tvm_rt_closure,
@@ -92,11 +93,6 @@ fn instruction(th: &Thread, offset: u32) -> (*mut ObjFunction, Instruction) {
 fn name(function: *mut ObjFunction, k: i64) -> *mut ObjString {
     // SAFETY: verified code only names string constants here.
     unsafe { (*(*function).constants.add(k as usize)).as_obj() as *mut ObjString }
-}
-
-fn cache(function: *mut ObjFunction, index: i64) -> *mut InlineCache {
-    // SAFETY: verified cache indices are in range.
-    unsafe { (*function).caches.add(index as usize) }
 }
 
 /// Finishes a call whose callee frame may have been pushed for the interpreter.
@@ -150,19 +146,25 @@ pub extern "sysv64" fn tvm_rt_modulo(vm: *mut Vm, th: *mut Thread) -> u64 {
     with(vm, th, |_, th| status(ops::modulo(th)))
 }
 
+/// The running function (hot helpers get operands directly, not by decoding).
+fn current_function(th: &Thread) -> *mut ObjFunction {
+    // SAFETY: the current frame holds a live closure.
+    unsafe { (*(*th.frames_top.sub(1)).closure).function }
+}
+
 #[no_mangle]
-pub extern "sysv64" fn tvm_rt_get_property(vm: *mut Vm, th: *mut Thread, offset: u32) -> u64 {
+pub extern "sysv64" fn tvm_rt_get_property(vm: *mut Vm, th: *mut Thread, k: u32, cache: *mut InlineCache) -> u64 {
     with(vm, th, |vm, th| {
-        let (f, ins) = instruction(th, offset);
-        status(property::get_property(vm, th, name(f, ins.args[0]), cache(f, ins.args[1])))
+        let name = name(current_function(th), k as i64);
+        status(property::get_property(vm, th, name, cache))
     })
 }
 
 #[no_mangle]
-pub extern "sysv64" fn tvm_rt_set_property(vm: *mut Vm, th: *mut Thread, offset: u32) -> u64 {
+pub extern "sysv64" fn tvm_rt_set_property(vm: *mut Vm, th: *mut Thread, k: u32, cache: *mut InlineCache) -> u64 {
     with(vm, th, |vm, th| {
-        let (f, ins) = instruction(th, offset);
-        status(property::set_property(vm, th, name(f, ins.args[0]), cache(f, ins.args[1])))
+        let name = name(current_function(th), k as i64);
+        status(property::set_property(vm, th, name, cache))
     })
 }
 
@@ -175,15 +177,43 @@ pub extern "sysv64" fn tvm_rt_get_super(vm: *mut Vm, th: *mut Thread, offset: u3
 }
 
 #[no_mangle]
-pub extern "sysv64" fn tvm_rt_call(vm: *mut Vm, th: *mut Thread, base: *mut Value, argc: u64) -> u64 {
-    with(vm, th, |vm, th| status(call::call_from_native(vm, th, base, argc as usize)))
+pub extern "sysv64" fn tvm_rt_call(
+    vm: *mut Vm,
+    th: *mut Thread,
+    base: *mut Value,
+    argc: u32,
+    cache: *mut InlineCache,
+) -> u64 {
+    with(vm, th, |vm, th| {
+        // SAFETY: generated code passes the callee slot of this call.
+        let callee = unsafe { *base };
+        let result = call::call_from_native(vm, th, base, argc as usize);
+        // After the call: a first call may have compiled the callee.
+        call::cache_callee(callee, argc as usize, cache);
+        status(result)
+    })
+}
+
+/// Replaces the class in `slot` with a new instance of it (the fast path of
+/// calling a class whose initializer is compiled).
+#[no_mangle]
+pub extern "sysv64" fn tvm_rt_new_instance(vm: *mut Vm, th: *mut Thread, slot: *mut Value) -> u64 {
+    with(vm, th, |vm, th| {
+        // SAFETY: generated code passes the callee slot, which holds a class.
+        unsafe {
+            let class = (*slot).as_obj() as *mut ObjClass;
+            let instance = crate::heap::new_instance(vm, th, class);
+            *slot = Value::object(instance as *mut Obj);
+        }
+        0
+    })
 }
 
 #[no_mangle]
-pub extern "sysv64" fn tvm_rt_invoke(vm: *mut Vm, th: *mut Thread, offset: u32) -> u64 {
+pub extern "sysv64" fn tvm_rt_invoke(vm: *mut Vm, th: *mut Thread, k: u32, argc: u32, cache: *mut InlineCache) -> u64 {
     with(vm, th, |vm, th| {
-        let (f, ins) = instruction(th, offset);
-        let called = call::invoke(vm, th, name(f, ins.args[0]), ins.args[1] as usize, cache(f, ins.args[2]));
+        let name = name(current_function(th), k as i64);
+        let called = call::invoke(vm, th, name, argc as usize, cache);
         finish(vm, th, called)
     })
 }

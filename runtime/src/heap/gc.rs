@@ -206,7 +206,7 @@ fn sweep(vm: &mut Vm) {
                 } else {
                     (*previous).next = next;
                 }
-                freed += free_object(obj);
+                freed += free_object(&mut vm.heap.pools, obj);
             }
             obj = next;
         }

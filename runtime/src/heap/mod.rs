@@ -8,6 +8,7 @@
 
 pub mod gc;
 pub mod intern;
+pub mod pool;
 
 use crate::object::class::PtrMap;
 use crate::object::*;
@@ -37,6 +38,8 @@ pub struct Heap {
     /// `TINYVM_GC_STRESS=1`: collect before every allocation.
     pub stress: bool,
     pub stats: GcStats,
+    /// Where objects' memory comes from.
+    pub pools: pool::Pools,
 }
 
 impl Default for Heap {
@@ -47,6 +50,7 @@ impl Default for Heap {
             next_gc: MIN_NEXT_GC,
             stress: false,
             stats: GcStats::default(),
+            pools: pool::Pools::default(),
         }
     }
 }
@@ -83,12 +87,7 @@ fn alloc_object<T>(vm: &mut Vm, th: &mut Thread, size: usize, init: T) -> *mut T
     if vm.heap.stress || vm.heap.bytes_allocated + size > vm.heap.next_gc {
         gc::collect(vm, th);
     }
-    let layout = layout(size);
-    // SAFETY: the layout has a non-zero size (every object has a header).
-    let ptr = unsafe { alloc(layout) } as *mut T;
-    if ptr.is_null() {
-        handle_alloc_error(layout);
-    }
+    let ptr = vm.heap.pools.alloc(size) as *mut T;
     // SAFETY: `ptr` is a fresh allocation of at least size_of::<T>() bytes,
     // aligned to 8, and every object type starts with an `Obj` header.
     unsafe {
@@ -235,7 +234,7 @@ pub fn new_function(vm: &mut Vm, th: &mut Thread, function: ObjFunction) -> *mut
 ///
 /// # Safety
 /// `obj` must be an unreachable object already unlinked from the heap list.
-pub unsafe fn free_object(obj: *mut Obj) -> usize {
+pub unsafe fn free_object(pools: &mut pool::Pools, obj: *mut Obj) -> usize {
     // SAFETY: the caller guarantees `obj` is a dead object of its kind; each
     // arm computes the size it was allocated with and drops owned Rust data.
     unsafe {
@@ -286,7 +285,7 @@ pub unsafe fn free_object(obj: *mut Obj) -> usize {
             ObjKind::Array => std::mem::size_of::<ObjArray>(),
             _ => size,
         };
-        dealloc(obj as *mut u8, layout(object_size));
+        pools.free(obj as *mut u8, object_size);
         size
     }
 }

@@ -14,17 +14,31 @@ use std::sync::Arc;
 #[repr(C)]
 #[derive(Copy, Clone)]
 pub struct InlineCache {
-    /// The receiver shape this entry is valid for (null: empty).
+    /// The receiver shape this entry is valid for (null: empty). For `CALL`:
+    /// the cached callee closure (the GC keeps it alive through this field).
     pub shape: *mut ObjShape,
-    /// Field index, or the bits of the cached method value for `INVOKE`.
+    /// Field index; for `INVOKE` the cached method value, for `CALL` the
+    /// cached callee value.
     pub index: u64,
     /// For a `SET_PROPERTY` that adds a field: the shape after the addition.
     pub next_shape: *mut ObjShape,
+    /// For calls (`CALL`, `INVOKE`): the machine-code entry of the cached
+    /// callee, known to take this call site's argument count (or null).
+    pub entry: *const u8,
 }
 
 impl InlineCache {
-    pub const EMPTY: InlineCache =
-        InlineCache { shape: std::ptr::null_mut(), index: 0, next_shape: std::ptr::null_mut() };
+    pub const EMPTY: InlineCache = InlineCache {
+        shape: std::ptr::null_mut(),
+        index: 0,
+        next_shape: std::ptr::null_mut(),
+        entry: std::ptr::null(),
+    };
+
+    /// A field-access entry.
+    pub fn field(shape: *mut ObjShape, index: u32, next_shape: *mut ObjShape) -> InlineCache {
+        InlineCache { shape, index: index as u64, next_shape, entry: std::ptr::null() }
+    }
 }
 
 /// Where a loaded function came from (shared by the functions of one module).

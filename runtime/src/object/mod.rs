@@ -72,7 +72,9 @@ pub mod layout {
     pub const FUNCTION_CONSTANTS: usize = offset_of!(ObjFunction, constants);
     pub const FUNCTION_CACHES: usize = offset_of!(ObjFunction, caches);
     pub const INSTANCE_CAPACITY: usize = offset_of!(ObjInstance, capacity);
+    pub const CLASS_INITIALIZER: usize = offset_of!(ObjClass, initializer);
     pub const CACHE_NEXT_SHAPE: usize = offset_of!(InlineCache, next_shape);
+    pub const CACHE_ENTRY: usize = offset_of!(InlineCache, entry);
     pub const INSTANCE_SHAPE: usize = offset_of!(ObjInstance, shape);
     pub const INSTANCE_FIELDS: usize = offset_of!(ObjInstance, fields);
     pub const ARRAY_PTR: usize = offset_of!(ObjArray, ptr);

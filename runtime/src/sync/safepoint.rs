@@ -1,30 +1,41 @@
 //! Safepoints: where a running thread may give the VM lock to another.
 //!
-//! The interpreter and generated code poll `requested()` (one load of a
-//! global flag) at calls and loop back-edges. When set, the thread saves its
-//! state (stack top and frame pc are already exact at those points) and
-//! calls `park`, which lets the waiting threads run, including a GC.
+//! The interpreter and generated code poll the VM's `poll` flag (one load
+//! at a fixed offset of `Vm`) at calls and loop back-edges. When set, the
+//! thread saves its state (stack top and frame pc are already exact at
+//! those points) and calls `park`, which lets the waiting threads run,
+//! including a GC.
 
 use super::gil;
 use crate::vm::{Thread, Vm};
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicPtr, Ordering};
 
-/// Set when a thread has waited a full slice for the VM lock.
-pub static REQUEST: AtomicBool = AtomicBool::new(false);
+/// Stands in for the flag until a VM exists.
+static IDLE: AtomicBool = AtomicBool::new(false);
+/// The running VM's `poll` flag (one VM per process).
+static FLAG: AtomicPtr<AtomicBool> = AtomicPtr::new(&IDLE as *const AtomicBool as *mut AtomicBool);
 
-#[inline(always)]
-pub fn requested() -> bool {
-    !cfg!(feature = "no-safepoint-polls") && REQUEST.load(Ordering::Relaxed)
+/// Makes `request` set this VM's flag.
+pub fn install(vm: &Vm) {
+    FLAG.store(&vm.poll as *const AtomicBool as *mut AtomicBool, Ordering::Release);
 }
 
+#[inline(always)]
+pub fn requested(vm: &Vm) -> bool {
+    !cfg!(feature = "no-safepoint-polls") && vm.poll.load(Ordering::Relaxed)
+}
+
+/// Asks the running thread to yield at its next safepoint.
 pub fn request() {
-    REQUEST.store(true, Ordering::Relaxed);
+    // SAFETY: FLAG points at IDLE or at the VM's flag, and the VM lives
+    // until the process exits.
+    unsafe { (*FLAG.load(Ordering::Acquire)).store(true, Ordering::Relaxed) };
 }
 
 /// Yields the VM lock to the threads waiting for it, then takes it back.
 #[cold]
 pub fn park(vm: &mut Vm, th: &mut Thread) {
-    REQUEST.store(false, Ordering::Relaxed);
+    vm.poll.store(false, Ordering::Relaxed);
     if gil::contended() {
         super::blocking(vm, th, || ());
     }

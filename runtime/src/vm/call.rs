@@ -186,7 +186,8 @@ pub fn invoke(
         match find_method(class, name) {
             Some(method) => {
                 if !cache.is_null() {
-                    *cache = InlineCache { shape, index: method.0, next_shape: std::ptr::null_mut() };
+                    let entry = compiled_entry(method.as_obj() as *mut ObjClosure, argc);
+                    *cache = InlineCache { shape, index: method.0, next_shape: std::ptr::null_mut(), entry };
                 }
                 call_closure(vm, th, method.as_obj() as *mut ObjClosure, argc)
             }
@@ -204,6 +205,49 @@ pub fn super_invoke(vm: &mut Vm, th: &mut Thread, name: *mut ObjString, argc: us
     match find_method(superclass, name) {
         Some(method) => call_closure(vm, th, method.as_obj() as *mut ObjClosure, argc),
         None => Err(undefined_property(th, name)),
+    }
+}
+
+/// The machine-code entry of `closure` when it takes `argc` arguments.
+pub fn compiled_entry(closure: *mut ObjClosure, argc: usize) -> *const u8 {
+    // SAFETY: the closure and its function are live (held by the caller).
+    unsafe {
+        let function = (*closure).function;
+        if (*function).arity as usize == argc {
+            (*function).native_entry
+        } else {
+            std::ptr::null()
+        }
+    }
+}
+
+/// Remembers a callee at a `CALL` site (used by generated code): a
+/// compiled closure, or a class whose compiled initializer takes `argc`
+/// arguments. The cached object (in `shape`) stays alive with the cache.
+pub fn cache_callee(callee: Value, argc: usize, cache: *mut InlineCache) {
+    let (object, closure) = match callee.obj_kind() {
+        Some(ObjKind::Closure) => (callee.as_obj(), callee.as_obj() as *mut ObjClosure),
+        Some(ObjKind::Class) => {
+            // SAFETY: the class is live (the caller still holds the callee value).
+            let init = unsafe { (*(callee.as_obj() as *mut ObjClass)).initializer };
+            match init.as_kind::<ObjClosure>(ObjKind::Closure) {
+                Some(init) => (callee.as_obj(), init),
+                None => return,
+            }
+        }
+        _ => return,
+    };
+    let entry = compiled_entry(closure, argc);
+    if !entry.is_null() && !cache.is_null() {
+        // SAFETY: the cache belongs to the calling function's call site.
+        unsafe {
+            *cache = InlineCache {
+                shape: object as *mut ObjShape,
+                index: callee.0,
+                next_shape: std::ptr::null_mut(),
+                entry,
+            };
+        }
     }
 }
 

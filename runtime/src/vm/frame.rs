@@ -38,8 +38,6 @@ pub struct Thread {
     pub frames_base: *mut Frame,
     /// Open upvalues, sorted by the stack slot they point to (highest first).
     pub open_upvalues: *mut ObjUpvalue,
-    /// The safepoint request flag (`sync::safepoint::REQUEST`), polled by generated code.
-    pub poll: *const std::sync::atomic::AtomicBool,
     /// Statistics counters of this thread.
     pub instructions: u64,
     pub calls: u64,
@@ -62,7 +60,6 @@ pub mod layout {
     pub const THREAD_FRAMES_LIMIT: usize = offset_of!(Thread, frames_limit);
     pub const THREAD_STACK_LIMIT: usize = offset_of!(Thread, stack_limit);
     pub const THREAD_OPEN_UPVALUES: usize = offset_of!(Thread, open_upvalues);
-    pub const THREAD_POLL: usize = offset_of!(Thread, poll);
     pub const THREAD_CALLS: usize = offset_of!(Thread, calls);
     pub const FRAME_CLOSURE: usize = offset_of!(Frame, closure);
     pub const FRAME_BASE: usize = offset_of!(Frame, base);
@@ -122,7 +119,6 @@ impl Thread {
             stack_base: stack.ptr,
             frames_base,
             open_upvalues: std::ptr::null_mut(),
-            poll: &crate::sync::safepoint::REQUEST,
             instructions: 0,
             calls: 0,
             id,

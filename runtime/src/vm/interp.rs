@@ -111,7 +111,7 @@ pub fn run(vm: &mut Vm, th: &mut Thread) -> Result<(), Trap> {
         }
         macro_rules! poll {
             () => {
-                if safepoint::requested() {
+                if safepoint::requested(vm) {
                     save!();
                     safepoint::park(vm, th);
                 }
@@ -332,6 +332,7 @@ pub fn run(vm: &mut Vm, th: &mut Thread) -> Result<(), Trap> {
                 }
                 Op::Call => {
                     let argc = read_u8!() as usize;
+                    let _cache = read_u32!();
                     poll!();
                     let callee = peek!(argc);
                     if callee.is_kind(ObjKind::Closure) {

@@ -59,6 +59,8 @@ impl Default for Options {
 #[repr(C)]
 pub struct Vm {
     pub globals: Globals,
+    /// Safepoint request: another thread waits for the VM lock (see `sync::safepoint`).
+    pub poll: std::sync::atomic::AtomicBool,
     pub heap: Heap,
     pub strings: Interner,
     /// Every live VM thread (their stacks are GC roots).
@@ -75,6 +77,7 @@ pub struct Vm {
 
 /// Offsets of `Vm` fields used by generated code.
 pub mod layout {
+    pub const VM_POLL: usize = std::mem::offset_of!(super::Vm, poll);
     pub const VM_GLOBALS_BASE: usize =
         std::mem::offset_of!(super::Vm, globals) + std::mem::offset_of!(super::Globals, base);
 }
@@ -86,6 +89,7 @@ impl Vm {
     pub fn new(options: Options, th: &mut Thread) -> Box<Vm> {
         let mut vm = Box::new(Vm {
             globals: Globals::default(),
+            poll: std::sync::atomic::AtomicBool::new(false),
             heap: Heap::default(),
             strings: Interner::default(),
             threads: Vec::new(),
@@ -95,6 +99,7 @@ impl Vm {
             options,
             modules_loaded: 0,
         });
+        crate::sync::safepoint::install(&vm);
         vm.heap.stress = std::env::var("TINYVM_GC_STRESS").map(|v| v == "1").unwrap_or(false);
         vm.threads.push(th as *mut Thread);
         let init = crate::heap::new_string(&mut vm, th, b"init");

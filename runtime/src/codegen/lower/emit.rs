@@ -45,6 +45,7 @@ impl Lowerer<'_> {
                     Err(_) => a.mov(reg, v)?,
                 },
                 Arg::SlotAddress(i) => a.lea(reg, slot(i))?,
+                Arg::CacheAddress(c) => a.lea(reg, qword_ptr(rbx + (c as i32) * obj::CACHE_SIZE as i32))?,
             }
         }
         self.emit_call(helper)
@@ -125,6 +126,12 @@ impl Lowerer<'_> {
         Ok(())
     }
 
+    /// Compares the kind byte of the object at `ptr` with `kind` (sets flags).
+    pub(super) fn cmp_kind(&mut self, ptr: AsmRegister64, kind: ObjKind) -> Emit {
+        self.a.cmp(byte_ptr(ptr + obj::OBJ_KIND), kind as i32)?;
+        Ok(())
+    }
+
     /// Stores the boolean for condition `cond` (from the flags) in `slot(index)`.
     pub(super) fn store_bool(&mut self, cond: Cond, index: u32) -> Emit {
         let a = &mut self.a;
@@ -132,9 +139,10 @@ impl Lowerer<'_> {
             Cond::Above => a.seta(cl)?,
             Cond::BelowOrEqual => a.setbe(cl)?,
         }
+        // No flag-changing instruction from here: a fused branch follows.
         a.movzx(ecx, cl)?;
         a.mov(rax, FALSE_BITS)?;
-        a.add(rax, rcx)?;
+        a.lea(rax, qword_ptr(rax + rcx))?;
         a.mov(slot(index), rax)?;
         Ok(())
     }

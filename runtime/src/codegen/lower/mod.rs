@@ -10,7 +10,8 @@
 //! statically), and calls runtime helpers (`codegen::helpers`) for slow
 //! paths after saving `pc` and the stack top. Register assignment:
 //! r12 = vm, r13 = thread, r14 = frame base (slot 0), r15 = frame,
-//! rbx = closure, rbp = frame pointer.
+//! rbx = the function's inline caches, rbp = frame pointer. The closure is
+//! in the frame (`FRAME_CLOSURE`).
 //!
 //! `emit.rs` has the small building blocks, `ops.rs` one case per opcode.
 
@@ -20,6 +21,7 @@ mod ops;
 use super::helpers::Helper;
 use crate::bytecode::depth::stack_depths;
 use crate::bytecode::opcode::{decode_fixed, Op, Operand, UPVALUE_DESCRIPTOR_SIZE};
+use crate::object::layout as obj;
 use crate::vm::frame::layout as fl;
 use iced_x86::code_asm::*;
 use iced_x86::BlockEncoderOptions;
@@ -91,6 +93,8 @@ pub(super) enum Arg {
     Imm(u64),
     /// The address of a value-stack slot of this frame.
     SlotAddress(u32),
+    /// The address of inline cache `c` of the running function.
+    CacheAddress(u32),
 }
 
 pub(super) struct Lowerer<'a> {
@@ -105,6 +109,9 @@ pub(super) struct Lowerer<'a> {
     overflow: CodeLabel,
     /// Bytecode offsets that some jump targets.
     jump_targets: Vec<bool>,
+    /// The slot a number constant was just pushed to (valid for the next
+    /// instruction only, and only when that one is not a jump target).
+    known_number: Option<u32>,
 }
 
 /// Lowers one verified function.
@@ -124,6 +131,7 @@ pub fn lower(input: &FunctionInput) -> Result<LoweredFunction, LowerError> {
         epilogue,
         overflow,
         jump_targets: vec![false; input.code.len() + 1],
+        known_number: None,
     };
     let starts = l.scan(&depths);
     for &offset in &starts {
@@ -132,15 +140,23 @@ pub fn lower(input: &FunctionInput) -> Result<LoweredFunction, LowerError> {
     }
     let prologue_marks = l.prologue()?;
     let mut line_marks = Vec::with_capacity(starts.len());
+    let mut skip = false;
     for (i, &offset) in starts.iter().enumerate() {
         let Some(depth) = depths[offset] else { continue };
+        if std::mem::take(&mut skip) {
+            continue;
+        }
         let mut label = l.labels[offset].expect("label of an instruction start");
         l.a.set_label(&mut label)?;
         l.labels[offset] = Some(label);
         line_marks.push((l.a.instructions().len(), offset as u32));
         l.a.zero_bytes()?;
-        let next = starts.get(i + 1).copied();
-        l.instruction(offset, depth, next)?;
+        if l.jump_targets[offset] {
+            l.known_number = None;
+        }
+        // The next instruction, when control can only reach it from here.
+        let next = starts.get(i + 1).copied().filter(|&n| !l.jump_targets[n]);
+        skip = l.instruction(offset, depth, next)?;
     }
     let epilogue_index = l.tail()?;
     let result = l.a.assemble_options(0, BlockEncoderOptions::RETURN_NEW_INSTRUCTION_OFFSETS)?;
@@ -203,7 +219,6 @@ impl Lowerer<'_> {
         a.mov(r12, rdi)?;
         a.mov(r13, rsi)?;
         a.mov(r14, rdx)?;
-        a.mov(rbx, rcx)?;
         a.mov(r15, qword_ptr(r13 + fl::THREAD_FRAMES_TOP))?;
         a.cmp(r15, qword_ptr(r13 + fl::THREAD_FRAMES_LIMIT))?;
         a.jae(self.overflow)?;
@@ -211,7 +226,9 @@ impl Lowerer<'_> {
         a.lea(rax, qword_ptr(r14 + needed))?;
         a.cmp(rax, qword_ptr(r13 + fl::THREAD_STACK_LIMIT))?;
         a.ja(self.overflow)?;
-        a.mov(qword_ptr(r15 + fl::FRAME_CLOSURE), rbx)?;
+        a.mov(qword_ptr(r15 + fl::FRAME_CLOSURE), rcx)?;
+        a.mov(rbx, qword_ptr(rcx + obj::CLOSURE_FUNCTION))?;
+        a.mov(rbx, qword_ptr(rbx + obj::FUNCTION_CACHES))?;
         a.mov(qword_ptr(r15 + fl::FRAME_BASE), r14)?;
         a.mov(qword_ptr(r15 + fl::FRAME_PC), 0)?;
         a.lea(rax, qword_ptr(r15 + fl::FRAME_SIZE))?;

@@ -3,14 +3,14 @@
 //! compiled functions; helper calls for everything else.
 
 use super::emit::{slot, Cond, Emit};
-use super::{Arg, Lowerer};
+use super::{Arg, LowerError, Lowerer};
 use crate::bytecode::opcode::{decode_fixed, Instruction, Op};
 use crate::codegen::helpers::Helper;
 use crate::object::layout as obj;
 use crate::object::ObjKind;
 use crate::value::{Value, SIGN_BIT};
 use crate::vm::frame::layout as fl;
-use crate::vm::layout::VM_GLOBALS_BASE;
+use crate::vm::layout::{VM_GLOBALS_BASE, VM_POLL};
 use iced_x86::code_asm::*;
 
 impl Lowerer<'_> {
@@ -20,7 +20,8 @@ impl Lowerer<'_> {
 
     /// Loads constant `k` of the running function into `reg`.
     fn load_constant(&mut self, reg: AsmRegister64, k: u32) -> Emit {
-        self.a.mov(reg, qword_ptr(rbx + obj::CLOSURE_FUNCTION))?;
+        self.a.mov(reg, qword_ptr(r15 + fl::FRAME_CLOSURE))?;
+        self.a.mov(reg, qword_ptr(reg + obj::CLOSURE_FUNCTION))?;
         self.a.mov(reg, qword_ptr(reg + obj::FUNCTION_CONSTANTS))?;
         self.a.mov(reg, qword_ptr(reg + (k as i32) * 8))?;
         Ok(())
@@ -28,9 +29,7 @@ impl Lowerer<'_> {
 
     /// Leaves the address of inline cache `c` of the running function in `reg`.
     fn load_cache(&mut self, reg: AsmRegister64, c: i64) -> Emit {
-        self.a.mov(reg, qword_ptr(rbx + obj::CLOSURE_FUNCTION))?;
-        self.a.mov(reg, qword_ptr(reg + obj::FUNCTION_CACHES))?;
-        self.a.lea(reg, qword_ptr(reg + (c as i32) * obj::CACHE_SIZE as i32))?;
+        self.a.lea(reg, qword_ptr(rbx + (c as i32) * obj::CACHE_SIZE as i32))?;
         Ok(())
     }
 
@@ -42,22 +41,40 @@ impl Lowerer<'_> {
     /// A safepoint poll: parks the thread when another one is waiting.
     fn poll(&mut self, pc: u32, depth: u32) -> Emit {
         let (entry, mut resume) = self.slow_path(pc, depth, Helper::Safepoint, vec![]);
-        self.a.mov(rax, qword_ptr(r13 + fl::THREAD_POLL))?;
-        self.a.cmp(byte_ptr(rax), 0)?;
+        self.a.cmp(byte_ptr(r12 + VM_POLL), 0)?;
         self.a.jne(entry)?;
         self.set(&mut resume)
     }
 
-    /// Lowers the instruction at `offset` with `d` values on the operand stack.
-    pub(super) fn instruction(&mut self, offset: usize, d: u32, _next: Option<usize>) -> Emit {
+    /// The `JUMP_IF_FALSE` that directly follows (and is reached only from)
+    /// the current instruction, if any: comparisons branch on their flags.
+    fn fusable_branch(&self, next: Option<usize>) -> Option<Instruction> {
+        let ins = decode_fixed(self.input.code, next?)?;
+        (ins.op == Op::JumpIfFalse).then_some(ins)
+    }
+
+    /// Whether the value a `JUMP_IF_FALSE` tests is popped on both of its
+    /// paths (the `if` and `while` pattern), so it need not be stored.
+    fn condition_is_dead(&self, jump: &Instruction) -> bool {
+        let is_pop = |at: usize| decode_fixed(self.input.code, at).is_some_and(|i| i.op == Op::Pop);
+        is_pop(jump.offset + jump.size) && is_pop(jump.jump_target() as usize)
+    }
+
+    /// Lowers the instruction at `offset` with `d` values on the operand
+    /// stack. Returns true when it also lowered the next instruction.
+    pub(super) fn instruction(&mut self, offset: usize, d: u32, next: Option<usize>) -> Result<bool, LowerError> {
         let ins = decode_fixed(self.input.code, offset).expect("verified instruction");
         let pc = offset as u32 + 1;
         let here = Arg::Imm(offset as u64);
+        let known_number = self.known_number.take();
         match ins.op {
             Op::Constant => {
                 let k = ins.args[0] as u32;
                 match (self.input.number_constant)(k) {
-                    Some(n) => self.a.mov(rax, n.to_bits())?,
+                    Some(n) => {
+                        self.a.mov(rax, n.to_bits())?;
+                        self.known_number = Some(d);
+                    }
                     None => self.load_constant(rax, k)?,
                 }
                 self.a.mov(slot(d), rax)?;
@@ -107,7 +124,8 @@ impl Lowerer<'_> {
             }
             Op::GetUpvalue | Op::SetUpvalue => {
                 let at = obj::CLOSURE_UPVALUES as i32 + (ins.args[0] as i32) * 8;
-                self.a.mov(rax, qword_ptr(rbx + at))?;
+                self.a.mov(rax, qword_ptr(r15 + fl::FRAME_CLOSURE))?;
+                self.a.mov(rax, qword_ptr(rax + at))?;
                 self.a.mov(rax, qword_ptr(rax + obj::UPVALUE_LOCATION))?;
                 if ins.op == Op::GetUpvalue {
                     self.a.mov(rax, qword_ptr(rax))?;
@@ -117,12 +135,19 @@ impl Lowerer<'_> {
                     self.a.mov(qword_ptr(rax), rcx)?;
                 }
             }
-            Op::GetProperty => self.get_property(&ins, pc, d, here)?,
-            Op::SetProperty => self.set_property(&ins, pc, d, here)?,
+            Op::GetProperty => self.get_property(&ins, pc, d)?,
+            Op::SetProperty => self.set_property(&ins, pc, d)?,
             Op::GetSuper => self.inline_helper(pc, d, Helper::GetSuper, &[here])?,
             Op::Equal | Op::NotEqual => self.equality(ins.op == Op::Equal, d)?,
-            Op::Greater | Op::Less | Op::GreaterEqual | Op::LessEqual => self.comparison(ins.op, pc, d)?,
-            Op::Add | Op::Subtract | Op::Multiply | Op::Divide => self.arithmetic(ins.op, pc, d)?,
+            Op::Greater | Op::Less | Op::GreaterEqual | Op::LessEqual => {
+                let b_known = known_number == Some(d - 1);
+                let branch = self.fusable_branch(next);
+                self.comparison(ins.op, pc, d, b_known, branch.as_ref())?;
+                return Ok(branch.is_some());
+            }
+            Op::Add | Op::Subtract | Op::Multiply | Op::Divide => {
+                self.arithmetic(ins.op, pc, d, known_number == Some(d - 1))?
+            }
             Op::Modulo => self.inline_helper(pc, d, Helper::Modulo, &[])?,
             Op::Not => {
                 self.a.mov(rax, slot(d - 1))?;
@@ -155,18 +180,8 @@ impl Lowerer<'_> {
                 let target = self.label_at(ins.jump_target());
                 self.a.jmp(target)?;
             }
-            Op::Call => {
-                let argc = ins.args[0] as u32;
-                let callee = d - argc - 1;
-                self.poll(pc, d)?;
-                let (slow, mut resume) =
-                    self.slow_path(pc, d, Helper::Call, vec![Arg::SlotAddress(callee), Arg::Imm(argc as u64)]);
-                self.a.mov(rax, slot(callee))?;
-                self.jump_unless_kind(rax, rcx, ObjKind::Closure, slow)?;
-                self.call_compiled(argc, callee, pc, slow)?;
-                self.set(&mut resume)?;
-            }
-            Op::Invoke => self.invoke(&ins, pc, d, here)?,
+            Op::Call => self.call(&ins, pc, d)?,
+            Op::Invoke => self.invoke(&ins, pc, d)?,
             Op::SuperInvoke => self.inline_helper(pc, d, Helper::SuperInvoke, &[here])?,
             Op::Closure => self.inline_helper(pc, d, Helper::Closure, &[here])?,
             Op::CloseUpvalue => self.inline_helper(pc, d, Helper::CloseUpvalues, &[Arg::SlotAddress(d - 1)])?,
@@ -181,7 +196,53 @@ impl Lowerer<'_> {
             Op::MonitorEnter => self.inline_helper(pc, d, Helper::MonitorEnter, &[])?,
             Op::MonitorExit => self.inline_helper(pc, d, Helper::MonitorExit, &[])?,
         }
-        Ok(())
+        Ok(false)
+    }
+
+    /// `CALL`: the callee cached at this site is called directly; another
+    /// compiled closure with the right arity is called after checks; anything
+    /// else goes through the helper (which fills the cache).
+    fn call(&mut self, ins: &Instruction, pc: u32, d: u32) -> Emit {
+        let argc = ins.args[0] as u32;
+        let callee = d - argc - 1;
+        self.poll(pc, d)?;
+        let args = vec![Arg::SlotAddress(callee), Arg::Imm(argc as u64), Arg::CacheAddress(ins.args[1] as u32)];
+        let (slow, mut resume) = self.slow_path(pc, d, Helper::Call, args);
+        let mut uncached = self.a.create_label();
+        let mut cached_closure = self.a.create_label();
+        self.a.mov(rax, slot(callee))?;
+        self.load_cache(rdx, ins.args[1])?;
+        self.a.cmp(rax, qword_ptr(rdx + obj::CACHE_INDEX))?;
+        self.a.jne(uncached)?;
+        self.a.mov(rcx, qword_ptr(rdx + obj::CACHE_SHAPE))?;
+        self.cmp_kind(rcx, ObjKind::Class)?;
+        self.a.jne(cached_closure)?;
+        // A cached class: allocate the instance, then run its compiled `init`.
+        self.inline_helper(pc, d, Helper::NewInstance, &[Arg::SlotAddress(callee)])?;
+        self.load_cache(rdx, ins.args[1])?;
+        self.a.mov(rcx, qword_ptr(rdx + obj::CACHE_SHAPE))?;
+        self.a.mov(rcx, qword_ptr(rcx + obj::CLASS_INITIALIZER))?;
+        self.a.shl(rcx, 16)?;
+        self.a.shr(rcx, 16)?;
+        self.set(&mut cached_closure)?;
+        self.a.mov(rax, qword_ptr(rdx + obj::CACHE_ENTRY))?;
+        self.call_entry(callee, pc)?;
+        self.a.jmp(resume)?;
+        self.set(&mut uncached)?;
+        self.jump_unless_kind(rax, rcx, ObjKind::Closure, slow)?;
+        self.call_compiled(argc, callee, pc, slow)?;
+        self.set(&mut resume)
+    }
+
+    /// Calls the machine code in rax for the closure in rcx with the frame at `callee`.
+    fn call_entry(&mut self, callee: u32, pc: u32) -> Emit {
+        let a = &mut self.a;
+        a.mov(dword_ptr(r15 + fl::FRAME_PC), pc)?;
+        a.mov(rdi, r12)?;
+        a.mov(rsi, r13)?;
+        a.lea(rdx, slot(callee))?;
+        a.call(rax)?;
+        self.check_status()
     }
 
     /// Calls the closure whose pointer is in rcx directly when it is
@@ -194,16 +255,12 @@ impl Lowerer<'_> {
         a.mov(rax, qword_ptr(rdx + obj::FUNCTION_NATIVE))?;
         a.test(rax, rax)?;
         a.jz(slow)?;
-        a.mov(dword_ptr(r15 + fl::FRAME_PC), pc)?;
-        a.mov(rdi, r12)?;
-        a.mov(rsi, r13)?;
-        a.lea(rdx, slot(callee))?;
-        a.call(rax)?;
-        self.check_status()
+        self.call_entry(callee, pc)
     }
 
-    fn get_property(&mut self, ins: &Instruction, pc: u32, d: u32, here: Arg) -> Emit {
-        let (slow, mut resume) = self.slow_path(pc, d, Helper::GetProperty, vec![here]);
+    fn get_property(&mut self, ins: &Instruction, pc: u32, d: u32) -> Emit {
+        let args = vec![Arg::Imm(ins.args[0] as u64), Arg::CacheAddress(ins.args[1] as u32)];
+        let (slow, mut resume) = self.slow_path(pc, d, Helper::GetProperty, args);
         self.a.mov(rax, slot(d - 1))?;
         self.jump_unless_kind(rax, rcx, ObjKind::Instance, slow)?;
         self.load_cache(rdx, ins.args[1])?;
@@ -217,8 +274,9 @@ impl Lowerer<'_> {
         self.set(&mut resume)
     }
 
-    fn set_property(&mut self, ins: &Instruction, pc: u32, d: u32, here: Arg) -> Emit {
-        let (slow, mut resume) = self.slow_path(pc, d, Helper::SetProperty, vec![here]);
+    fn set_property(&mut self, ins: &Instruction, pc: u32, d: u32) -> Emit {
+        let args = vec![Arg::Imm(ins.args[0] as u64), Arg::CacheAddress(ins.args[1] as u32)];
+        let (slow, mut resume) = self.slow_path(pc, d, Helper::SetProperty, args);
         let mut store = self.a.create_label();
         self.a.mov(rax, slot(d - 2))?;
         self.jump_unless_kind(rax, rcx, ObjKind::Instance, slow)?;
@@ -242,21 +300,29 @@ impl Lowerer<'_> {
         self.set(&mut resume)
     }
 
-    fn invoke(&mut self, ins: &Instruction, pc: u32, d: u32, here: Arg) -> Emit {
+    fn invoke(&mut self, ins: &Instruction, pc: u32, d: u32) -> Emit {
         let argc = ins.args[1] as u32;
         let receiver = d - argc - 1;
         self.poll(pc, d)?;
-        let (slow, mut resume) = self.slow_path(pc, d, Helper::Invoke, vec![here]);
+        let args = vec![Arg::Imm(ins.args[0] as u64), Arg::Imm(argc as u64), Arg::CacheAddress(ins.args[2] as u32)];
+        let (slow, mut resume) = self.slow_path(pc, d, Helper::Invoke, args);
         self.a.mov(rax, slot(receiver))?;
         self.jump_unless_kind(rax, rcx, ObjKind::Instance, slow)?;
         self.load_cache(rdx, ins.args[2])?;
         self.a.mov(rsi, qword_ptr(rcx + obj::INSTANCE_SHAPE))?;
         self.a.cmp(rsi, qword_ptr(rdx + obj::CACHE_SHAPE))?;
         self.a.jne(slow)?;
-        // The cached method is a closure value.
+        // The cached method is a closure value; its entry is cached when compiled.
         self.a.mov(rcx, qword_ptr(rdx + obj::CACHE_INDEX))?;
         self.a.shl(rcx, 16)?;
         self.a.shr(rcx, 16)?;
+        self.a.mov(rax, qword_ptr(rdx + obj::CACHE_ENTRY))?;
+        self.a.test(rax, rax)?;
+        let mut unknown_entry = self.a.create_label();
+        self.a.jz(unknown_entry)?;
+        self.call_entry(receiver, pc)?;
+        self.a.jmp(resume)?;
+        self.set(&mut unknown_entry)?;
         self.call_compiled(argc, receiver, pc, slow)?;
         self.set(&mut resume)
     }
@@ -297,20 +363,25 @@ impl Lowerer<'_> {
         Ok(())
     }
 
-    /// Loads both operands, checks they are numbers, and moves them to xmm0/xmm1.
-    fn number_operands(&mut self, not_numbers: CodeLabel, d: u32) -> Emit {
+    /// Loads both operands, checks they are numbers (the second is known to
+    /// be one when `b_known`), and moves them to xmm0/xmm1.
+    fn number_operands(&mut self, not_numbers: CodeLabel, d: u32, b_known: bool) -> Emit {
         self.a.mov(rax, slot(d - 2))?;
         self.a.mov(rcx, slot(d - 1))?;
         self.jump_unless_number(rax, rdx, not_numbers)?;
-        self.jump_unless_number(rcx, rdx, not_numbers)?;
+        if !b_known {
+            self.jump_unless_number(rcx, rdx, not_numbers)?;
+        }
         self.a.movq(xmm0, rax)?;
         self.a.movq(xmm1, rcx)?;
         Ok(())
     }
 
-    fn comparison(&mut self, op: Op, pc: u32, d: u32) -> Emit {
+    /// A comparison; with `branch`, also the `JUMP_IF_FALSE` after it,
+    /// branching on the flags.
+    fn comparison(&mut self, op: Op, pc: u32, d: u32, b_known: bool, branch: Option<&Instruction>) -> Emit {
         let error = self.error_path(pc, d, Helper::NumbersError, vec![]);
-        self.number_operands(error, d)?;
+        self.number_operands(error, d, b_known)?;
         // clox defines >= as !(a < b) and <= as !(a > b), NaN included.
         let cond = match op {
             Op::Greater => {
@@ -330,17 +401,29 @@ impl Lowerer<'_> {
                 Cond::BelowOrEqual
             }
         };
-        self.store_bool(cond, d - 2)
+        // The result stays on the stack (JUMP_IF_FALSE does not pop it)
+        // unless both successors pop it right away.
+        if !branch.is_some_and(|jump| self.condition_is_dead(jump)) {
+            self.store_bool(cond, d - 2)?;
+        }
+        if let Some(jump) = branch {
+            let target = self.label_at(jump.jump_target());
+            match cond {
+                Cond::Above => self.a.jbe(target)?,
+                Cond::BelowOrEqual => self.a.ja(target)?,
+            }
+        }
+        Ok(())
     }
 
-    fn arithmetic(&mut self, op: Op, pc: u32, d: u32) -> Emit {
+    fn arithmetic(&mut self, op: Op, pc: u32, d: u32, b_known: bool) -> Emit {
         let (not_numbers, resume) = if op == Op::Add {
             let (slow, resume) = self.slow_path(pc, d, Helper::Add, vec![]);
             (slow, Some(resume))
         } else {
             (self.error_path(pc, d, Helper::NumbersError, vec![]), None)
         };
-        self.number_operands(not_numbers, d)?;
+        self.number_operands(not_numbers, d, b_known)?;
         match op {
             Op::Add => self.a.addsd(xmm0, xmm1)?,
             Op::Subtract => self.a.subsd(xmm0, xmm1)?,

@@ -1,0 +1,120 @@
+//! Size-class pools for small objects: the GC's allocator.
+//!
+//! Objects up to `MAX_SMALL` bytes come from per-size-class free lists,
+//! refilled by carving 64 KB chunks; the sweep returns dead objects to
+//! their list instead of to the system allocator, so allocation and freeing
+//! are a few instructions. Larger objects use the system allocator. Pools
+//! are only used under the VM lock. Chunks are kept for the life of the VM.
+
+use std::alloc::{alloc, dealloc, handle_alloc_error, Layout};
+
+const GRANULE: usize = 16;
+/// The largest size served from the pools.
+pub const MAX_SMALL: usize = 256;
+const CLASSES: usize = MAX_SMALL / GRANULE;
+const CHUNK: usize = 64 * 1024;
+
+struct FreeNode {
+    next: *mut FreeNode,
+}
+
+pub struct Pools {
+    free: [*mut FreeNode; CLASSES],
+    /// Unused tail of the current chunk.
+    bump: *mut u8,
+    bump_left: usize,
+    chunks: Vec<*mut u8>,
+}
+
+impl Default for Pools {
+    fn default() -> Self {
+        Pools { free: [std::ptr::null_mut(); CLASSES], bump: std::ptr::null_mut(), bump_left: 0, chunks: Vec::new() }
+    }
+}
+
+fn class_of(size: usize) -> Option<usize> {
+    (size <= MAX_SMALL).then(|| size.max(1).div_ceil(GRANULE) - 1)
+}
+
+fn large_layout(size: usize) -> Layout {
+    Layout::from_size_align(size, 8).unwrap_or_else(|_| handle_alloc_error(Layout::new::<u64>()))
+}
+
+impl Pools {
+    /// Memory for an object of `size` bytes (8-byte aligned, uninitialized).
+    #[inline]
+    pub fn alloc(&mut self, size: usize) -> *mut u8 {
+        let Some(class) = class_of(size) else {
+            let layout = large_layout(size);
+            // SAFETY: the size is larger than MAX_SMALL, so non-zero.
+            let p = unsafe { alloc(layout) };
+            if p.is_null() {
+                handle_alloc_error(layout);
+            }
+            return p;
+        };
+        let head = self.free[class];
+        if !head.is_null() {
+            // SAFETY: free-list nodes are dead objects of this class owned by the pool.
+            self.free[class] = unsafe { (*head).next };
+            return head as *mut u8;
+        }
+        self.carve((class + 1) * GRANULE)
+    }
+
+    fn carve(&mut self, bytes: usize) -> *mut u8 {
+        if self.bump_left < bytes {
+            let layout = large_layout(CHUNK);
+            // SAFETY: a non-zero-sized layout.
+            let chunk = unsafe { alloc(layout) };
+            if chunk.is_null() {
+                handle_alloc_error(layout);
+            }
+            self.chunks.push(chunk);
+            self.bump = chunk;
+            self.bump_left = CHUNK;
+        }
+        let p = self.bump;
+        // SAFETY: `bytes <= bump_left`, so this stays inside the chunk.
+        self.bump = unsafe { self.bump.add(bytes) };
+        self.bump_left -= bytes;
+        p
+    }
+
+    /// Returns an object's memory.
+    ///
+    /// # Safety
+    /// `p` must come from `alloc(size)` with the same size and be dead.
+    #[inline]
+    pub unsafe fn free(&mut self, p: *mut u8, size: usize) {
+        match class_of(size) {
+            Some(class) => {
+                let node = p as *mut FreeNode;
+                // SAFETY: the object is dead and at least 16 bytes long.
+                unsafe { (*node).next = self.free[class] };
+                self.free[class] = node;
+            }
+            // SAFETY: large objects come from the system allocator with this layout.
+            None => unsafe { dealloc(p, large_layout(size)) },
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reuses_freed_memory_of_the_same_class() {
+        let mut pools = Pools::default();
+        let a = pools.alloc(40);
+        let b = pools.alloc(48);
+        assert_ne!(a, b);
+        // SAFETY: a came from alloc(40) and is not used again.
+        unsafe { pools.free(a, 40) };
+        assert_eq!(pools.alloc(33), a, "33..48 bytes share a class");
+        let big = pools.alloc(1000);
+        // SAFETY: big came from alloc(1000).
+        unsafe { pools.free(big, 1000) };
+    }
+}
