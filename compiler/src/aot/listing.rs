@@ -10,7 +10,11 @@ use tinyvm_runtime::codegen::lower::LoweredFunction;
 
 /// The annotated listing of one lowered function.
 pub fn native_listing(bytecode: &[u8], lowered: &LoweredFunction) -> String {
-    let starts: HashMap<u32, u32> = lowered.lines.iter().map(|&(native, offset)| (native, offset)).collect();
+    // Several bytecode instructions may start at one address (some emit no code).
+    let mut starts: HashMap<u32, Vec<u32>> = HashMap::new();
+    for &(native, offset) in &lowered.lines {
+        starts.entry(native).or_default().push(offset);
+    }
     let helpers: HashMap<u32, &str> = lowered.helper_calls.iter().map(|c| (c.offset - 1, c.helper.symbol())).collect();
     let mut decoder = Decoder::with_ip(64, &lowered.code, 0, DecoderOptions::NONE);
     let mut formatter = IntelFormatter::new();
@@ -22,7 +26,7 @@ pub fn native_listing(bytecode: &[u8], lowered: &LoweredFunction) -> String {
     while decoder.can_decode() {
         decoder.decode_out(&mut instruction);
         let ip = instruction.ip() as u32;
-        if let Some(&offset) = starts.get(&ip) {
+        for &offset in starts.get(&ip).into_iter().flatten() {
             let name = decode_fixed(bytecode, offset as usize).map(|i| i.op.mnemonic()).unwrap_or("?");
             let _ = writeln!(out, "  ; {:>5}  {}", offset, name);
         }

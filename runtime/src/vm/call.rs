@@ -208,13 +208,15 @@ pub fn super_invoke(vm: &mut Vm, th: &mut Thread, name: *mut ObjString, argc: us
     }
 }
 
-/// The machine-code entry of `closure` when it takes `argc` arguments.
+/// The fast machine-code entry of `closure` (for compiled callers, see
+/// `codegen::lower::FAST_ENTRY_OFFSET`) when it takes `argc` arguments.
 pub fn compiled_entry(closure: *mut ObjClosure, argc: usize) -> *const u8 {
     // SAFETY: the closure and its function are live (held by the caller).
     unsafe {
         let function = (*closure).function;
-        if (*function).arity as usize == argc {
-            (*function).native_entry
+        let entry = (*function).native_entry;
+        if (*function).arity as usize == argc && !entry.is_null() {
+            entry.add(crate::codegen::lower::FAST_ENTRY_OFFSET)
         } else {
             std::ptr::null()
         }

@@ -69,14 +69,16 @@ impl Lowerer<'_> {
     pub(super) fn slow_path(&mut self, pc: u32, depth: u32, helper: Helper, args: Vec<Arg>) -> (CodeLabel, CodeLabel) {
         let entry = self.a.create_label();
         let resume = self.a.create_label();
-        self.slow_paths.push(SlowPath { entry, resume: Some(resume), pc, depth, helper, args });
+        let pending = self.pending.clone();
+        self.slow_paths.push(SlowPath { entry, resume: Some(resume), pending, pc, depth, helper, args });
         (entry, resume)
     }
 
     /// A slow path that always raises (the helper reports the error).
     pub(super) fn error_path(&mut self, pc: u32, depth: u32, helper: Helper, args: Vec<Arg>) -> CodeLabel {
         let entry = self.a.create_label();
-        self.slow_paths.push(SlowPath { entry, resume: None, pc, depth, helper, args });
+        let pending = self.pending.clone();
+        self.slow_paths.push(SlowPath { entry, resume: None, pending, pc, depth, helper, args });
         entry
     }
 

@@ -5,9 +5,10 @@
 //!
 //! The generated code follows the interpreter's frame protocol (see
 //! `vm/frame.rs`): signature `extern "sysv64" fn(vm, thread, base, closure)
-//! -> status`; it pushes its own frame, keeps the operand stack in its
-//! value-stack slots (the depth before every instruction is known
-//! statically), and calls runtime helpers (`codegen::helpers`) for slow
+//! -> status` at its start, and a faster entry for compiled callers at
+//! `FAST_ENTRY_OFFSET`; it pushes its own frame, keeps the operand stack in
+//! its value-stack slots (the depth before every instruction is known
+//! statically; `stack.rs` defers the cheap pushes), and calls runtime helpers (`codegen::helpers`) for slow
 //! paths after saving `pc` and the stack top. Register assignment:
 //! r12 = vm, r13 = thread, r14 = frame base (slot 0), r15 = frame,
 //! rbx = the function's inline caches, rbp = frame pointer. The closure is
@@ -17,6 +18,7 @@
 
 mod emit;
 mod ops;
+mod stack;
 
 use super::helpers::Helper;
 use crate::bytecode::depth::stack_depths;
@@ -25,6 +27,13 @@ use crate::object::layout as obj;
 use crate::vm::frame::layout as fl;
 use iced_x86::code_asm::*;
 use iced_x86::BlockEncoderOptions;
+
+/// Offset of the fast entry from the start of a function's code. Compiled
+/// code calls compiled code there (vm and thread already in r12/r13, base in
+/// rdx, closure in rcx); the start is the System V entry for Rust callers.
+pub const FAST_ENTRY_OFFSET: usize = 32;
+/// int3 bytes that pad the System V entry stub (25 bytes) to the fast entry.
+const FAST_ENTRY_PADDING: usize = 7;
 
 /// What the lowering needs to know about a function.
 pub struct FunctionInput<'a> {
@@ -81,6 +90,8 @@ impl From<iced_x86::IcedError> for LowerError {
 pub(super) struct SlowPath {
     entry: CodeLabel,
     resume: Option<CodeLabel>,
+    /// Pending values to write to the stack before calling the helper.
+    pending: Vec<(u32, stack::Source)>,
     pc: u32,
     depth: u32,
     helper: Helper,
@@ -107,11 +118,14 @@ pub(super) struct Lowerer<'a> {
     error_exit: CodeLabel,
     epilogue: CodeLabel,
     overflow: CodeLabel,
+    fast_entry: CodeLabel,
     /// Bytecode offsets that some jump targets.
     jump_targets: Vec<bool>,
-    /// The slot a number constant was just pushed to (valid for the next
-    /// instruction only, and only when that one is not a jump target).
-    known_number: Option<u32>,
+    /// Operand-stack values not yet written to their slots (see `stack.rs`).
+    pending: Vec<(u32, stack::Source)>,
+    /// Some `CLOSURE` captures a local of this frame, so returning must
+    /// close upvalues (otherwise no open upvalue can point into the frame).
+    captures_locals: bool,
 }
 
 /// Lowers one verified function.
@@ -121,6 +135,7 @@ pub fn lower(input: &FunctionInput) -> Result<LoweredFunction, LowerError> {
     let error_exit = a.create_label();
     let epilogue = a.create_label();
     let overflow = a.create_label();
+    let fast_entry = a.create_label();
     let mut l = Lowerer {
         a,
         input,
@@ -130,8 +145,10 @@ pub fn lower(input: &FunctionInput) -> Result<LoweredFunction, LowerError> {
         error_exit,
         epilogue,
         overflow,
+        fast_entry,
         jump_targets: vec![false; input.code.len() + 1],
-        known_number: None,
+        pending: Vec::new(),
+        captures_locals: false,
     };
     let starts = l.scan(&depths);
     for &offset in &starts {
@@ -146,20 +163,24 @@ pub fn lower(input: &FunctionInput) -> Result<LoweredFunction, LowerError> {
         if std::mem::take(&mut skip) {
             continue;
         }
+        if l.jump_targets[offset] {
+            // Every path into a jump target has the whole stack in memory.
+            l.flush()?;
+        }
         let mut label = l.labels[offset].expect("label of an instruction start");
         l.a.set_label(&mut label)?;
         l.labels[offset] = Some(label);
         line_marks.push((l.a.instructions().len(), offset as u32));
         l.a.zero_bytes()?;
-        if l.jump_targets[offset] {
-            l.known_number = None;
-        }
         // The next instruction, when control can only reach it from here.
         let next = starts.get(i + 1).copied().filter(|&n| !l.jump_targets[n]);
         skip = l.instruction(offset, depth, next)?;
     }
     let epilogue_index = l.tail()?;
     let result = l.a.assemble_options(0, BlockEncoderOptions::RETURN_NEW_INSTRUCTION_OFFSETS)?;
+    if result.label_ip(&l.fast_entry)? != FAST_ENTRY_OFFSET as u64 {
+        return Err(LowerError("the fast entry is not at its fixed offset".into()));
+    }
     let offsets = &result.inner.new_instruction_offsets;
     let code = result.inner.code_buffer.clone();
     let mut helper_calls = Vec::with_capacity(l.calls.len());
@@ -196,7 +217,11 @@ impl Lowerer<'_> {
             }
             let mut size = ins.size;
             if ins.op == Op::Closure {
-                size += (self.input.capture_count)(ins.args[0] as u32) as usize * UPVALUE_DESCRIPTOR_SIZE;
+                let count = (self.input.capture_count)(ins.args[0] as u32) as usize;
+                let descriptors = offset + size;
+                self.captures_locals |=
+                    (0..count).any(|i| code.get(descriptors + i * UPVALUE_DESCRIPTOR_SIZE) == Some(&1));
+                size += count * UPVALUE_DESCRIPTOR_SIZE;
             }
             offset += size;
         }
@@ -208,16 +233,32 @@ impl Lowerer<'_> {
     /// after `mov rbp, rsp`.
     fn prologue(&mut self) -> Result<(usize, usize), LowerError> {
         let a = &mut self.a;
+        // The System V entry (for Rust callers): set up r12/r13, which
+        // compiled code keeps unchanged, and call the fast entry.
+        a.push(rbp)?;
+        a.mov(rbp, rsp)?;
+        a.push(r12)?;
+        a.push(r13)?;
+        a.mov(r12, rdi)?;
+        a.mov(r13, rsi)?;
+        a.call(self.fast_entry)?;
+        a.pop(r13)?;
+        a.pop(r12)?;
+        a.pop(rbp)?;
+        a.ret()?;
+        for _ in 0..FAST_ENTRY_PADDING {
+            a.int3()?;
+        }
+        // The fast entry (compiled callers): vm and thread already in r12/r13.
+        a.set_label(&mut self.fast_entry)?;
         a.push(rbp)?;
         let after_push = a.instructions().len();
         a.mov(rbp, rsp)?;
         let after_mov = a.instructions().len();
-        for r in [rbx, r12, r13, r14, r15] {
+        for r in [rbx, r14, r15] {
             a.push(r)?;
         }
         a.sub(rsp, 8)?;
-        a.mov(r12, rdi)?;
-        a.mov(r13, rsi)?;
         a.mov(r14, rdx)?;
         a.mov(r15, qword_ptr(r13 + fl::THREAD_FRAMES_TOP))?;
         a.cmp(r15, qword_ptr(r13 + fl::THREAD_FRAMES_LIMIT))?;
@@ -243,6 +284,7 @@ impl Lowerer<'_> {
         let slow_paths = std::mem::take(&mut self.slow_paths);
         for mut path in slow_paths {
             self.a.set_label(&mut path.entry)?;
+            self.materialize(&path.pending)?;
             self.call_helper(path.pc, path.depth, path.helper, &path.args)?;
             match path.resume {
                 Some(resume) => {
@@ -265,7 +307,7 @@ impl Lowerer<'_> {
         self.a.set_label(&mut epilogue)?;
         let index = self.a.instructions().len();
         self.a.add(rsp, 8)?;
-        for r in [r15, r14, r13, r12, rbx, rbp] {
+        for r in [r15, r14, rbx, rbp] {
             self.a.pop(r)?;
         }
         self.a.ret()?;

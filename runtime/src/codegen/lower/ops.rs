@@ -3,7 +3,8 @@
 //! compiled functions; helper calls for everything else.
 
 use super::emit::{slot, Cond, Emit};
-use super::{Arg, LowerError, Lowerer};
+use super::stack::Source;
+use super::{Arg, LowerError, Lowerer, FAST_ENTRY_OFFSET};
 use crate::bytecode::opcode::{decode_fixed, Instruction, Op};
 use crate::codegen::helpers::Helper;
 use crate::object::layout as obj;
@@ -66,33 +67,33 @@ impl Lowerer<'_> {
         let ins = decode_fixed(self.input.code, offset).expect("verified instruction");
         let pc = offset as u32 + 1;
         let here = Arg::Imm(offset as u64);
-        let known_number = self.known_number.take();
+        let number = (ins.op == Op::Constant).then(|| (self.input.number_constant)(ins.args[0] as u32)).flatten();
+        // Instructions that work on pending values (stack.rs); all others
+        // need the operand stack in memory first.
+        let lazy = match ins.op {
+            Op::Constant => number.is_some(),
+            Op::Nil | Op::True | Op::False | Op::Pop | Op::GetLocal | Op::GetGlobal | Op::DefineGlobal => true,
+            Op::Greater | Op::Less | Op::GreaterEqual | Op::LessEqual | Op::Equal | Op::NotEqual => true,
+            Op::Add | Op::Subtract | Op::Multiply | Op::Divide | Op::Not | Op::Negate => true,
+            Op::GetProperty => true,
+            _ => false,
+        };
+        if !lazy {
+            self.flush()?;
+        }
         match ins.op {
-            Op::Constant => {
-                let k = ins.args[0] as u32;
-                match (self.input.number_constant)(k) {
-                    Some(n) => {
-                        self.a.mov(rax, n.to_bits())?;
-                        self.known_number = Some(d);
-                    }
-                    None => self.load_constant(rax, k)?,
+            Op::Constant => match number {
+                Some(n) => self.push_pending(d, Source::Const(n.to_bits())),
+                None => {
+                    self.load_constant(rax, ins.args[0] as u32)?;
+                    self.a.mov(slot(d), rax)?;
                 }
-                self.a.mov(slot(d), rax)?;
-            }
-            Op::Nil | Op::True | Op::False => {
-                let v = match ins.op {
-                    Op::Nil => Value::NIL,
-                    Op::True => Value::TRUE,
-                    _ => Value::FALSE,
-                };
-                self.a.mov(rax, v.0)?;
-                self.a.mov(slot(d), rax)?;
-            }
-            Op::Pop => {}
-            Op::GetLocal => {
-                self.a.mov(rax, slot(ins.args[0] as u32))?;
-                self.a.mov(slot(d), rax)?;
-            }
+            },
+            Op::Nil => self.push_pending(d, Source::Const(Value::NIL.0)),
+            Op::True => self.push_pending(d, Source::Const(Value::TRUE.0)),
+            Op::False => self.push_pending(d, Source::Const(Value::FALSE.0)),
+            Op::Pop => self.drop_pending_from(d - 1),
+            Op::GetLocal => self.push_pending(d, Source::Local(ins.args[0] as u32)),
             Op::SetLocal => {
                 self.a.mov(rax, slot(d - 1))?;
                 self.a.mov(slot(ins.args[0] as u32), rax)?;
@@ -108,7 +109,7 @@ impl Lowerer<'_> {
                 self.a.mov(slot(d), rax)?;
             }
             Op::DefineGlobal => {
-                self.a.mov(rax, slot(d - 1))?;
+                self.take_operand(rax, d - 1)?;
                 self.load_globals(rcx)?;
                 self.a.mov(qword_ptr(rcx + (ins.args[0] as i32) * 8), rax)?;
             }
@@ -140,17 +141,14 @@ impl Lowerer<'_> {
             Op::GetSuper => self.inline_helper(pc, d, Helper::GetSuper, &[here])?,
             Op::Equal | Op::NotEqual => self.equality(ins.op == Op::Equal, d)?,
             Op::Greater | Op::Less | Op::GreaterEqual | Op::LessEqual => {
-                let b_known = known_number == Some(d - 1);
                 let branch = self.fusable_branch(next);
-                self.comparison(ins.op, pc, d, b_known, branch.as_ref())?;
+                self.comparison(ins.op, pc, d, branch.as_ref())?;
                 return Ok(branch.is_some());
             }
-            Op::Add | Op::Subtract | Op::Multiply | Op::Divide => {
-                self.arithmetic(ins.op, pc, d, known_number == Some(d - 1))?
-            }
+            Op::Add | Op::Subtract | Op::Multiply | Op::Divide => self.arithmetic(ins.op, pc, d)?,
             Op::Modulo => self.inline_helper(pc, d, Helper::Modulo, &[])?,
             Op::Not => {
-                self.a.mov(rax, slot(d - 1))?;
+                self.take_operand(rax, d - 1)?;
                 self.a.mov(rcx, Value::NIL.0)?;
                 self.a.neg(rcx)?;
                 self.a.add(rcx, rax)?;
@@ -159,8 +157,9 @@ impl Lowerer<'_> {
             }
             Op::Negate => {
                 let error = self.error_path(pc, d, Helper::NumberError, vec![]);
-                self.a.mov(rax, slot(d - 1))?;
-                self.jump_unless_number(rax, rcx, error)?;
+                if !self.take_operand(rax, d - 1)?.is_some_and(Source::is_number) {
+                    self.jump_unless_number(rax, rcx, error)?;
+                }
                 self.a.mov(rcx, SIGN_BIT)?;
                 self.a.xor(rax, rcx)?;
                 self.a.mov(slot(d - 1), rax)?;
@@ -234,12 +233,10 @@ impl Lowerer<'_> {
         self.set(&mut resume)
     }
 
-    /// Calls the machine code in rax for the closure in rcx with the frame at `callee`.
+    /// Calls the fast entry in rax for the closure in rcx with the frame at `callee`.
     fn call_entry(&mut self, callee: u32, pc: u32) -> Emit {
         let a = &mut self.a;
         a.mov(dword_ptr(r15 + fl::FRAME_PC), pc)?;
-        a.mov(rdi, r12)?;
-        a.mov(rsi, r13)?;
         a.lea(rdx, slot(callee))?;
         a.call(rax)?;
         self.check_status()
@@ -255,13 +252,14 @@ impl Lowerer<'_> {
         a.mov(rax, qword_ptr(rdx + obj::FUNCTION_NATIVE))?;
         a.test(rax, rax)?;
         a.jz(slow)?;
+        a.add(rax, FAST_ENTRY_OFFSET as i32)?;
         self.call_entry(callee, pc)
     }
 
     fn get_property(&mut self, ins: &Instruction, pc: u32, d: u32) -> Emit {
         let args = vec![Arg::Imm(ins.args[0] as u64), Arg::CacheAddress(ins.args[1] as u32)];
         let (slow, mut resume) = self.slow_path(pc, d, Helper::GetProperty, args);
-        self.a.mov(rax, slot(d - 1))?;
+        self.take_operand(rax, d - 1)?;
         self.jump_unless_kind(rax, rcx, ObjKind::Instance, slow)?;
         self.load_cache(rdx, ins.args[1])?;
         self.a.mov(rsi, qword_ptr(rcx + obj::INSTANCE_SHAPE))?;
@@ -330,8 +328,8 @@ impl Lowerer<'_> {
     fn equality(&mut self, equal: bool, d: u32) -> Emit {
         let mut not_numbers = self.a.create_label();
         let mut store = self.a.create_label();
-        self.a.mov(rax, slot(d - 2))?;
-        self.a.mov(rcx, slot(d - 1))?;
+        self.take_operand(rcx, d - 1)?;
+        self.take_operand(rax, d - 2)?;
         self.jump_unless_number(rax, rdx, not_numbers)?;
         self.jump_unless_number(rcx, rdx, not_numbers)?;
         self.a.movq(xmm0, rax)?;
@@ -363,13 +361,15 @@ impl Lowerer<'_> {
         Ok(())
     }
 
-    /// Loads both operands, checks they are numbers (the second is known to
-    /// be one when `b_known`), and moves them to xmm0/xmm1.
-    fn number_operands(&mut self, not_numbers: CodeLabel, d: u32, b_known: bool) -> Emit {
-        self.a.mov(rax, slot(d - 2))?;
-        self.a.mov(rcx, slot(d - 1))?;
-        self.jump_unless_number(rax, rdx, not_numbers)?;
-        if !b_known {
+    /// Loads both operands, checks they are numbers (unless known to be),
+    /// and moves them to xmm0/xmm1.
+    fn number_operands(&mut self, not_numbers: CodeLabel, d: u32) -> Emit {
+        let b = self.take_operand(rcx, d - 1)?;
+        let a = self.take_operand(rax, d - 2)?;
+        if !a.is_some_and(Source::is_number) {
+            self.jump_unless_number(rax, rdx, not_numbers)?;
+        }
+        if !b.is_some_and(Source::is_number) {
             self.jump_unless_number(rcx, rdx, not_numbers)?;
         }
         self.a.movq(xmm0, rax)?;
@@ -379,9 +379,9 @@ impl Lowerer<'_> {
 
     /// A comparison; with `branch`, also the `JUMP_IF_FALSE` after it,
     /// branching on the flags.
-    fn comparison(&mut self, op: Op, pc: u32, d: u32, b_known: bool, branch: Option<&Instruction>) -> Emit {
+    fn comparison(&mut self, op: Op, pc: u32, d: u32, branch: Option<&Instruction>) -> Emit {
         let error = self.error_path(pc, d, Helper::NumbersError, vec![]);
-        self.number_operands(error, d, b_known)?;
+        self.number_operands(error, d)?;
         // clox defines >= as !(a < b) and <= as !(a > b), NaN included.
         let cond = match op {
             Op::Greater => {
@@ -407,6 +407,8 @@ impl Lowerer<'_> {
             self.store_bool(cond, d - 2)?;
         }
         if let Some(jump) = branch {
+            // The jump target needs the stack in memory (stores keep the flags).
+            self.flush()?;
             let target = self.label_at(jump.jump_target());
             match cond {
                 Cond::Above => self.a.jbe(target)?,
@@ -416,14 +418,14 @@ impl Lowerer<'_> {
         Ok(())
     }
 
-    fn arithmetic(&mut self, op: Op, pc: u32, d: u32, b_known: bool) -> Emit {
+    fn arithmetic(&mut self, op: Op, pc: u32, d: u32) -> Emit {
         let (not_numbers, resume) = if op == Op::Add {
             let (slow, resume) = self.slow_path(pc, d, Helper::Add, vec![]);
             (slow, Some(resume))
         } else {
             (self.error_path(pc, d, Helper::NumbersError, vec![]), None)
         };
-        self.number_operands(not_numbers, d, b_known)?;
+        self.number_operands(not_numbers, d)?;
         match op {
             Op::Add => self.a.addsd(xmm0, xmm1)?,
             Op::Subtract => self.a.subsd(xmm0, xmm1)?,
@@ -459,14 +461,16 @@ impl Lowerer<'_> {
     }
 
     fn return_(&mut self, pc: u32, d: u32) -> Emit {
-        let mut no_upvalues = self.a.create_label();
-        self.a.mov(rcx, qword_ptr(r13 + fl::THREAD_OPEN_UPVALUES))?;
-        self.a.test(rcx, rcx)?;
-        self.a.jz(no_upvalues)?;
-        self.a.cmp(qword_ptr(rcx + obj::UPVALUE_LOCATION), r14)?;
-        self.a.jb(no_upvalues)?;
-        self.inline_helper(pc, d, Helper::CloseUpvalues, &[Arg::SlotAddress(0)])?;
-        self.set(&mut no_upvalues)?;
+        if self.captures_locals {
+            let mut no_upvalues = self.a.create_label();
+            self.a.mov(rcx, qword_ptr(r13 + fl::THREAD_OPEN_UPVALUES))?;
+            self.a.test(rcx, rcx)?;
+            self.a.jz(no_upvalues)?;
+            self.a.cmp(qword_ptr(rcx + obj::UPVALUE_LOCATION), r14)?;
+            self.a.jb(no_upvalues)?;
+            self.inline_helper(pc, d, Helper::CloseUpvalues, &[Arg::SlotAddress(0)])?;
+            self.set(&mut no_upvalues)?;
+        }
         // Slot 0 may have been captured, so the result goes there only now.
         self.a.mov(rax, slot(d - 1))?;
         self.a.mov(slot(0), rax)?;
