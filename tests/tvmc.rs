@@ -458,7 +458,7 @@ fn payload(source: &[u8], globals: &[&str], functions: &[Func]) -> Vec<u8> {
 /// A whole file around a payload.
 fn file(payload: &[u8]) -> Vec<u8> {
     let mut out = b"TVMC".to_vec();
-    out.extend_from_slice(&1u16.to_le_bytes());
+    out.extend_from_slice(&2u16.to_le_bytes());
     out.extend_from_slice(&0u16.to_le_bytes());
     out.extend_from_slice(&[0; 12]);
     out.extend_from_slice(payload);
@@ -514,12 +514,15 @@ fn a_hand_assembled_module_runs() {
             .u32(1)
             .op(op::CALL)
             .u8(1)
+            .u32(0)
             .op(op::PRINT)
             .op(op::NIL)
             .op(op::RETURN)
             .code(),
         vec![K::Fun(1), K::Num(40.0)],
     );
+    // CALL's inline cache.
+    let script = Func { caches: 1, ..script };
     let (end, stdout) = run_bytes(&module(&["f"], &[script, f]));
     assert_eq!(end, End::Exit(0, String::new()));
     assert_eq!(stdout, "42\n");
@@ -620,7 +623,7 @@ fn hand_assembled_bad_code_is_rejected_before_running() {
         ),
         ("unsupported format version", {
             let mut f = script_module(end(Asm::default()), vec![]);
-            f[4] = 2;
+            f[4] = 1;
             f
         }),
     ];
@@ -663,8 +666,10 @@ fn type_confused_code_does_not_crash() {
         constants: vec![],
     };
     let end = |a: Asm| a.op(op::NIL).op(op::RETURN).code();
-    let with_method =
-        |code: Vec<u8>, constants: Vec<K>| module(&["g"], &[Func::script(code, constants), method.clone()]);
+    // One inline cache for the scripts that CALL.
+    let with_method = |code: Vec<u8>, constants: Vec<K>| {
+        module(&["g"], &[Func { caches: 1, ..Func::script(code, constants) }, method.clone()])
+    };
     let mut failures = Vec::new();
     let mut check = |what: &str, bytes: Vec<u8>| {
         if let Err(e) = assert_no_crash(what, bytes) {
@@ -693,6 +698,7 @@ fn type_confused_code_does_not_crash() {
                 .u32(0)
                 .op(op::CALL)
                 .u8(0)
+                .u32(0)
                 .op(op::POP)),
             vec![K::Str("init"), K::Str("A"), K::Num(1.0)],
         ),
@@ -723,13 +729,14 @@ fn type_confused_code_does_not_crash() {
     // One inline cache shared by a GET_PROPERTY and an INVOKE: the field
     // index the first leaves in the cache must not be called as a method.
     let shared_cache = Func {
-        caches: 2,
+        caches: 3,
         ..Func::script(
             end(Asm::default()
                 .op(op::CLASS)
                 .u32(0)
                 .op(op::CALL)
                 .u8(0)
+                .u32(2)
                 .op(op::DEFINE_GLOBAL)
                 .u32(0)
                 // g.x = 1 (cache 0)

@@ -76,6 +76,15 @@ enum Command {
     },
     /// Run gdb on a built program with TinyVM's value printers loaded.
     Gdb {
+        /// Exit after processing the command files (gdb's -batch).
+        #[arg(long)]
+        batch: bool,
+        /// Execute gdb commands from FILE (gdb's -x; repeatable).
+        #[arg(short = 'x', long = "command", value_name = "FILE")]
+        commands: Vec<PathBuf>,
+        /// Execute one gdb command (gdb's -ex; repeatable).
+        #[arg(long = "ex", value_name = "COMMAND")]
+        ex: Vec<String>,
         exe: PathBuf,
         #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
         args: Vec<String>,
@@ -92,7 +101,9 @@ fn main() {
         Command::Compile { src, output, error_format } => commands::compile::run(&src, output, error_format),
         Command::Run { jit, error_format, file, args } => commands::run::run(&file, args, jit, error_format),
         Command::Disasm { file, native, error_format } => commands::disasm::run(&file, native, error_format),
-        Command::Gdb { exe, args } => commands::gdb::run(&exe, args),
+        Command::Gdb { batch, commands, ex, exe, args } => {
+            commands::gdb::run(&exe, args, commands::gdb::GdbOptions { batch, commands, ex })
+        }
     };
     tinyvm_runtime::output::flush_stdout();
     std::process::exit(status);

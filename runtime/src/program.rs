@@ -32,17 +32,10 @@ pub fn run_module(module: Module, options: Options) -> i32 {
 pub fn run_module_with_natives(module: Module, options: Options, natives: NativeTable) -> i32 {
     crate::natives::start_clock();
     crate::stats::block_sigusr1();
-    let main = std::thread::Builder::new()
-        .name("tinyvm-main".into())
-        .stack_size(threads::THREAD_STACK_BYTES)
-        .spawn(move || run_main_thread(module, options, natives));
-    let status = match main {
-        Ok(handle) => handle.join().unwrap_or(EXIT_RUNTIME),
-        Err(_) => {
-            crate::output::write_stderr(b"error: cannot start the main thread\n");
-            EXIT_RUNTIME
-        }
-    };
+    // The script runs on the calling (process main) thread, so debuggers
+    // see it under `main`; deep recursion is caught by the frame limit and
+    // the native stack check (`Thread::native_stack_limit`).
+    let status = run_main_thread(module, options, natives);
     crate::output::flush_stdout();
     status
 }

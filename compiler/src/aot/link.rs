@@ -14,13 +14,18 @@ pub const EXIT_NO_CC: i32 = 69;
 /// Exit status when the linker fails (EX_SOFTWARE).
 pub const EXIT_LINK_FAILED: i32 = 70;
 
-/// Links `object` with the runtime `archive` into `output`.
-pub fn link(object: &Path, archive: &Path, output: &Path, static_link: bool) -> Result<(), LinkError> {
+/// Links `object` with the runtime `archive` into `output`. Without `debug`
+/// the executable gets no DWARF at all (not even the Rust standard
+/// library's, which the archive carries).
+pub fn link(object: &Path, archive: &Path, output: &Path, static_link: bool, debug: bool) -> Result<(), LinkError> {
     let cc = std::env::var("CC").ok().filter(|c| !c.is_empty()).unwrap_or_else(|| "cc".to_string());
     let mut cmd = Command::new(&cc);
     cmd.arg("-o").arg(output).arg(object).arg(archive);
     if static_link {
         cmd.arg("-static");
+    }
+    if !debug {
+        cmd.arg("-Wl,--strip-debug");
     }
     // --gc-sections drops the parts of the runtime a program cannot reach
     // (about two thirds of the archive's code).

@@ -11,9 +11,12 @@ use tinyvm_runtime::codegen::lower::LoweredFunction;
 /// The annotated listing of one lowered function.
 pub fn native_listing(bytecode: &[u8], lowered: &LoweredFunction) -> String {
     // Several bytecode instructions may start at one address (some emit no code).
-    let mut starts: HashMap<u32, Vec<u32>> = HashMap::new();
+    let mut starts: HashMap<u32, Vec<(u32, &str)>> = HashMap::new();
     for &(native, offset) in &lowered.lines {
-        starts.entry(native).or_default().push(offset);
+        starts.entry(native).or_default().push((offset, ""));
+    }
+    for &(native, offset) in &lowered.slow_lines {
+        starts.entry(native).or_default().push((offset, " (slow path)"));
     }
     let helpers: HashMap<u32, &str> = lowered.helper_calls.iter().map(|c| (c.offset - 1, c.helper.symbol())).collect();
     let mut decoder = Decoder::with_ip(64, &lowered.code, 0, DecoderOptions::NONE);
@@ -26,9 +29,11 @@ pub fn native_listing(bytecode: &[u8], lowered: &LoweredFunction) -> String {
     while decoder.can_decode() {
         decoder.decode_out(&mut instruction);
         let ip = instruction.ip() as u32;
-        for &offset in starts.get(&ip).into_iter().flatten() {
-            let name = decode_fixed(bytecode, offset as usize).map(|i| i.op.mnemonic()).unwrap_or("?");
-            let _ = writeln!(out, "  ; {:>5}  {}", offset, name);
+        for &(offset, note) in starts.get(&ip).into_iter().flatten() {
+            // Slow paths record an offset inside their instruction; show its start.
+            let start = lowered.lines.iter().map(|&(_, o)| o).filter(|&o| o <= offset).max().unwrap_or(offset);
+            let name = decode_fixed(bytecode, start as usize).map(|i| i.op.mnemonic()).unwrap_or("?");
+            let _ = writeln!(out, "  ; {:>5}  {}{}", start, name, note);
         }
         text.clear();
         match helpers.get(&ip) {

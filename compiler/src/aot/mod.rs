@@ -9,6 +9,7 @@
 
 pub mod archive;
 pub mod dwarf;
+pub mod gdb_script;
 pub mod link;
 pub mod listing;
 pub mod object;

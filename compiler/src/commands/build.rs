@@ -58,13 +58,17 @@ fn build(src: &Path, options: &BuildOptions) -> Result<(), Failure> {
     }
     let bytecode = tvmc::encode(&module);
     let debug_info = options.debug.then(|| aot::dwarf::DebugInfo::new(&module, &lowered, src));
+    let debug_error = std::cell::RefCell::new(None);
     let add_debug = |obj: &mut object::write::Object, layout: &aot::object::TextLayout| {
-        if let Some(info) = &debug_info {
-            info.write(obj, layout);
+        if let Some(Err(e)) = debug_info.as_ref().map(|info| info.write(obj, layout)) {
+            *debug_error.borrow_mut() = Some(e);
         }
     };
     let object = aot::object::write_object(&module, &bytecode, &code, Some(&add_debug))
         .map_err(|e| failure(format!("cannot write the object file: {}", e), EXIT_RUNTIME))?;
+    if let Some(e) = debug_error.into_inner() {
+        return Err(failure(format!("cannot write debug information: {}", e), EXIT_RUNTIME));
+    }
 
     let scratch =
         tempfile::tempdir().map_err(|e| failure(format!("cannot create a temporary directory: {}", e), EXIT_IO))?;
@@ -72,7 +76,7 @@ fn build(src: &Path, options: &BuildOptions) -> Result<(), Failure> {
     std::fs::write(&object_path, object)
         .map_err(|e| failure(format!("cannot write '{}': {}", object_path.display(), e), EXIT_IO))?;
     let archive = aot::archive::runtime_archive(scratch.path()).map_err(|e| failure(e, EXIT_IO))?;
-    aot::link::link(&object_path, &archive, &output, options.static_link)
+    aot::link::link(&object_path, &archive, &output, options.static_link, options.debug)
         .map_err(|LinkError { message, status }| failure(message, status))
 }
 

@@ -14,7 +14,8 @@
 use super::module::{Constant, FunctionKind, FunctionProto, LocalInfo, Module};
 
 pub const MAGIC: &[u8; 4] = b"TVMC";
-pub const FORMAT_VERSION: u16 = 1;
+/// Version 2: `CALL` has an inline-cache operand.
+pub const FORMAT_VERSION: u16 = 2;
 const HEADER_SIZE: usize = 4 + 2 + 2 + 4 + 8;
 
 /// Why a file could not be decoded.

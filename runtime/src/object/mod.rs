@@ -82,4 +82,30 @@ pub mod layout {
     pub const CACHE_SHAPE: usize = offset_of!(InlineCache, shape);
     pub const CACHE_INDEX: usize = offset_of!(InlineCache, index);
     pub const CACHE_SIZE: usize = std::mem::size_of::<InlineCache>();
+
+    /// Offsets and kind numbers the gdb pretty-printer needs (name, value).
+    pub fn for_debugger() -> Vec<(&'static str, usize)> {
+        vec![
+            ("OBJ_KIND", OBJ_KIND),
+            ("STRING_LEN", offset_of!(ObjString, len)),
+            ("STRING_DATA", std::mem::size_of::<ObjString>()),
+            ("FUNCTION_NAME", offset_of!(ObjFunction, name)),
+            ("CLOSURE_FUNCTION", CLOSURE_FUNCTION),
+            ("BOUND_METHOD", offset_of!(ObjBoundMethod, method)),
+            ("CLASS_NAME", offset_of!(ObjClass, name)),
+            ("INSTANCE_CLASS", offset_of!(ObjInstance, class)),
+            ("ARRAY_PTR", ARRAY_PTR),
+            ("ARRAY_LEN", ARRAY_LEN),
+            ("THREAD_ID", offset_of!(ObjThread, id)),
+            ("KIND_STRING", ObjKind::String as usize),
+            ("KIND_FUNCTION", ObjKind::Function as usize),
+            ("KIND_CLOSURE", ObjKind::Closure as usize),
+            ("KIND_CLASS", ObjKind::Class as usize),
+            ("KIND_INSTANCE", ObjKind::Instance as usize),
+            ("KIND_BOUND_METHOD", ObjKind::BoundMethod as usize),
+            ("KIND_NATIVE", ObjKind::Native as usize),
+            ("KIND_ARRAY", ObjKind::Array as usize),
+            ("KIND_THREAD", ObjKind::Thread as usize),
+        ]
+    }
 }

@@ -14,8 +14,8 @@ use crate::vm::error::{raise, report};
 use crate::vm::{call, Thread, Trap, Vm};
 use std::sync::{Arc, Mutex};
 
-/// Native stack reserved for every program thread (committed on use).
-pub const THREAD_STACK_BYTES: usize = 512 << 20;
+/// Native stack reserved for every spawned program thread (committed on use).
+pub const THREAD_STACK_BYTES: usize = 64 << 20;
 
 /// What a thread value shares with its running thread.
 pub struct ThreadShared {
@@ -104,6 +104,7 @@ fn thread_main(start: Start) {
     // after they finish or exits), and the child state is owned by this
     // OS thread from here on.
     let (vm, th) = unsafe { (&mut *start.vm, &mut *start.thread) };
+    th.native_stack_limit = crate::vm::frame::native_stack_limit();
     let base = th.stack_base;
     // SAFETY: the callee and arguments are at the bottom of the new stack.
     let argc = unsafe { th.sp.offset_from(base) as usize - 1 };

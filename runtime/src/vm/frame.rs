@@ -38,6 +38,8 @@ pub struct Thread {
     pub frames_base: *mut Frame,
     /// Open upvalues, sorted by the stack slot they point to (highest first).
     pub open_upvalues: *mut ObjUpvalue,
+    /// Lowest native stack address calls may reach (`Stack overflow.` below it).
+    pub native_stack_limit: usize,
     /// Statistics counters of this thread.
     pub instructions: u64,
     pub calls: u64,
@@ -60,6 +62,7 @@ pub mod layout {
     pub const THREAD_FRAMES_LIMIT: usize = offset_of!(Thread, frames_limit);
     pub const THREAD_STACK_LIMIT: usize = offset_of!(Thread, stack_limit);
     pub const THREAD_OPEN_UPVALUES: usize = offset_of!(Thread, open_upvalues);
+    pub const THREAD_NATIVE_STACK_LIMIT: usize = offset_of!(Thread, native_stack_limit);
     pub const THREAD_CALLS: usize = offset_of!(Thread, calls);
     pub const FRAME_CLOSURE: usize = offset_of!(Frame, closure);
     pub const FRAME_BASE: usize = offset_of!(Frame, base);
@@ -104,7 +107,38 @@ impl Drop for StackMapping {
     }
 }
 
+/// Native stack kept free below the limit for runtime code (helpers, GC,
+/// natives) called from the deepest allowed frame.
+const NATIVE_STACK_MARGIN: usize = 256 * 1024;
+
+/// The native stack limit of the calling OS thread (0 when unknown).
+pub fn native_stack_limit() -> usize {
+    // SAFETY: pthread_getattr_np fills `attr` for the calling thread, which
+    // is destroyed after reading the stack bounds out of it.
+    unsafe {
+        let mut attr: libc::pthread_attr_t = std::mem::zeroed();
+        if libc::pthread_getattr_np(libc::pthread_self(), &mut attr) != 0 {
+            return 0;
+        }
+        let mut low: *mut libc::c_void = std::ptr::null_mut();
+        let mut size: libc::size_t = 0;
+        let ok = libc::pthread_attr_getstack(&attr, &mut low, &mut size) == 0;
+        libc::pthread_attr_destroy(&mut attr);
+        if !ok || size <= 2 * NATIVE_STACK_MARGIN {
+            return 0;
+        }
+        low as usize + NATIVE_STACK_MARGIN
+    }
+}
+
 impl Thread {
+    /// Whether the native stack is too deep for another call.
+    #[inline(always)]
+    pub fn native_stack_exhausted(&self) -> bool {
+        let marker = 0u8;
+        (&marker as *const u8 as usize) < self.native_stack_limit
+    }
+
     pub fn new(id: u64) -> Box<Thread> {
         let stack = StackMapping::new(STACK_SLOTS);
         let mut frames: Vec<Frame> = Vec::with_capacity(FRAME_LIMIT);
@@ -119,6 +153,7 @@ impl Thread {
             stack_base: stack.ptr,
             frames_base,
             open_upvalues: std::ptr::null_mut(),
+            native_stack_limit: native_stack_limit(),
             instructions: 0,
             calls: 0,
             id,

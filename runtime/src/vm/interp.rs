@@ -22,6 +22,9 @@ use crate::value::Value;
 /// Runs the top frame of `th` to completion. On success its result is at
 /// the frame's slot 0 and `th.sp` is just above it.
 pub fn run(vm: &mut Vm, th: &mut Thread) -> Result<(), Trap> {
+    if th.native_stack_exhausted() {
+        return Err(raise(th, "Stack overflow."));
+    }
     // SAFETY: the whole loop works on raw pointers into the current frame's
     // verified code, its constants and caches, and the thread's value stack.
     // The verifier proved every operand index, jump target, local slot and

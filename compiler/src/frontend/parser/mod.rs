@@ -29,7 +29,7 @@ pub fn parse(source: &str) -> Result<Program, Vec<Diagnostic>> {
         }
     }
     let end_line = parser.previous.line;
-    let script = parser.finish_function(body, Vec::new(), 0, end_line);
+    let script = parser.finish_function(body, Vec::new(), 1, end_line);
     if parser.diagnostics.is_empty() {
         Ok(Program { script })
     } else {

@@ -54,15 +54,32 @@ pub struct HelperCall {
     pub helper: Helper,
 }
 
-/// Where the prologue and epilogue instructions are (for unwind tables).
-#[derive(Copy, Clone, Debug, Default, PartialEq, Eq)]
-pub struct FrameLayout {
-    /// Offset just after `push rbp`.
-    pub after_push_rbp: u32,
-    /// Offset just after `mov rbp, rsp`.
-    pub after_set_rbp: u32,
-    /// Offset of the shared epilogue (`add rsp, 8` ... `ret`).
-    pub epilogue: u32,
+/// How the frame changes at some instruction boundary (for unwind tables:
+/// each step holds from its offset on).
+#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+pub enum Unwind {
+    /// Back to the entry state: CFA = rsp + 8, return address at CFA - 8.
+    Entry,
+    /// `push rbp` done: CFA = rsp + 16, rbp saved at CFA - 16.
+    PushedFramePointer,
+    /// `mov rbp, rsp` done: CFA = rbp + 16.
+    FramePointerSet,
+    /// Callee-saved register `register` (DWARF number) saved at CFA - `offset`.
+    Saved { register: u16, offset: u8 },
+    /// `pop rbp` before `ret`: CFA = rsp + 8, every register restored.
+    Popped,
+}
+
+/// DWARF numbers of the registers the generated code saves.
+pub mod dwarf_reg {
+    pub const RBX: u16 = 3;
+    pub const RBP: u16 = 6;
+    pub const RSP: u16 = 7;
+    pub const R12: u16 = 12;
+    pub const R13: u16 = 13;
+    pub const R14: u16 = 14;
+    pub const R15: u16 = 15;
+    pub const RA: u16 = 16;
 }
 
 /// Machine code for one function.
@@ -70,9 +87,15 @@ pub struct FrameLayout {
 pub struct LoweredFunction {
     pub code: Vec<u8>,
     pub helper_calls: Vec<HelperCall>,
-    /// (machine-code offset, bytecode offset) at the start of every instruction.
+    /// (machine-code offset, bytecode offset) at the start of every
+    /// instruction, in code order.
     pub lines: Vec<(u32, u32)>,
-    pub frame: FrameLayout,
+    /// The same for the out-of-line slow paths (after the body).
+    pub slow_lines: Vec<(u32, u32)>,
+    /// Offset of the first instruction of the body (the prologue ends there).
+    pub body_start: u32,
+    /// The unwind program, in code order.
+    pub unwind: Vec<(u32, Unwind)>,
 }
 
 /// The lowering failed (an encoder error; never expected for verified code).
@@ -126,6 +149,10 @@ pub(super) struct Lowerer<'a> {
     /// Some `CLOSURE` captures a local of this frame, so returning must
     /// close upvalues (otherwise no open upvalue can point into the frame).
     captures_locals: bool,
+    /// (assembler instruction index, step) of the unwind program.
+    unwind: Vec<(usize, Unwind)>,
+    /// (assembler instruction index, bytecode offset) of slow paths.
+    slow_lines: Vec<(usize, u32)>,
 }
 
 /// Lowers one verified function.
@@ -149,13 +176,15 @@ pub fn lower(input: &FunctionInput) -> Result<LoweredFunction, LowerError> {
         jump_targets: vec![false; input.code.len() + 1],
         pending: Vec::new(),
         captures_locals: false,
+        unwind: Vec::new(),
+        slow_lines: Vec::new(),
     };
     let starts = l.scan(&depths);
     for &offset in &starts {
         let label = l.a.create_label();
         l.labels[offset] = Some(label);
     }
-    let prologue_marks = l.prologue()?;
+    l.prologue()?;
     let mut line_marks = Vec::with_capacity(starts.len());
     let mut skip = false;
     for (i, &offset) in starts.iter().enumerate() {
@@ -176,7 +205,7 @@ pub fn lower(input: &FunctionInput) -> Result<LoweredFunction, LowerError> {
         let next = starts.get(i + 1).copied().filter(|&n| !l.jump_targets[n]);
         skip = l.instruction(offset, depth, next)?;
     }
-    let epilogue_index = l.tail()?;
+    l.tail()?;
     let result = l.a.assemble_options(0, BlockEncoderOptions::RETURN_NEW_INSTRUCTION_OFFSETS)?;
     if result.label_ip(&l.fast_entry)? != FAST_ENTRY_OFFSET as u64 {
         return Err(LowerError("the fast entry is not at its fixed offset".into()));
@@ -191,13 +220,11 @@ pub fn lower(input: &FunctionInput) -> Result<LoweredFunction, LowerError> {
         }
         helper_calls.push(HelperCall { offset: at as u32 + 1, helper });
     }
+    let body_start = line_marks.first().map(|&(index, _)| offsets[index]).unwrap_or(0);
     let lines = line_marks.iter().map(|&(index, offset)| (offsets[index], offset)).collect();
-    let frame = FrameLayout {
-        after_push_rbp: offsets[prologue_marks.0],
-        after_set_rbp: offsets[prologue_marks.1],
-        epilogue: offsets[epilogue_index],
-    };
-    Ok(LoweredFunction { code, helper_calls, lines, frame })
+    let slow_lines = l.slow_lines.iter().map(|&(index, offset)| (offsets[index], offset)).collect();
+    let unwind = l.unwind.iter().map(|&(index, step)| (offsets[index], step)).collect();
+    Ok(LoweredFunction { code, helper_calls, lines, slow_lines, body_start, unwind })
 }
 
 impl Lowerer<'_> {
@@ -228,38 +255,52 @@ impl Lowerer<'_> {
         starts
     }
 
-    /// Saves callee-saved registers, loads the fixed registers and pushes
-    /// the frame. Returns the instruction indices after `push rbp` and
-    /// after `mov rbp, rsp`.
-    fn prologue(&mut self) -> Result<(usize, usize), LowerError> {
-        let a = &mut self.a;
+    /// Records that `step` holds from the next instruction on.
+    fn mark(&mut self, step: Unwind) {
+        self.unwind.push((self.a.instructions().len(), step));
+    }
+
+    /// `push rbp; mov rbp, rsp` and pushes of `saved` (unwind steps included).
+    fn frame_setup(&mut self, saved: &[(AsmRegister64, u16)]) -> Result<(), LowerError> {
+        self.a.push(rbp)?;
+        self.mark(Unwind::PushedFramePointer);
+        self.a.mov(rbp, rsp)?;
+        self.mark(Unwind::FramePointerSet);
+        for (i, &(reg, number)) in saved.iter().enumerate() {
+            self.a.push(reg)?;
+            self.mark(Unwind::Saved { register: number, offset: 24 + 8 * i as u8 });
+        }
+        Ok(())
+    }
+
+    /// The System V entry stub, then the fast entry's prologue: saves
+    /// callee-saved registers, loads the fixed registers, pushes the frame.
+    fn prologue(&mut self) -> Result<(), LowerError> {
+        use dwarf_reg::*;
         // The System V entry (for Rust callers): set up r12/r13, which
         // compiled code keeps unchanged, and call the fast entry.
-        a.push(rbp)?;
-        a.mov(rbp, rsp)?;
-        a.push(r12)?;
-        a.push(r13)?;
+        self.frame_setup(&[(r12, R12), (r13, R13)])?;
+        let a = &mut self.a;
         a.mov(r12, rdi)?;
         a.mov(r13, rsi)?;
         a.call(self.fast_entry)?;
         a.pop(r13)?;
         a.pop(r12)?;
         a.pop(rbp)?;
-        a.ret()?;
+        self.mark(Unwind::Popped);
+        self.a.ret()?;
         for _ in 0..FAST_ENTRY_PADDING {
-            a.int3()?;
+            self.a.int3()?;
         }
         // The fast entry (compiled callers): vm and thread already in r12/r13.
-        a.set_label(&mut self.fast_entry)?;
-        a.push(rbp)?;
-        let after_push = a.instructions().len();
-        a.mov(rbp, rsp)?;
-        let after_mov = a.instructions().len();
-        for r in [rbx, r14, r15] {
-            a.push(r)?;
-        }
+        self.a.set_label(&mut self.fast_entry)?;
+        self.mark(Unwind::Entry);
+        self.frame_setup(&[(rbx, RBX), (r14, R14), (r15, R15)])?;
+        let a = &mut self.a;
         a.sub(rsp, 8)?;
         a.mov(r14, rdx)?;
+        a.cmp(rsp, qword_ptr(r13 + fl::THREAD_NATIVE_STACK_LIMIT))?;
+        a.jb(self.overflow)?;
         a.mov(r15, qword_ptr(r13 + fl::THREAD_FRAMES_TOP))?;
         a.cmp(r15, qword_ptr(r13 + fl::THREAD_FRAMES_LIMIT))?;
         a.jae(self.overflow)?;
@@ -275,15 +316,16 @@ impl Lowerer<'_> {
         a.lea(rax, qword_ptr(r15 + fl::FRAME_SIZE))?;
         a.mov(qword_ptr(r13 + fl::THREAD_FRAMES_TOP), rax)?;
         a.inc(qword_ptr(r13 + fl::THREAD_CALLS))?;
-        Ok((after_push, after_mov))
+        Ok(())
     }
 
     /// Slow paths, the stack-overflow and error exits and the epilogue.
-    /// Returns the instruction index where the epilogue starts.
-    fn tail(&mut self) -> Result<usize, LowerError> {
+    fn tail(&mut self) -> Result<(), LowerError> {
         let slow_paths = std::mem::take(&mut self.slow_paths);
         for mut path in slow_paths {
             self.a.set_label(&mut path.entry)?;
+            self.slow_lines.push((self.a.instructions().len(), path.pc - 1));
+            self.a.zero_bytes()?;
             self.materialize(&path.pending)?;
             self.call_helper(path.pc, path.depth, path.helper, &path.args)?;
             match path.resume {
@@ -305,12 +347,12 @@ impl Lowerer<'_> {
         self.a.mov(eax, 1)?;
         let mut epilogue = self.epilogue;
         self.a.set_label(&mut epilogue)?;
-        let index = self.a.instructions().len();
         self.a.add(rsp, 8)?;
         for r in [r15, r14, rbx, rbp] {
             self.a.pop(r)?;
         }
+        self.mark(Unwind::Popped);
         self.a.ret()?;
-        Ok(index)
+        Ok(())
     }
 }

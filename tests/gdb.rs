@@ -1,0 +1,184 @@
+//! Source-level debugging of built programs: DWARF sections, and gdb
+//! sessions driven through `tinyvm gdb --batch` whose transcripts must show
+//! breakpoints by line and by function, backtraces with file and line
+//! (also from inside a runtime helper), next/step/finish, parameters and
+//! locals printed as the program prints values, and program threads.
+//! Skips (with a visible message) only when gdb is not installed.
+
+mod common;
+
+use common::*;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::Duration;
+
+fn gdb_available() -> bool {
+    let found = Command::new("gdb").arg("--version").output().is_ok_and(|o| o.status.success());
+    if !found {
+        eprintln!("SKIPPED: gdb is not installed");
+    }
+    found
+}
+
+fn program(name: &str) -> PathBuf {
+    repo_root().join("tests").join("gdb").join(name)
+}
+
+fn build(src: &Path, exe: &Path, debug: bool) {
+    let mut cmd = tinyvm_cmd(&["build"]);
+    if debug {
+        cmd.arg("-g");
+    }
+    cmd.arg(src).arg("-o").arg(exe);
+    let out = run_with(cmd, b"", Duration::from_secs(120));
+    assert_eq!(out.status, Some(0), "{:?}", out);
+}
+
+/// Runs `tinyvm gdb --batch` with `commands` on `exe`; returns the transcript.
+fn session(exe: &Path, commands: &str) -> String {
+    let dir = scratch();
+    let script = dir.path().join("commands.gdb");
+    std::fs::write(&script, format!("set pagination off\nset width 0\n{}", commands)).unwrap();
+    let mut cmd = tinyvm_cmd(&["gdb", "--batch", "-x"]);
+    cmd.arg(&script).arg(exe);
+    let out = run_with(cmd, b"", Duration::from_secs(120));
+    format!("{}{}", out.stdout, out.stderr)
+}
+
+/// The lines of `transcript` that start with `#` (backtrace frames), without addresses.
+fn frames(transcript: &str) -> Vec<String> {
+    transcript
+        .lines()
+        .filter(|l| l.starts_with('#'))
+        .map(|l| {
+            let l = l.split_once(' ').map(|(_, rest)| rest.trim_start()).unwrap_or(l);
+            match l.find(" in ") {
+                Some(i) if l.starts_with("0x") => l[i + 4..].to_string(),
+                _ => l.to_string(),
+            }
+        })
+        .collect()
+}
+
+fn section_names(exe: &Path) -> Vec<String> {
+    let out = Command::new("readelf").arg("-SW").arg(exe).output().expect("readelf");
+    String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .filter_map(|l| l.split(']').nth(1).and_then(|rest| rest.split_whitespace().next()).map(String::from))
+        .collect()
+}
+
+#[test]
+fn dwarf_only_with_g() {
+    let dir = scratch();
+    let (plain, debug) = (dir.path().join("plain"), dir.path().join("debug"));
+    build(&program("debugme.tvm"), &plain, false);
+    build(&program("debugme.tvm"), &debug, true);
+    let plain_sections = section_names(&plain);
+    let debug_sections = section_names(&debug);
+    assert!(!plain_sections.iter().any(|s| s.starts_with(".debug")), "{:?}", plain_sections);
+    for wanted in [".debug_info", ".debug_abbrev", ".debug_line", ".debug_frame", ".debug_gdb_scripts"] {
+        assert!(debug_sections.iter().any(|s| s == wanted), "{} missing: {:?}", wanted, debug_sections);
+    }
+    // The executables behave the same.
+    let run = |exe: &Path| run_with(Command::new(exe), b"", Duration::from_secs(30));
+    assert_eq!(run(&plain), run(&debug));
+}
+
+#[test]
+fn breakpoint_by_line_backtrace_locals_next_finish() {
+    if !gdb_available() {
+        return;
+    }
+    let dir = scratch();
+    let exe = dir.path().join("debugme");
+    build(&program("debugme.tvm"), &exe, true);
+    let t = session(&exe, "break debugme.tvm:5\nrun\nbt\ninfo locals\nprint n\nnext\ninfo locals\nfinish\n");
+    assert!(t.contains("Breakpoint 1 at 0x") && t.contains(": file debugme.tvm, line 5.\n"), "one location: {}", t);
+    assert!(t.contains("Breakpoint 1, fib (n=2) at debugme.tvm:5\n5\t  var right = fib(n - 1);"), "{}", t);
+    let bt = frames(&t);
+    let program_frames: Vec<&String> = bt.iter().filter(|f| f.contains("debugme.tvm")).collect();
+    assert_eq!(
+        program_frames,
+        vec![
+            "fib (n=2) at debugme.tvm:5",
+            "fib (n=4) at debugme.tvm:4",
+            "fib (n=6) at debugme.tvm:4",
+            "script () at debugme.tvm:21",
+        ],
+        "{}",
+        t
+    );
+    assert!(bt.last().is_some_and(|f| f.starts_with("main ")), "bt reaches main: {:?}", bt);
+    assert!(t.contains("left = 0\n$1 = 2\n6\t  return left + right;\nright = 1\nleft = 0\n"), "{}", t);
+    assert!(t.contains("in fib (n=4) at debugme.tvm:4\n4\t  var left = fib(n - 2);"), "{}", t);
+}
+
+#[test]
+fn breakpoint_by_function_and_step_into_a_call() {
+    if !gdb_available() {
+        return;
+    }
+    let dir = scratch();
+    let exe = dir.path().join("debugme");
+    build(&program("debugme.tvm"), &exe, true);
+    let t = session(&exe, "break fib\nrun\ninfo args\ndelete\nnext\nstep\nbt 2\n");
+    assert!(t.contains("Breakpoint 1, fib (n=6) at debugme.tvm:3\n3\t  if (n < 2) return n;"), "{}", t);
+    assert!(
+        t.contains("n = 6\n4\t  var left = fib(n - 2);\nfib (n=4) at debugme.tvm:3\n3\t  if (n < 2) return n;"),
+        "{}",
+        t
+    );
+    assert_eq!(frames(&t)[..2], ["fib (n=4) at debugme.tvm:3".to_string(), "fib (n=6) at debugme.tvm:4".to_string()]);
+}
+
+#[test]
+fn backtrace_from_inside_a_runtime_helper() {
+    if !gdb_available() {
+        return;
+    }
+    let dir = scratch();
+    let exe = dir.path().join("debugme");
+    build(&program("debugme.tvm"), &exe, true);
+    let t = session(&exe, "break tvm_rt_print\nrun\nbt\n");
+    let bt = frames(&t);
+    assert!(bt[0].starts_with("tvm_rt_print"), "{:?}", bt);
+    assert_eq!(bt[1], "script () at debugme.tvm:21", "{:?}", bt);
+    assert!(bt.last().is_some_and(|f| f.starts_with("main ")), "{:?}", bt);
+}
+
+#[test]
+fn values_print_as_the_program_prints_them() {
+    if !gdb_available() {
+        return;
+    }
+    let dir = scratch();
+    let exe = dir.path().join("debugme");
+    build(&program("debugme.tvm"), &exe, true);
+    let t = session(&exe, "break debugme.tvm:14\nrun\nprint this\nprint by\ninfo locals\nprint trail\n");
+    assert!(t.contains("Counter.bump (this=Counter instance, by=5) at debugme.tvm:14"), "{}", t);
+    assert!(t.contains("$1 = Counter instance\n$2 = 5\n"), "{}", t);
+    assert!(t.contains("trail = [10, two, nil, true, 0.5]\nbefore = 10\n"), "{}", t);
+    assert!(t.contains("$3 = [10, two, nil, true, 0.5]"), "{}", t);
+}
+
+#[test]
+fn threads_show_their_program_frames() {
+    if !gdb_available() {
+        return;
+    }
+    let dir = scratch();
+    let exe = dir.path().join("threads");
+    build(&program("threads.tvm"), &exe, true);
+    let t = session(&exe, "break threads.tvm:5\nrun\ninfo threads\nthread apply all bt\n");
+    assert!(t.contains("hit Breakpoint 1, worker (n=10) at threads.tvm:5"), "{}", t);
+    assert!(
+        t.contains("\"tinyvm-2\"     worker (n=10) at threads.tvm:5") || t.contains("worker (n=10) at threads.tvm:5"),
+        "{}",
+        t
+    );
+    let bt = frames(&t);
+    assert!(bt.iter().any(|f| f == "worker (n=10) at threads.tvm:5"), "{:?}", bt);
+    assert!(bt.iter().any(|f| f == "script () at threads.tvm:10"), "the main thread waits in join: {:?}", bt);
+    assert!(t.matches("Thread ").count() >= 3, "{}", t);
+}
