@@ -93,8 +93,11 @@ fn jit_and_native_code_agree_with_the_interpreter() {
         let e = expectations(&path);
         let interpreted = run_mode(&path, &e, &["--jit=off", "--error-format=short"]);
         let jit = run_mode(&path, &e, &["--jit=always", "--error-format=short"]);
+        let tiered = run_mode(&path, &e, &["--jit=auto", "--error-format=short"]);
         let native = build_and_run(&path, &e, dir.path());
-        for (mode, outcome) in [("interpreter", &interpreted), ("--jit=always", &jit), ("native", &native)] {
+        let modes =
+            [("interpreter", &interpreted), ("--jit=always", &jit), ("--jit=auto", &tiered), ("native", &native)];
+        for (mode, outcome) in modes {
             if let Err(msg) = check(&format!("{} ({})", path.display(), mode), outcome, &e) {
                 failures.push(msg);
             }

@@ -52,6 +52,7 @@ pub fn render(vm: &Vm) -> String {
     line("functions native", jit.native_functions.to_string());
     line("functions interpreted", jit.interpreted_functions(vm).to_string());
     line("jit compilations", jit.compiled.to_string());
+    line("jit osr entries", jit.osr_entries.to_string());
     line("jit code bytes", jit.code_bytes.to_string());
     line("jit compile time", format!("{:.3} ms", jit.compile_ns as f64 / 1e6));
     text

@@ -29,6 +29,7 @@ static COMPILE_NS: AtomicU64 = AtomicU64::new(0);
 static FREED: AtomicU64 = AtomicU64::new(0);
 static NATIVE_FUNCTIONS: AtomicU64 = AtomicU64::new(0);
 static INTERPRETED_FUNCTIONS: AtomicU64 = AtomicU64::new(0);
+static OSR_ENTRIES: AtomicU64 = AtomicU64::new(0);
 
 /// JIT counters for the statistics.
 #[derive(Default, Clone, Copy)]
@@ -42,6 +43,8 @@ pub struct JitStats {
     pub native_functions: u64,
     /// Functions that ran at least once in the interpreter.
     pub interpreted: u64,
+    /// Interpreted frames continued in machine code at a loop header.
+    pub osr_entries: u64,
 }
 
 impl JitStats {
@@ -58,6 +61,7 @@ pub fn stats() -> JitStats {
         freed: FREED.load(Ordering::Relaxed),
         native_functions: NATIVE_FUNCTIONS.load(Ordering::Relaxed),
         interpreted: INTERPRETED_FUNCTIONS.load(Ordering::Relaxed),
+        osr_entries: OSR_ENTRIES.load(Ordering::Relaxed),
     }
 }
 
@@ -99,8 +103,11 @@ pub fn wants(vm: &Vm, function: *mut ObjFunction) -> bool {
 /// An interpreted call of `function` is about to start: compiles it first
 /// when the mode says so.
 pub fn note_call(vm: &mut Vm, th: &mut Thread, function: *mut ObjFunction) {
-    // SAFETY: as in `wants`.
-    let (state, hot) = unsafe { ((*function).jit_state, (*function).hotness >= HOT_THRESHOLD) };
+    // SAFETY: as in `wants`. (Calls from compiled code count here.)
+    let (state, hot) = unsafe {
+        (*function).hotness = (*function).hotness.saturating_add(1);
+        ((*function).jit_state, (*function).hotness >= HOT_THRESHOLD)
+    };
     if state != JIT_NONE {
         return;
     }
@@ -114,12 +121,40 @@ pub fn note_call(vm: &mut Vm, th: &mut Thread, function: *mut ObjFunction) {
     }
 }
 
-/// A loop back-edge in `function`.
+/// The signature of an OSR entry (see `lower::osr_entry`).
+pub type OsrEntry = unsafe extern "sysv64" fn(*mut Vm, *mut Thread, *mut crate::value::Value) -> u64;
+
+/// A loop back-edge to `header` in an interpreted frame of `function`:
+/// when the function is (or now becomes) hot and compiled, the OSR entry
+/// that continues the frame in machine code at that loop header.
 #[inline(always)]
-pub fn note_loop(vm: &mut Vm, function: *mut ObjFunction) {
-    if vm.options.jit == JitMode::Auto {
-        // SAFETY: the running function is live.
-        unsafe { (*function).hotness = (*function).hotness.saturating_add(1) };
+pub fn on_back_edge(vm: &mut Vm, th: &mut Thread, function: *mut ObjFunction, header: u32) -> Option<OsrEntry> {
+    if vm.options.jit != JitMode::Auto {
+        return None;
+    }
+    // SAFETY: the running function is live.
+    let hot = unsafe {
+        (*function).hotness = (*function).hotness.saturating_add(1);
+        (*function).hotness >= HOT_THRESHOLD
+    };
+    if hot {
+        osr_entry(vm, th, function, header)
+    } else {
+        None
+    }
+}
+
+#[cold]
+fn osr_entry(vm: &mut Vm, th: &mut Thread, function: *mut ObjFunction, header: u32) -> Option<OsrEntry> {
+    // SAFETY: the running function is live.
+    if unsafe { (*function).jit_state } == JIT_NONE {
+        compile(vm, th, function);
+    }
+    // SAFETY: as above; the entries point into the function's own code.
+    unsafe {
+        let entry = (*function).osr_entries.iter().find(|&&(h, _)| h == header)?.1;
+        OSR_ENTRIES.fetch_add(1, Ordering::Relaxed);
+        Some(std::mem::transmute::<*const u8, OsrEntry>(entry))
     }
 }
 
@@ -172,6 +207,9 @@ pub fn compile(_vm: &mut Vm, _th: &mut Thread, function: *mut ObjFunction) {
         eprintln!("jit: compiled {} ({} bytes)", f.proto.name, lowered.code.len());
     }
     f.native_entry = code.entry;
+    // SAFETY: OSR offsets lie inside the installed code.
+    f.osr_entries =
+        lowered.osr_entries.iter().map(|&(header, at)| (header, unsafe { code.entry.add(at as usize) })).collect();
     CODE_BYTES.fetch_add(code.code_len as u64, Ordering::Relaxed);
     f.jit_code = Some(code);
     f.jit_state = JIT_COMPILED;

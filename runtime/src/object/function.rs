@@ -77,6 +77,8 @@ pub struct ObjFunction {
     pub module: Arc<ModuleInfo>,
     /// JIT-compiled code owned by this function (freed with it).
     pub jit_code: Option<crate::codegen::memory::ExecutableCode>,
+    /// OSR entries of the compiled code: (loop header offset, entry).
+    pub osr_entries: Vec<(u32, *const u8)>,
 }
 
 impl ObjFunction {

@@ -331,7 +331,21 @@ pub fn run(vm: &mut Vm, th: &mut Thread) -> Result<(), Trap> {
                     let offset = read_u32!() as i32;
                     ip = ip.offset(offset as isize);
                     poll!();
-                    jit::note_loop(vm, function);
+                    if let Some(osr) = jit::on_back_edge(vm, th, function, ip.offset_from(code) as u32) {
+                        // Continue this frame in machine code; it returns
+                        // when the function does (frame popped, result in base[0]).
+                        save!();
+                        if osr(vm, th, base) != 0 {
+                            return Err(Trap);
+                        }
+                        sp = base.add(1);
+                        if frame == entry {
+                            th.sp = sp;
+                            return Ok(());
+                        }
+                        frame = frame.sub(1);
+                        load_frame!();
+                    }
                 }
                 Op::Call => {
                     let argc = read_u8!() as usize;

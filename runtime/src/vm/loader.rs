@@ -75,6 +75,7 @@ pub fn load_with_natives(
                 cache_storage: caches,
                 module: info.clone(),
                 jit_code: None,
+                osr_entries: Vec::new(),
             },
         );
         // SAFETY: `f` was just allocated; its vectors are owned by it.

@@ -96,6 +96,10 @@ pub struct LoweredFunction {
     pub body_start: u32,
     /// The unwind program, in code order.
     pub unwind: Vec<(u32, Unwind)>,
+    /// On-stack-replacement entries: (bytecode offset of a loop header,
+    /// machine-code offset of a System V entry that continues an
+    /// interpreted frame of this function there; see `osr_entry`).
+    pub osr_entries: Vec<(u32, u32)>,
 }
 
 /// The lowering failed (an encoder error; never expected for verified code).
@@ -153,6 +157,10 @@ pub(super) struct Lowerer<'a> {
     unwind: Vec<(usize, Unwind)>,
     /// (assembler instruction index, bytecode offset) of slow paths.
     slow_lines: Vec<(usize, u32)>,
+    /// (bytecode offset, assembler instruction index) of OSR entries.
+    osr: Vec<(u32, usize)>,
+    /// Targets of `LOOP` instructions (where OSR can enter).
+    loop_headers: Vec<usize>,
 }
 
 /// Lowers one verified function.
@@ -178,6 +186,8 @@ pub fn lower(input: &FunctionInput) -> Result<LoweredFunction, LowerError> {
         captures_locals: false,
         unwind: Vec::new(),
         slow_lines: Vec::new(),
+        osr: Vec::new(),
+        loop_headers: Vec::new(),
     };
     let starts = l.scan(&depths);
     for &offset in &starts {
@@ -224,7 +234,8 @@ pub fn lower(input: &FunctionInput) -> Result<LoweredFunction, LowerError> {
     let lines = line_marks.iter().map(|&(index, offset)| (offsets[index], offset)).collect();
     let slow_lines = l.slow_lines.iter().map(|&(index, offset)| (offsets[index], offset)).collect();
     let unwind = l.unwind.iter().map(|&(index, step)| (offsets[index], step)).collect();
-    Ok(LoweredFunction { code, helper_calls, lines, slow_lines, body_start, unwind })
+    let osr_entries = l.osr.iter().map(|&(bytecode, index)| (bytecode, offsets[index])).collect();
+    Ok(LoweredFunction { code, helper_calls, lines, slow_lines, body_start, unwind, osr_entries })
 }
 
 impl Lowerer<'_> {
@@ -240,6 +251,9 @@ impl Lowerer<'_> {
                 let target = ins.jump_target() as usize;
                 if target < self.jump_targets.len() {
                     self.jump_targets[target] = true;
+                }
+                if ins.op == Op::Loop && !self.loop_headers.contains(&target) {
+                    self.loop_headers.push(target);
                 }
             }
             let mut size = ins.size;
@@ -319,8 +333,47 @@ impl Lowerer<'_> {
         Ok(())
     }
 
-    /// Slow paths, the stack-overflow and error exits and the epilogue.
+    /// An on-stack-replacement entry for the loop at `header`: called (System
+    /// V) with vm, thread and base while the function's interpreted frame is
+    /// the thread's top frame, it continues that frame in machine code at
+    /// the loop header and returns as the function returns (frame popped,
+    /// result in base[0]). The interpreter calls it at a hot back-edge.
+    fn osr_entry(&mut self, header: usize) -> Result<(), LowerError> {
+        use dwarf_reg::*;
+        let Some(target) = self.labels[header] else { return Ok(()) };
+        let mut fast = self.a.create_label();
+        self.mark(Unwind::Entry);
+        self.osr.push((header as u32, self.a.instructions().len()));
+        self.frame_setup(&[(r12, R12), (r13, R13)])?;
+        self.a.mov(r12, rdi)?;
+        self.a.mov(r13, rsi)?;
+        self.a.call(fast)?;
+        self.a.pop(r13)?;
+        self.a.pop(r12)?;
+        self.a.pop(rbp)?;
+        self.mark(Unwind::Popped);
+        self.a.ret()?;
+        self.a.set_label(&mut fast)?;
+        self.mark(Unwind::Entry);
+        self.frame_setup(&[(rbx, RBX), (r14, R14), (r15, R15)])?;
+        let a = &mut self.a;
+        a.sub(rsp, 8)?;
+        a.mov(r14, rdx)?;
+        // The frame is the interpreter's, already on the frame stack.
+        a.mov(r15, qword_ptr(r13 + fl::THREAD_FRAMES_TOP))?;
+        a.sub(r15, fl::FRAME_SIZE as i32)?;
+        a.mov(rcx, qword_ptr(r15 + fl::FRAME_CLOSURE))?;
+        a.mov(rbx, qword_ptr(rcx + obj::CLOSURE_FUNCTION))?;
+        a.mov(rbx, qword_ptr(rbx + obj::FUNCTION_CACHES))?;
+        a.jmp(target)?;
+        Ok(())
+    }
+
+    /// Slow paths, OSR entries, the stack-overflow and error exits and the epilogue.
     fn tail(&mut self) -> Result<(), LowerError> {
+        for header in std::mem::take(&mut self.loop_headers) {
+            self.osr_entry(header)?;
+        }
         let slow_paths = std::mem::take(&mut self.slow_paths);
         for mut path in slow_paths {
             self.a.set_label(&mut path.entry)?;
