@@ -54,6 +54,7 @@ pub fn render(vm: &Vm) -> String {
     line("jit compilations", jit.compiled.to_string());
     line("jit osr entries", jit.osr_entries.to_string());
     line("jit code bytes", jit.code_bytes.to_string());
+    line("jit code freed", format!("{} functions", jit.freed));
     line("jit compile time", format!("{:.3} ms", jit.compile_ns as f64 / 1e6));
     text
 }
