@@ -182,3 +182,26 @@ fn threads_show_their_program_frames() {
     assert!(bt.iter().any(|f| f == "script () at threads.tvm:10"), "the main thread waits in join: {:?}", bt);
     assert!(t.matches("Thread ").count() >= 3, "{}", t);
 }
+
+#[test]
+fn jit_compiled_functions_are_named_in_backtraces() {
+    if !gdb_available() {
+        return;
+    }
+    // gdb runs `tinyvm run --jit=always jitme.tvm`; the functions exist only
+    // as JIT code, described to gdb through its JIT interface.
+    let dir = scratch();
+    let script = dir.path().join("commands.gdb");
+    std::fs::write(&script, "set pagination off\nset width 0\nbreak tvm_rt_print\nrun\nbt\n").unwrap();
+    let mut cmd = tinyvm_cmd(&["gdb", "--batch", "-x"]);
+    cmd.arg(&script).arg(tinyvm()).args(["run", "--jit=always"]).arg(program("jitme.tvm"));
+    let out = run_with(cmd, b"", Duration::from_secs(120));
+    let t = format!("{}{}", out.stdout, out.stderr);
+    let program_frames: Vec<String> = frames(&t).into_iter().filter(|f| f.contains("jitme.tvm")).collect();
+    assert_eq!(
+        program_frames,
+        vec!["inner (x=42) at jitme.tvm:4", "outer (y=41) at jitme.tvm:8", "script () at jitme.tvm:10"],
+        "{}",
+        t
+    );
+}

@@ -211,6 +211,7 @@ pub fn compile(_vm: &mut Vm, _th: &mut Thread, function: *mut ObjFunction) {
     f.osr_entries =
         lowered.osr_entries.iter().map(|&(header, at)| (header, unsafe { code.entry.add(at as usize) })).collect();
     CODE_BYTES.fetch_add(code.code_len as u64, Ordering::Relaxed);
+    f.gdb_registration = crate::codegen::gdb_jit::register(&f.proto, &lowered, code.entry, &f.module.source_name);
     f.jit_code = Some(code);
     f.jit_state = JIT_COMPILED;
     COMPILED.fetch_add(1, Ordering::Relaxed);
@@ -221,6 +222,7 @@ pub fn compile(_vm: &mut Vm, _th: &mut Thread, function: *mut ObjFunction) {
 pub fn release_function_code(function: *mut ObjFunction) {
     // SAFETY: called by the sweep on a dead function.
     let f = unsafe { &mut *function };
+    f.gdb_registration = None;
     if f.jit_code.take().is_some() {
         FREED.fetch_add(1, Ordering::Relaxed);
     }

@@ -79,6 +79,8 @@ pub struct ObjFunction {
     pub jit_code: Option<crate::codegen::memory::ExecutableCode>,
     /// OSR entries of the compiled code: (loop header offset, entry).
     pub osr_entries: Vec<(u32, *const u8)>,
+    /// The compiled code's entry in gdb's JIT interface.
+    pub gdb_registration: Option<crate::codegen::gdb_jit::Registration>,
 }
 
 impl ObjFunction {

@@ -76,6 +76,7 @@ pub fn load_with_natives(
                 module: info.clone(),
                 jit_code: None,
                 osr_entries: Vec::new(),
+                gdb_registration: None,
             },
         );
         // SAFETY: `f` was just allocated; its vectors are owned by it.

@@ -1,0 +1,233 @@
+//! DWARF for compiled functions, built with gimli: shared by `tinyvm build
+//! -g` (symbolic addresses, written into the program's object with
+//! relocations) and the JIT (absolute addresses, in the in-memory ELF it
+//! registers with gdb). Only the finishing differs, as for the code itself.
+//!
+//! One compile unit per source file (producer `tinyvm VERSION`); a
+//! subprogram per function, named as the program names it (`fib`,
+//! `Tree.check`, `script`), with its declaration line, address range, and
+//! its parameters and locals as variables located in the value stack
+//! (`r14 + 8 * slot`, r14 being the frame base in generated code), locals
+//! in nested lexical blocks covering their scopes; a line-table row
+//! wherever the source line changes (slow paths as non-statement rows); and
+//! call frame information from the lowering's unwind program.
+
+use super::lower::{dwarf_reg, LoweredFunction, Unwind};
+use crate::bytecode::module::{FunctionKind, FunctionProto};
+use gimli::write::{
+    Address, AttributeValue, CallFrameInstruction, CommonInformationEntry, DwarfUnit, Expression, FileId,
+    FrameDescriptionEntry, FrameTable, LineProgram, LineString, UnitEntryId,
+};
+use gimli::{constants, Encoding, Format, LineEncoding, Register};
+
+/// The type name the gdb pretty-printer recognizes.
+pub const VALUE_TYPE: &str = "tinyvm_value";
+
+/// A compiled function to describe.
+pub struct DebugFunction<'a> {
+    pub proto: &'a FunctionProto,
+    pub lowered: &'a LoweredFunction,
+    /// Where its code starts.
+    pub start: Address,
+    pub len: u64,
+}
+
+/// The DWARF of one source file's functions, ready to be written.
+pub struct DebugUnit {
+    pub dwarf: DwarfUnit,
+    pub frames: FrameTable,
+}
+
+/// `address + offset`.
+pub fn offset(address: Address, offset: u64) -> Address {
+    match address {
+        Address::Constant(a) => Address::Constant(a + offset),
+        Address::Symbol { symbol, addend } => Address::Symbol { symbol, addend: addend + offset as i64 },
+    }
+}
+
+/// Describes `functions` of the source file `path` (directory and file
+/// name); the unit covers `len` bytes from `start`.
+pub fn debug_unit(path: &std::path::Path, start: Address, len: u64, functions: &[DebugFunction]) -> DebugUnit {
+    let directory = path.parent().map(|p| p.display().to_string()).unwrap_or_default();
+    let file_name = path.file_name().map(|f| f.to_string_lossy().into_owned()).unwrap_or_default();
+    let encoding = Encoding { format: Format::Dwarf32, version: 4, address_size: 8 };
+    let mut dwarf = DwarfUnit::new(encoding);
+    dwarf.unit.line_program = LineProgram::new(
+        encoding,
+        LineEncoding::default(),
+        LineString::String(directory.clone().into_bytes()),
+        None,
+        LineString::String(file_name.clone().into_bytes()),
+        None,
+    );
+    let dir = dwarf.unit.line_program.default_directory();
+    let file = dwarf.unit.line_program.add_file(LineString::String(file_name.clone().into_bytes()), dir, None);
+    let root = dwarf.unit.root();
+    let unit = dwarf.unit.get_mut(root);
+    let producer = format!("tinyvm {}", env!("CARGO_PKG_VERSION"));
+    unit.set(constants::DW_AT_producer, AttributeValue::String(producer.into_bytes()));
+    unit.set(constants::DW_AT_language, AttributeValue::Language(constants::DW_LANG_C99));
+    unit.set(constants::DW_AT_name, AttributeValue::String(file_name.into_bytes()));
+    unit.set(constants::DW_AT_comp_dir, AttributeValue::String(directory.into_bytes()));
+    unit.set(constants::DW_AT_low_pc, AttributeValue::Address(start));
+    unit.set(constants::DW_AT_high_pc, AttributeValue::Udata(len));
+    let value_type = value_type(&mut dwarf, root);
+
+    let mut frames = FrameTable::default();
+    let cie = frames.add_cie(cie(encoding));
+    for function in functions {
+        describe_function(&mut dwarf, root, file, value_type, function);
+        line_rows(&mut dwarf, file, function);
+        frames.add_fde(cie, fde(function));
+    }
+    DebugUnit { dwarf, frames }
+}
+
+/// `typedef unsigned long tinyvm_value;`
+fn value_type(dwarf: &mut DwarfUnit, root: UnitEntryId) -> UnitEntryId {
+    let base = dwarf.unit.add(root, constants::DW_TAG_base_type);
+    let entry = dwarf.unit.get_mut(base);
+    entry.set(constants::DW_AT_name, AttributeValue::String(b"unsigned long".to_vec()));
+    entry.set(constants::DW_AT_encoding, AttributeValue::Encoding(constants::DW_ATE_unsigned));
+    entry.set(constants::DW_AT_byte_size, AttributeValue::Data1(8));
+    let typedef = dwarf.unit.add(root, constants::DW_TAG_typedef);
+    let entry = dwarf.unit.get_mut(typedef);
+    entry.set(constants::DW_AT_name, AttributeValue::String(VALUE_TYPE.as_bytes().to_vec()));
+    entry.set(constants::DW_AT_type, AttributeValue::UnitRef(base));
+    typedef
+}
+
+fn describe_function(
+    dwarf: &mut DwarfUnit,
+    root: UnitEntryId,
+    file: FileId,
+    value_type: UnitEntryId,
+    function: &DebugFunction,
+) {
+    let (proto, lowered) = (function.proto, function.lowered);
+    let sub = dwarf.unit.add(root, constants::DW_TAG_subprogram);
+    let entry = dwarf.unit.get_mut(sub);
+    entry.set(constants::DW_AT_name, AttributeValue::String(proto.name.as_bytes().to_vec()));
+    entry.set(constants::DW_AT_decl_file, AttributeValue::FileIndex(Some(file)));
+    entry.set(constants::DW_AT_decl_line, AttributeValue::Udata(proto.line.max(1) as u64));
+    entry.set(constants::DW_AT_low_pc, AttributeValue::Address(function.start));
+    entry.set(constants::DW_AT_high_pc, AttributeValue::Udata(function.len));
+    entry.set(constants::DW_AT_external, AttributeValue::Flag(true));
+    let mut frame_base = Expression::new();
+    frame_base.op_reg(Register(dwarf_reg::RBP));
+    entry.set(constants::DW_AT_frame_base, AttributeValue::Exprloc(frame_base));
+
+    // Where the code of bytecode offset `at` (or the next one) starts.
+    let native_of = |at: u32| -> u64 {
+        lowered.lines.iter().filter(|&&(_, b)| b >= at).map(|&(n, _)| n as u64).min().unwrap_or(function.len)
+    };
+    if proto.kind == FunctionKind::Method || proto.kind == FunctionKind::Initializer {
+        variable(dwarf, sub, value_type, "this", 0, true);
+    }
+    // Lox scopes nest, so a later local's range lies inside the ranges of
+    // the locals still in scope: each gets a block inside theirs.
+    let mut locals: Vec<_> = proto.locals.iter().collect();
+    locals.sort_by_key(|l| (l.start, std::cmp::Reverse(l.end)));
+    let mut open: Vec<(u32, UnitEntryId)> = Vec::new();
+    for local in locals {
+        if local.is_parameter {
+            variable(dwarf, sub, value_type, &local.name, local.slot, true);
+            continue;
+        }
+        while open.last().is_some_and(|&(end, _)| local.start >= end || local.end > end) {
+            open.pop();
+        }
+        let parent = open.last().map(|&(_, block)| block).unwrap_or(sub);
+        let (start, end) = (native_of(local.start), native_of(local.end));
+        let block = dwarf.unit.add(parent, constants::DW_TAG_lexical_block);
+        let entry = dwarf.unit.get_mut(block);
+        entry.set(constants::DW_AT_low_pc, AttributeValue::Address(offset(function.start, start)));
+        entry.set(constants::DW_AT_high_pc, AttributeValue::Udata(end.max(start) - start));
+        variable(dwarf, block, value_type, &local.name, local.slot, false);
+        open.push((local.end, block));
+    }
+}
+
+/// A parameter or local at `r14 + 8 * slot`.
+fn variable(
+    dwarf: &mut DwarfUnit,
+    parent: UnitEntryId,
+    value_type: UnitEntryId,
+    name: &str,
+    slot: u32,
+    parameter: bool,
+) {
+    let tag = if parameter { constants::DW_TAG_formal_parameter } else { constants::DW_TAG_variable };
+    let var = dwarf.unit.add(parent, tag);
+    let entry = dwarf.unit.get_mut(var);
+    entry.set(constants::DW_AT_name, AttributeValue::String(name.as_bytes().to_vec()));
+    entry.set(constants::DW_AT_type, AttributeValue::UnitRef(value_type));
+    let mut location = Expression::new();
+    location.op_breg(Register(dwarf_reg::R14), slot as i64 * 8);
+    entry.set(constants::DW_AT_location, AttributeValue::Exprloc(location));
+}
+
+/// Line rows: the declaration line for the prologue, then a row wherever
+/// the source line changes; slow paths get non-statement rows (lines for
+/// backtraces, but no breakpoint locations).
+fn line_rows(dwarf: &mut DwarfUnit, file: FileId, function: &DebugFunction) {
+    let (proto, lowered) = (function.proto, function.lowered);
+    let program = &mut dwarf.unit.line_program;
+    program.begin_sequence(Some(function.start));
+    let emit = |program: &mut LineProgram, at: u32, line: u32, statement: bool, prologue_end: bool| {
+        let row = program.row();
+        row.address_offset = at as u64;
+        row.file = file;
+        row.line = line.max(1) as u64;
+        row.is_statement = statement;
+        row.prologue_end = prologue_end;
+        program.generate_row();
+    };
+    emit(program, 0, proto.line, true, false);
+    let mut last_line = None;
+    for &(native, bytecode) in &lowered.lines {
+        let line = proto.line_at(bytecode as usize);
+        let body_start = native == lowered.body_start;
+        if Some(line) != last_line || body_start {
+            emit(program, native, line, true, body_start);
+            last_line = Some(line);
+        }
+    }
+    for &(native, bytecode) in &lowered.slow_lines {
+        emit(program, native, proto.line_at(bytecode as usize), false, false);
+    }
+    program.end_sequence(function.len);
+}
+
+fn cie(encoding: Encoding) -> CommonInformationEntry {
+    let mut cie = CommonInformationEntry::new(encoding, 1, -8, Register(dwarf_reg::RA));
+    cie.add_instruction(CallFrameInstruction::Cfa(Register(dwarf_reg::RSP), 8));
+    cie.add_instruction(CallFrameInstruction::Offset(Register(dwarf_reg::RA), -8));
+    cie
+}
+
+fn fde(function: &DebugFunction) -> FrameDescriptionEntry {
+    let mut fde = FrameDescriptionEntry::new(function.start, function.len as u32);
+    let saved = [dwarf_reg::RBP, dwarf_reg::RBX, dwarf_reg::R12, dwarf_reg::R13, dwarf_reg::R14, dwarf_reg::R15];
+    for &(at, step) in &function.lowered.unwind {
+        let instructions = match step {
+            Unwind::Entry | Unwind::Popped => {
+                let mut v = vec![CallFrameInstruction::Cfa(Register(dwarf_reg::RSP), 8)];
+                v.extend(saved.iter().map(|&r| CallFrameInstruction::Restore(Register(r))));
+                v
+            }
+            Unwind::PushedFramePointer => {
+                vec![CallFrameInstruction::CfaOffset(16), CallFrameInstruction::Offset(Register(dwarf_reg::RBP), -16)]
+            }
+            Unwind::FramePointerSet => vec![CallFrameInstruction::CfaRegister(Register(dwarf_reg::RBP))],
+            Unwind::Saved { register, offset } => {
+                vec![CallFrameInstruction::Offset(Register(register), -(offset as i32))]
+            }
+        };
+        for instruction in instructions {
+            fde.add_instruction(at, instruction);
+        }
+    }
+    fde
+}
