@@ -29,6 +29,13 @@ fn stat(stderr: &str, label: &str) -> u64 {
     line[label.len()..].split_whitespace().next().unwrap().parse().unwrap()
 }
 
+/// `tinyvm run FILE`.
+fn run_command(file: &Path) -> Command {
+    let mut cmd = Command::new(tinyvm());
+    cmd.arg("run").arg(file);
+    cmd
+}
+
 fn run_in(dir: &Path, mut cmd: Command, stats: bool) -> Outcome {
     cmd.current_dir(dir).env_remove("TINYVM_GC_STRESS");
     if stats {

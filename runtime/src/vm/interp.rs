@@ -104,6 +104,19 @@ pub fn run(vm: &mut Vm, th: &mut Thread) -> Result<(), Trap> {
                 return Err(raise(th, $msg));
             }};
         }
+        // The current frame has returned (its result is in base[0]):
+        // leave if it was the entry frame, else continue in the caller.
+        macro_rules! frame_returned {
+            () => {{
+                sp = base.add(1);
+                if frame == entry {
+                    th.sp = sp;
+                    return Ok(());
+                }
+                frame = frame.sub(1);
+                load_frame!();
+            }};
+        }
         // After a slow path that may have pushed or popped frames.
         macro_rules! resume {
             () => {{
@@ -338,13 +351,7 @@ pub fn run(vm: &mut Vm, th: &mut Thread) -> Result<(), Trap> {
                         if osr(vm, th, base) != 0 {
                             return Err(Trap);
                         }
-                        sp = base.add(1);
-                        if frame == entry {
-                            th.sp = sp;
-                            return Ok(());
-                        }
-                        frame = frame.sub(1);
-                        load_frame!();
+                        frame_returned!();
                     }
                 }
                 Op::Call => {
@@ -407,13 +414,7 @@ pub fn run(vm: &mut Vm, th: &mut Thread) -> Result<(), Trap> {
                     upvalue::close_from(th, base);
                     th.frames_top = frame;
                     *base = result;
-                    sp = base.add(1);
-                    if frame == entry {
-                        th.sp = sp;
-                        return Ok(());
-                    }
-                    frame = frame.sub(1);
-                    load_frame!();
+                    frame_returned!();
                 }
                 Op::Class => {
                     let name = read_u32!();

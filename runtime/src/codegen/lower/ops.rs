@@ -256,15 +256,23 @@ impl Lowerer<'_> {
         self.call_entry(callee, pc)
     }
 
+    /// The inline-cache guard of property access: jumps to `slow` unless
+    /// the value in rax is an instance (left in rcx) whose shape is the one
+    /// inline cache `cache` (left in rdx) remembers.
+    fn shape_guard(&mut self, cache: i64, slow: CodeLabel) -> Emit {
+        self.jump_unless_kind(rax, rcx, ObjKind::Instance, slow)?;
+        self.load_cache(rdx, cache)?;
+        self.a.mov(rsi, qword_ptr(rcx + obj::INSTANCE_SHAPE))?;
+        self.a.cmp(rsi, qword_ptr(rdx + obj::CACHE_SHAPE))?;
+        self.a.jne(slow)?;
+        Ok(())
+    }
+
     fn get_property(&mut self, ins: &Instruction, pc: u32, d: u32) -> Emit {
         let args = vec![Arg::Imm(ins.args[0] as u64), Arg::CacheAddress(ins.args[1] as u32)];
         let (slow, mut resume) = self.slow_path(pc, d, Helper::GetProperty, args);
         self.take_operand(rax, d - 1)?;
-        self.jump_unless_kind(rax, rcx, ObjKind::Instance, slow)?;
-        self.load_cache(rdx, ins.args[1])?;
-        self.a.mov(rsi, qword_ptr(rcx + obj::INSTANCE_SHAPE))?;
-        self.a.cmp(rsi, qword_ptr(rdx + obj::CACHE_SHAPE))?;
-        self.a.jne(slow)?;
+        self.shape_guard(ins.args[1], slow)?;
         self.a.mov(rsi, qword_ptr(rdx + obj::CACHE_INDEX))?;
         self.a.mov(rdi, qword_ptr(rcx + obj::INSTANCE_FIELDS))?;
         self.a.mov(rax, qword_ptr(rdi + rsi * 8))?;
@@ -277,11 +285,7 @@ impl Lowerer<'_> {
         let (slow, mut resume) = self.slow_path(pc, d, Helper::SetProperty, args);
         let mut store = self.a.create_label();
         self.a.mov(rax, slot(d - 2))?;
-        self.jump_unless_kind(rax, rcx, ObjKind::Instance, slow)?;
-        self.load_cache(rdx, ins.args[1])?;
-        self.a.mov(rsi, qword_ptr(rcx + obj::INSTANCE_SHAPE))?;
-        self.a.cmp(rsi, qword_ptr(rdx + obj::CACHE_SHAPE))?;
-        self.a.jne(slow)?;
+        self.shape_guard(ins.args[1], slow)?;
         self.a.mov(rsi, qword_ptr(rdx + obj::CACHE_INDEX))?;
         self.a.mov(rdi, qword_ptr(rdx + obj::CACHE_NEXT_SHAPE))?;
         self.a.test(rdi, rdi)?;
@@ -305,11 +309,7 @@ impl Lowerer<'_> {
         let args = vec![Arg::Imm(ins.args[0] as u64), Arg::Imm(argc as u64), Arg::CacheAddress(ins.args[2] as u32)];
         let (slow, mut resume) = self.slow_path(pc, d, Helper::Invoke, args);
         self.a.mov(rax, slot(receiver))?;
-        self.jump_unless_kind(rax, rcx, ObjKind::Instance, slow)?;
-        self.load_cache(rdx, ins.args[2])?;
-        self.a.mov(rsi, qword_ptr(rcx + obj::INSTANCE_SHAPE))?;
-        self.a.cmp(rsi, qword_ptr(rdx + obj::CACHE_SHAPE))?;
-        self.a.jne(slow)?;
+        self.shape_guard(ins.args[2], slow)?;
         // The cached method is a closure value; its entry is cached when compiled.
         self.a.mov(rcx, qword_ptr(rdx + obj::CACHE_INDEX))?;
         self.a.shl(rcx, 16)?;
