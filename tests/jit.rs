@@ -85,30 +85,14 @@ fn load_errors_are_runtime_errors() {
     let dir = scratch();
     let src = dir.path().join("p.tvm");
     std::fs::write(&src, "print \"before\";\nload(\"missing.tvmc\");\n").unwrap();
-    let out = run_in(
-        dir.path(),
-        {
-            let mut c = Command::new(tinyvm());
-            c.arg("run").arg(&src);
-            c
-        },
-        false,
-    );
+    let out = run_in(dir.path(), run_command(&src), false);
     assert_eq!(out.stdout, "before\n");
     assert_eq!(out.stderr, "Cannot load 'missing.tvmc': No such file or directory.\n[line 2] in script\n");
     assert_eq!(out.status, Some(70));
 
     std::fs::write(dir.path().join("bad.tvmc"), b"TVMC\x02\x00\x00\x00garbage").unwrap();
     std::fs::write(&src, "load(\"bad.tvmc\");\n").unwrap();
-    let out = run_in(
-        dir.path(),
-        {
-            let mut c = Command::new(tinyvm());
-            c.arg("run").arg(&src);
-            c
-        },
-        false,
-    );
+    let out = run_in(dir.path(), run_command(&src), false);
     assert_eq!(out.status, Some(70));
     assert!(out.stderr.starts_with("Cannot load 'bad.tvmc': invalid bytecode file: "), "{}", out.stderr);
 
@@ -117,15 +101,7 @@ fn load_errors_are_runtime_errors() {
     let compile = run_tinyvm(&["compile", dir.path().join("oops.tvm").to_str().unwrap()]);
     assert_eq!(compile.status, Some(0));
     std::fs::write(&src, "load(\"oops.tvmc\");\n").unwrap();
-    let out = run_in(
-        dir.path(),
-        {
-            let mut c = Command::new(tinyvm());
-            c.arg("run").arg(&src);
-            c
-        },
-        false,
-    );
+    let out = run_in(dir.path(), run_command(&src), false);
     assert_eq!(out.stdout, "in module\n");
     assert_eq!(out.stderr, "Operands must be two numbers or two strings.\n[line 2] in script\n[line 1] in script\n");
     assert_eq!(out.status, Some(70));
@@ -147,15 +123,7 @@ fn code_of_dead_functions_is_freed() {
          for (var g = 0; g < 20000; g = g + 1) push(junk, str(g));\n}\nprint sum;\n",
     )
     .unwrap();
-    let out = run_in(
-        dir.path(),
-        {
-            let mut c = Command::new(tinyvm());
-            c.arg("run").arg(&src);
-            c
-        },
-        true,
-    );
+    let out = run_in(dir.path(), run_command(&src), true);
     assert_eq!(out.stdout, "10000\n", "{:?}", out);
     assert!(stat(&out.stderr, "jit compilations") >= 5, "{}", out.stderr);
     assert!(stat(&out.stderr, "jit code freed") >= 1, "{}", out.stderr);
@@ -167,15 +135,7 @@ fn statistics_report_the_jit() {
     let src = dir.path().join("fib.tvm");
     std::fs::write(&src, "fun fib(n) { if (n < 2) return n; return fib(n - 1) + fib(n - 2); }\nprint fib(20);\n")
         .unwrap();
-    let out = run_in(
-        dir.path(),
-        {
-            let mut c = Command::new(tinyvm());
-            c.arg("run").arg(&src);
-            c
-        },
-        true,
-    );
+    let out = run_in(dir.path(), run_command(&src), true);
     assert_eq!(out.stdout, "6765\n");
     assert_eq!(stat(&out.stderr, "jit compilations"), 1, "only fib gets hot: {}", out.stderr);
     assert!(stat(&out.stderr, "jit code bytes") > 100);
