@@ -139,7 +139,11 @@ impl Lowerer<'_> {
             Op::GetProperty => self.get_property(&ins, pc, d)?,
             Op::SetProperty => self.set_property(&ins, pc, d)?,
             Op::GetSuper => self.inline_helper(pc, d, Helper::GetSuper, &[here])?,
-            Op::Equal | Op::NotEqual => self.equality(ins.op == Op::Equal, d)?,
+            Op::Equal | Op::NotEqual => {
+                let branch = self.fusable_branch(next);
+                self.equality(ins.op == Op::Equal, d, branch.as_ref())?;
+                return Ok(branch.is_some());
+            }
             Op::Greater | Op::Less | Op::GreaterEqual | Op::LessEqual => {
                 let branch = self.fusable_branch(next);
                 self.comparison(ins.op, pc, d, branch.as_ref())?;
@@ -325,39 +329,56 @@ impl Lowerer<'_> {
         self.set(&mut resume)
     }
 
-    fn equality(&mut self, equal: bool, d: u32) -> Emit {
-        let mut not_numbers = self.a.create_label();
-        let mut store = self.a.create_label();
-        self.take_operand(rcx, d - 1)?;
-        self.take_operand(rax, d - 2)?;
-        self.jump_unless_number(rax, rdx, not_numbers)?;
-        self.jump_unless_number(rcx, rdx, not_numbers)?;
-        self.a.movq(xmm0, rax)?;
-        self.a.movq(xmm1, rcx)?;
-        self.a.ucomisd(xmm0, xmm1)?;
-        // Equal means ZF set and PF clear (unordered sets both).
-        if equal {
-            self.a.sete(cl)?;
-            self.a.setnp(dl)?;
-            self.a.and(cl, dl)?;
-        } else {
-            self.a.setne(cl)?;
-            self.a.setp(dl)?;
-            self.a.or(cl, dl)?;
+    /// `==` / `!=`: numbers compare as doubles (NaN is unequal to itself),
+    /// anything else by identity. Against nil, true or false the identity
+    /// compare alone decides. With `branch`, also the `JUMP_IF_FALSE` after it.
+    fn equality(&mut self, equal: bool, d: u32, branch: Option<&Instruction>) -> Emit {
+        let b = self.take_operand(rcx, d - 1)?;
+        let a = self.take_operand(rax, d - 2)?;
+        let singleton = |s: Option<Source>| matches!(s, Some(Source::Const(bits)) if !Value(bits).is_number());
+        let mut done = self.a.create_label();
+        if !(singleton(a) || singleton(b)) {
+            let mut not_numbers = self.a.create_label();
+            self.jump_unless_number(rax, rdx, not_numbers)?;
+            if !b.is_some_and(Source::is_number) {
+                self.jump_unless_number(rcx, rdx, not_numbers)?;
+            }
+            self.a.movq(xmm0, rax)?;
+            self.a.movq(xmm1, rcx)?;
+            self.a.ucomisd(xmm0, xmm1)?;
+            // Equal means ZF set and PF clear (unordered sets both).
+            if equal {
+                self.a.sete(cl)?;
+                self.a.setnp(dl)?;
+                self.a.and(cl, dl)?;
+            } else {
+                self.a.setne(cl)?;
+                self.a.setp(dl)?;
+                self.a.or(cl, dl)?;
+            }
+            self.a.jmp(done)?;
+            self.set(&mut not_numbers)?;
         }
-        self.a.jmp(store)?;
-        self.set(&mut not_numbers)?;
         self.a.cmp(rax, rcx)?;
         if equal {
             self.a.sete(cl)?;
         } else {
             self.a.setne(cl)?;
         }
-        self.set(&mut store)?;
-        self.a.movzx(ecx, cl)?;
-        self.a.mov(rax, Value::FALSE.0)?;
-        self.a.add(rax, rcx)?;
-        self.a.mov(slot(d - 2), rax)?;
+        self.set(&mut done)?;
+        // cl holds the result (1: true).
+        if !branch.is_some_and(|jump| self.condition_is_dead(jump)) {
+            self.a.movzx(edx, cl)?;
+            self.a.mov(rax, Value::FALSE.0)?;
+            self.a.add(rax, rdx)?;
+            self.a.mov(slot(d - 2), rax)?;
+        }
+        if let Some(jump) = branch {
+            self.flush()?;
+            let target = self.label_at(jump.jump_target());
+            self.a.test(cl, cl)?;
+            self.a.jz(target)?;
+        }
         Ok(())
     }
 
