@@ -224,6 +224,8 @@ fn fde(function: &DebugFunction) -> FrameDescriptionEntry {
             Unwind::Saved { register, offset } => {
                 vec![CallFrameInstruction::Offset(Register(register), -(offset as i32))]
             }
+            Unwind::Remember => vec![CallFrameInstruction::RememberState],
+            Unwind::Restore => vec![CallFrameInstruction::RestoreState],
         };
         for instruction in instructions {
             fde.add_instruction(at, instruction);

@@ -68,6 +68,10 @@ pub enum Unwind {
     Saved { register: u16, offset: u8 },
     /// `pop rbp` before `ret`: CFA = rsp + 8, every register restored.
     Popped,
+    /// Remember the current rules (the body's, after the prologue).
+    Remember,
+    /// Back to the remembered rules (after an epilogue inside the body).
+    Restore,
 }
 
 /// DWARF numbers of the registers the generated code saves.
@@ -326,10 +330,10 @@ impl Lowerer<'_> {
         a.mov(rbx, qword_ptr(rcx + obj::CLOSURE_FUNCTION))?;
         a.mov(rbx, qword_ptr(rbx + obj::FUNCTION_CACHES))?;
         a.mov(qword_ptr(r15 + fl::FRAME_BASE), r14)?;
-        a.mov(qword_ptr(r15 + fl::FRAME_PC), 0)?;
         a.lea(rax, qword_ptr(r15 + fl::FRAME_SIZE))?;
         a.mov(qword_ptr(r13 + fl::THREAD_FRAMES_TOP), rax)?;
         a.inc(qword_ptr(r13 + fl::THREAD_CALLS))?;
+        self.mark(Unwind::Remember);
         Ok(())
     }
 
@@ -406,6 +410,20 @@ impl Lowerer<'_> {
         }
         self.mark(Unwind::Popped);
         self.a.ret()?;
+        Ok(())
+    }
+
+    /// An epilogue inside the body (at a `RETURN`), status in eax.
+    pub(super) fn epilogue_code(&mut self) -> Result<(), LowerError> {
+        self.a.add(rsp, 8)?;
+        for r in [r15, r14, rbx, rbp] {
+            self.a.pop(r)?;
+        }
+        self.mark(Unwind::Popped);
+        self.a.ret()?;
+        // The code after it is in the body's frame again.
+        self.mark(Unwind::Restore);
+        self.mark(Unwind::Remember);
         Ok(())
     }
 }

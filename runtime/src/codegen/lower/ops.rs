@@ -75,7 +75,7 @@ impl Lowerer<'_> {
             Op::Nil | Op::True | Op::False | Op::Pop | Op::GetLocal | Op::GetGlobal | Op::DefineGlobal => true,
             Op::Greater | Op::Less | Op::GreaterEqual | Op::LessEqual | Op::Equal | Op::NotEqual => true,
             Op::Add | Op::Subtract | Op::Multiply | Op::Divide | Op::Not | Op::Negate => true,
-            Op::GetProperty => true,
+            Op::GetProperty | Op::Return => true,
             _ => false,
         };
         if !lazy {
@@ -481,8 +481,11 @@ impl Lowerer<'_> {
         self.set(&mut resume)
     }
 
+    /// `RETURN`: the frame is discarded, so pending values other than the
+    /// result never need writing out. The epilogue is emitted inline.
     fn return_(&mut self, pc: u32, d: u32) -> Emit {
         if self.captures_locals {
+            self.flush()?;
             let mut no_upvalues = self.a.create_label();
             self.a.mov(rcx, qword_ptr(r13 + fl::THREAD_OPEN_UPVALUES))?;
             self.a.test(rcx, rcx)?;
@@ -493,11 +496,11 @@ impl Lowerer<'_> {
             self.set(&mut no_upvalues)?;
         }
         // Slot 0 may have been captured, so the result goes there only now.
-        self.a.mov(rax, slot(d - 1))?;
+        self.take_operand(rax, d - 1)?;
+        self.pending.clear();
         self.a.mov(slot(0), rax)?;
         self.a.mov(qword_ptr(r13 + fl::THREAD_FRAMES_TOP), r15)?;
         self.a.xor(eax, eax)?;
-        self.a.jmp(self.epilogue)?;
-        Ok(())
+        self.epilogue_code()
     }
 }
