@@ -355,3 +355,17 @@ fn exit_statuses_of_programs() {
     let out = run_in(dir.path(), &["run", "exit.tvm"]);
     assert_eq!((out.status, out.stdout.as_str()), (Some(42), "bye\n"));
 }
+
+#[test]
+fn columns_are_right_at_the_end_of_a_long_line() {
+    // Columns are counted incrementally along a line (the lexer once
+    // recounted from the line start for every token).
+    let dir = scratch();
+    let path = dir.path().join("long.tvm");
+    let mut line = "print 1;".repeat(5000);
+    line.push_str("print é;");
+    std::fs::write(&path, format!("{}\n", line)).unwrap();
+    let out = run_tinyvm(&["run", path.to_str().unwrap()]);
+    assert_eq!(out.status, Some(65));
+    assert!(out.stderr.contains(&format!("long.tvm:1:{}", 5000 * 8 + 7)), "{}", out.stderr);
+}

@@ -14,15 +14,9 @@ fn cache_dir() -> Option<PathBuf> {
 }
 
 fn archive_name() -> String {
-    // Size and a hash of the bytes name the file, so builds of different
-    // tinyvm versions never share a stale archive.
-    let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
-    for chunk in ARCHIVE.chunks(4096).step_by(16) {
-        for &b in chunk.iter().take(64) {
-            hash = (hash ^ b as u64).wrapping_mul(0x100_0000_01b3);
-        }
-    }
-    format!("libtinyvm_runtime-{}-{:x}-{}.a", env!("CARGO_PKG_VERSION"), hash, ARCHIVE.len())
+    // A hash of the whole archive (computed by build.rs) names the file, so
+    // different builds never share a stale copy.
+    format!("libtinyvm_runtime-{}-{}.a", env!("CARGO_PKG_VERSION"), env!("TINYVM_RUNTIME_HASH"))
 }
 
 fn write_atomically(path: &Path) -> std::io::Result<()> {

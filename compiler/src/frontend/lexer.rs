@@ -12,11 +12,24 @@ pub struct Lexer<'a> {
     line: u32,
     line_start: usize,
     token_column: u32,
+    /// Where the column was last computed, and that column (columns are
+    /// counted incrementally, so long lines stay linear).
+    column_at: usize,
+    column: u32,
 }
 
 impl<'a> Lexer<'a> {
     pub fn new(source: &'a str) -> Lexer<'a> {
-        Lexer { src: source.as_bytes(), start: 0, current: 0, line: 1, line_start: 0, token_column: 1 }
+        Lexer {
+            src: source.as_bytes(),
+            start: 0,
+            current: 0,
+            line: 1,
+            line_start: 0,
+            token_column: 1,
+            column_at: 0,
+            column: 1,
+        }
     }
 
     fn peek(&self) -> u8 {
@@ -85,8 +98,14 @@ impl<'a> Lexer<'a> {
     pub fn next_token(&mut self) -> Token {
         self.skip_whitespace();
         self.start = self.current;
-        self.token_column =
-            (self.src[self.line_start..self.start].iter().filter(|&&b| b & 0xC0 != 0x80).count() + 1) as u32;
+        if self.column_at < self.line_start {
+            self.column_at = self.line_start;
+            self.column = 1;
+        }
+        let chars = self.src[self.column_at..self.start].iter().filter(|&&b| b & 0xC0 != 0x80).count();
+        self.column += chars as u32;
+        self.column_at = self.start;
+        self.token_column = self.column;
         if self.at_end() {
             return self.make(TokenKind::Eof);
         }

@@ -87,8 +87,11 @@ impl FunctionVerifier<'_> {
         self.check_constants()?;
         let starts = self.instruction_starts()?;
         let depth = self.simulate_stack(&starts)?;
+        // Local records are debug information only (nothing executes them);
+        // locals declared in unreachable code may lie beyond the depth that
+        // reachable code reaches, so only their bounds are checked.
         for local in &f.locals {
-            if local.slot >= depth.max(1) || local.start > local.end || local.end as usize > f.code.len() {
+            if local.slot >= MAX_COUNT || local.start > local.end || local.end as usize > f.code.len() {
                 return Err(format!("local '{}' has an invalid slot or range", local.name));
             }
         }
