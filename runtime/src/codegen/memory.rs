@@ -9,6 +9,9 @@
 use super::lower::LoweredFunction;
 use std::collections::BTreeMap;
 
+/// Rotates the cache line where the next function's code starts.
+static NEXT_COLOR: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+
 /// Size of one helper stub: `jmp qword ptr [rip+0]` (6 bytes), the address (8), padding.
 const STUB_SIZE: usize = 16;
 
@@ -33,7 +36,12 @@ impl ExecutableCode {
             stubs.entry(call.helper).or_insert(next);
         }
         let code_len = lowered.code.len();
-        let stub_base = (code_len + 15) & !15;
+        // Start each function at a different cache line of its page: with
+        // every function at offset 0, all of them would compete for the same
+        // instruction-cache and branch-predictor sets (measured: twice the
+        // run time of the same code in a built executable).
+        let start = (NEXT_COLOR.fetch_add(1, std::sync::atomic::Ordering::Relaxed) % 64) * 64;
+        let stub_base = start + ((code_len + 15) & !15);
         let total = stub_base + stubs.len() * STUB_SIZE;
         // SAFETY: sysconf has no preconditions.
         let page = unsafe { libc::sysconf(libc::_SC_PAGESIZE) }.max(4096) as usize;
@@ -56,7 +64,7 @@ impl ExecutableCode {
         // SAFETY: the mapping is `len >= total` bytes and writable; every
         // write below stays within [ptr, ptr + total).
         unsafe {
-            std::ptr::copy_nonoverlapping(lowered.code.as_ptr(), ptr, code_len);
+            std::ptr::copy_nonoverlapping(lowered.code.as_ptr(), ptr.add(start), code_len);
             for (&helper, &index) in &stubs {
                 let stub = ptr.add(stub_base + index * STUB_SIZE);
                 let jmp = [0xFF, 0x25, 0, 0, 0, 0];
@@ -64,7 +72,7 @@ impl ExecutableCode {
                 (stub.add(6) as *mut u64).write_unaligned(helper.address() as u64);
             }
             for call in &lowered.helper_calls {
-                let field = ptr.add(call.offset as usize);
+                let field = ptr.add(start + call.offset as usize);
                 let stub = ptr.add(stub_base + stubs[&call.helper] * STUB_SIZE);
                 let rel = stub as i64 - (field as i64 + 4);
                 (field as *mut i32).write_unaligned(rel as i32);
@@ -74,7 +82,9 @@ impl ExecutableCode {
                 return Err("cannot make compiled code executable".into());
             }
         }
-        Ok(ExecutableCode { ptr, len, entry: ptr, code_len })
+        // SAFETY: `start` is within the mapping.
+        let entry = unsafe { ptr.add(start) };
+        Ok(ExecutableCode { ptr, len, entry, code_len })
     }
 
     /// Bytes of memory held.
