@@ -17,8 +17,7 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use tinyvm_runtime::bytecode::{disasm, tvmc, verify, Constant};
-use tinyvm_runtime::codegen::lower;
+use tinyvm_runtime::bytecode::{disasm, tvmc, verify};
 
 fuzz_target!(|data: &[u8]| {
     let decoded = if tvmc::looks_like_tvmc(data) {
@@ -50,22 +49,7 @@ fuzz_target!(|data: &[u8]| {
 
     // The x86-64 lowering (shared by the JIT and `tinyvm build`) trusts
     // verified code too: it must lower every verified function.
-    for (index, f) in module.functions.iter().enumerate() {
-        let capture_count = |k: u32| match f.constants.get(k as usize) {
-            Some(Constant::Function(target)) => module.functions[*target as usize].upvalue_count,
-            _ => 0,
-        };
-        let number_constant = |k: u32| match f.constants.get(k as usize) {
-            Some(Constant::Number(n)) => Some(*n),
-            _ => None,
-        };
-        let input = lower::FunctionInput {
-            code: &f.code,
-            arity: f.arity as u32,
-            max_stack: verified.max_stack[index],
-            capture_count: &capture_count,
-            number_constant: &number_constant,
-        };
-        lower::lower(&input).expect("verified code must lower");
+    for lowered in tinyvm::aot::lower_module(&module, &verified) {
+        lowered.expect("verified code must lower");
     }
 });
