@@ -27,6 +27,11 @@ pub struct InlineCache {
     pub entry: *const u8,
 }
 
+/// Entries ("ways") per cache site, consecutive in `caches`: a property
+/// access or invocation that sees two shapes (the leaves and the inner
+/// nodes of a tree, say) keeps both. `CALL` sites use the first way only.
+pub const CACHE_WAYS: usize = 2;
+
 impl InlineCache {
     pub const EMPTY: InlineCache = InlineCache {
         shape: std::ptr::null_mut(),
@@ -38,6 +43,42 @@ impl InlineCache {
     /// A field-access entry.
     pub fn field(shape: *mut ObjShape, index: u32, next_shape: *mut ObjShape) -> InlineCache {
         InlineCache { shape, index: index as u64, next_shape, entry: std::ptr::null() }
+    }
+
+    /// The way of site `site` that remembers `shape`, if one does.
+    ///
+    /// # Safety
+    /// `site` must point at the first of `CACHE_WAYS` entries.
+    #[inline(always)]
+    pub unsafe fn probe(site: *mut InlineCache, shape: *mut ObjShape) -> Option<*mut InlineCache> {
+        // SAFETY: the site has CACHE_WAYS entries.
+        unsafe {
+            if (*site).shape == shape {
+                Some(site)
+            } else if (*site.add(1)).shape == shape {
+                Some(site.add(1))
+            } else {
+                None
+            }
+        }
+    }
+
+    /// Remembers `entry` at site `site`: in the way that already holds its
+    /// shape or is empty, else in the second way (the first stays stable
+    /// when a site sees more shapes than it has ways).
+    ///
+    /// # Safety
+    /// As for `probe`.
+    pub unsafe fn fill(site: *mut InlineCache, entry: InlineCache) {
+        // SAFETY: the site has CACHE_WAYS entries.
+        unsafe {
+            let first = &mut *site;
+            if first.shape.is_null() || first.shape == entry.shape {
+                *first = entry;
+            } else {
+                *site.add(1) = entry;
+            }
+        }
     }
 }
 

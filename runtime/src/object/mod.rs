@@ -14,7 +14,7 @@ pub mod thread;
 
 pub use array::ObjArray;
 pub use class::{ObjBoundMethod, ObjClass, ObjInstance};
-pub use function::{InlineCache, NativeFn, ObjClosure, ObjFunction, ObjNative, ObjUpvalue};
+pub use function::{InlineCache, NativeFn, ObjClosure, ObjFunction, ObjNative, ObjUpvalue, CACHE_WAYS};
 pub use shape::ObjShape;
 pub use string::ObjString;
 pub use thread::ObjThread;
@@ -82,6 +82,8 @@ pub mod layout {
     pub const CACHE_SHAPE: usize = offset_of!(InlineCache, shape);
     pub const CACHE_INDEX: usize = offset_of!(InlineCache, index);
     pub const CACHE_SIZE: usize = std::mem::size_of::<InlineCache>();
+    /// Distance between two cache sites (each has `CACHE_WAYS` entries).
+    pub const CACHE_STRIDE: usize = CACHE_SIZE * super::CACHE_WAYS;
 
     /// Offsets and kind numbers the gdb pretty-printer needs (name, value).
     pub fn for_debugger() -> Vec<(&'static str, usize)> {

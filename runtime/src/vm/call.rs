@@ -187,7 +187,10 @@ pub fn invoke(
             Some(method) => {
                 if !cache.is_null() {
                     let entry = compiled_entry(method.as_obj() as *mut ObjClosure, argc);
-                    *cache = InlineCache { shape, index: method.0, next_shape: std::ptr::null_mut(), entry };
+                    InlineCache::fill(
+                        cache,
+                        InlineCache { shape, index: method.0, next_shape: std::ptr::null_mut(), entry },
+                    );
                 }
                 call_closure(vm, th, method.as_obj() as *mut ObjClosure, argc)
             }

@@ -221,12 +221,12 @@ pub fn run(vm: &mut Vm, th: &mut Thread) -> Result<(), Trap> {
                 }
                 Op::GetProperty => {
                     let name = read_u32!();
-                    let cache = (*function).caches.add(read_u32!() as usize);
+                    let cache = (*function).caches.add(read_u32!() as usize * CACHE_WAYS);
                     let receiver = peek!(0);
                     if receiver.is_kind(ObjKind::Instance) {
                         let instance = receiver.as_obj() as *mut ObjInstance;
-                        if (*instance).shape == (*cache).shape {
-                            *sp.sub(1) = *(*instance).fields.add((*cache).index as usize);
+                        if let Some(way) = InlineCache::probe(cache, (*instance).shape) {
+                            *sp.sub(1) = *(*instance).fields.add((*way).index as usize);
                             continue;
                         }
                     }
@@ -236,13 +236,14 @@ pub fn run(vm: &mut Vm, th: &mut Thread) -> Result<(), Trap> {
                 }
                 Op::SetProperty => {
                     let name = read_u32!();
-                    let cache = (*function).caches.add(read_u32!() as usize);
+                    let cache = (*function).caches.add(read_u32!() as usize * CACHE_WAYS);
                     let target = peek!(1);
                     if target.is_kind(ObjKind::Instance) {
                         let instance = target.as_obj() as *mut ObjInstance;
-                        let c = &*cache;
-                        if (*instance).shape == c.shape
-                            && (c.next_shape.is_null() || (c.index as u32) < (*instance).capacity)
+                        let way = InlineCache::probe(cache, (*instance).shape);
+                        if let Some(c) = way
+                            .map(|way| &*way)
+                            .filter(|c| c.next_shape.is_null() || (c.index as u32) < (*instance).capacity)
                         {
                             let value = peek!(0);
                             *(*instance).fields.add(c.index as usize) = value;
@@ -372,13 +373,16 @@ pub fn run(vm: &mut Vm, th: &mut Thread) -> Result<(), Trap> {
                 Op::Invoke => {
                     let name = read_u32!();
                     let argc = read_u8!() as usize;
-                    let cache = (*function).caches.add(read_u32!() as usize);
+                    let cache = (*function).caches.add(read_u32!() as usize * CACHE_WAYS);
                     poll!();
                     let receiver = peek!(argc);
-                    if receiver.is_kind(ObjKind::Instance)
-                        && (*(receiver.as_obj() as *mut ObjInstance)).shape == (*cache).shape
-                    {
-                        call_closure!(Value((*cache).index).as_obj() as *mut ObjClosure, argc);
+                    let way = if receiver.is_kind(ObjKind::Instance) {
+                        InlineCache::probe(cache, (*(receiver.as_obj() as *mut ObjInstance)).shape)
+                    } else {
+                        None
+                    };
+                    if let Some(way) = way {
+                        call_closure!(Value((*way).index).as_obj() as *mut ObjClosure, argc);
                     } else {
                         save!();
                         match call::invoke(vm, th, string_constant!(name), argc, cache)? {

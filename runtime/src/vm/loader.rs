@@ -50,7 +50,7 @@ pub fn load_with_natives(
             vm.temp_roots.push(Value::object(name as *mut Obj));
             name
         };
-        let caches = vec![InlineCache::EMPTY; proto.cache_count as usize];
+        let caches = vec![InlineCache::EMPTY; proto.cache_count as usize * CACHE_WAYS];
         let code = proto.code.as_ptr();
         let f = new_function(
             vm,

@@ -26,7 +26,7 @@ pub fn get_property(vm: &mut Vm, th: &mut Thread, name: *mut ObjString, cache: *
         let shape = (*instance).shape;
         if let Some(index) = ObjShape::lookup(shape, name) {
             if !cache.is_null() {
-                *cache = InlineCache::field(shape, index, std::ptr::null_mut());
+                InlineCache::fill(cache, InlineCache::field(shape, index, std::ptr::null_mut()));
             }
             *th.sp.sub(1) = *(*instance).fields.add(index as usize);
             return Ok(());
@@ -69,7 +69,7 @@ pub fn set_property(vm: &mut Vm, th: &mut Thread, name: *mut ObjString, cache: *
         if let Some(index) = ObjShape::lookup(shape, name) {
             *(*instance).fields.add(index as usize) = value;
             if !cache.is_null() {
-                *cache = InlineCache::field(shape, index, std::ptr::null_mut());
+                InlineCache::fill(cache, InlineCache::field(shape, index, std::ptr::null_mut()));
             }
         } else {
             let child = match (*shape).transition(name) {
@@ -87,7 +87,7 @@ pub fn set_property(vm: &mut Vm, th: &mut Thread, name: *mut ObjString, cache: *
             let class = (*instance).class;
             (*class).field_hint = (*class).field_hint.max((index + 1).min(MAX_FIELD_HINT));
             if !cache.is_null() {
-                *cache = InlineCache::field(shape, index, child);
+                InlineCache::fill(cache, InlineCache::field(shape, index, child));
             }
         }
         let top = th.sp.sub(2);

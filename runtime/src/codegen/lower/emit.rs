@@ -45,7 +45,7 @@ impl Lowerer<'_> {
                     Err(_) => a.mov(reg, v)?,
                 },
                 Arg::SlotAddress(i) => a.lea(reg, slot(i))?,
-                Arg::CacheAddress(c) => a.lea(reg, qword_ptr(rbx + (c as i32) * obj::CACHE_SIZE as i32))?,
+                Arg::CacheAddress(c) => a.lea(reg, qword_ptr(rbx + (c as i32) * obj::CACHE_STRIDE as i32))?,
             }
         }
         self.emit_call(helper)

@@ -30,7 +30,7 @@ impl Lowerer<'_> {
 
     /// Leaves the address of inline cache `c` of the running function in `reg`.
     fn load_cache(&mut self, reg: AsmRegister64, c: i64) -> Emit {
-        self.a.lea(reg, qword_ptr(rbx + (c as i32) * obj::CACHE_SIZE as i32))?;
+        self.a.lea(reg, qword_ptr(rbx + (c as i32) * obj::CACHE_STRIDE as i32))?;
         Ok(())
     }
 
@@ -261,15 +261,20 @@ impl Lowerer<'_> {
     }
 
     /// The inline-cache guard of property access: jumps to `slow` unless
-    /// the value in rax is an instance (left in rcx) whose shape is the one
-    /// inline cache `cache` (left in rdx) remembers.
+    /// the value in rax is an instance (left in rcx) whose shape one of the
+    /// ways of cache site `cache` remembers (that way left in rdx).
     fn shape_guard(&mut self, cache: i64, slow: CodeLabel) -> Emit {
         self.jump_unless_kind(rax, rcx, ObjKind::Instance, slow)?;
         self.load_cache(rdx, cache)?;
+        let mut hit = self.a.create_label();
         self.a.mov(rsi, qword_ptr(rcx + obj::INSTANCE_SHAPE))?;
         self.a.cmp(rsi, qword_ptr(rdx + obj::CACHE_SHAPE))?;
+        self.a.je(hit)?;
+        const _: () = assert!(crate::object::CACHE_WAYS == 2);
+        self.a.cmp(rsi, qword_ptr(rdx + (obj::CACHE_SIZE + obj::CACHE_SHAPE)))?;
         self.a.jne(slow)?;
-        Ok(())
+        self.a.add(rdx, obj::CACHE_SIZE as i32)?;
+        self.set(&mut hit)
     }
 
     fn get_property(&mut self, ins: &Instruction, pc: u32, d: u32) -> Emit {
