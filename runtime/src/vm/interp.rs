@@ -127,7 +127,7 @@ pub fn run(vm: &mut Vm, th: &mut Thread) -> Result<(), Trap> {
         }
         macro_rules! poll {
             () => {
-                if safepoint::requested(vm) {
+                if safepoint::requested() {
                     save!();
                     safepoint::park(vm, th);
                 }
