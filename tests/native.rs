@@ -135,3 +135,32 @@ fn disasm_native_shows_machine_code_beside_bytecode() {
     assert!(f.contains("call    tvm_rt_add"), "the slow path calls the add helper: {}", f);
     assert!(out.stdout.contains("call    tvm_rt_print"));
 }
+
+/// `command ARGS` under `ulimit -s KB`.
+fn with_stack_limit(kb: u32, command: &Path, args: &[&str]) -> Outcome {
+    let mut cmd = Command::new("sh");
+    cmd.arg("-c").arg(format!("ulimit -s {kb} && exec \"$0\" \"$@\"")).arg(command).args(args);
+    cmd.env_remove("TINYVM_STATS").env_remove("TINYVM_GC_STRESS");
+    run_with(cmd, b"", Duration::from_secs(60))
+}
+
+#[test]
+fn stack_overflow_is_reported_under_a_small_ulimit() {
+    let program = programs_dir().join("stack_overflow.tvm");
+    let expected = expectations(&program);
+    let dir = scratch();
+    let exe = dir.path().join("stack_overflow");
+    assert_eq!(build(&program, &exe, &[]).status, Some(0));
+    let src = program.to_str().unwrap();
+    for kb in [256, 1024] {
+        for (label, out) in [
+            ("run", with_stack_limit(kb, &tinyvm(), &["run", "--error-format=short", src])),
+            ("jit", with_stack_limit(kb, &tinyvm(), &["run", "--jit=always", "--error-format=short", src])),
+            ("native", with_stack_limit(kb, &exe, &[])),
+        ] {
+            if let Err(e) = check(&format!("{label} with ulimit -s {kb}"), &out, &expected) {
+                panic!("{e}");
+            }
+        }
+    }
+}

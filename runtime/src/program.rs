@@ -1,7 +1,7 @@
 //! Running a whole program: the entry point of `tinyvm run` and of built
 //! executables.
 //!
-//! Sets up the VM and the main thread (on an OS thread with a large stack),
+//! Sets up the VM and the main thread (on the process's main thread),
 //! loads the module, runs the script, waits for spawned threads, prints
 //! statistics and returns the process exit status. Never returns early
 //! without flushing output.
@@ -34,11 +34,33 @@ pub fn run_module_with_natives(module: Module, options: Options, natives: Native
     crate::stats::block_sigusr1();
     // The script runs on the calling (process main) thread, so debuggers
     // see it under `main`; deep recursion is caught by the frame limit and
-    // the native stack check (`Thread::native_stack_limit`).
-    let status = run_main_thread(module, options, natives);
+    // the native stack check (`Thread::native_stack_limit`). Only when
+    // `ulimit -s` leaves the main thread too little stack for that check
+    // does the script move to a thread with a stack of the usual size.
+    let small = crate::vm::frame::main_thread_stack_bytes().is_some_and(|bytes| bytes < MIN_MAIN_STACK);
+    let status = if small {
+        let spawned = std::thread::Builder::new()
+            .name("main".into())
+            .stack_size(MAIN_STACK_FALLBACK)
+            .spawn(move || run_main_thread(module, options, natives));
+        match spawned.map(|handle| handle.join()) {
+            Ok(Ok(status)) => status,
+            _ => {
+                crate::output::write_stderr(b"error: cannot start the main thread\n");
+                EXIT_RUNTIME
+            }
+        }
+    } else {
+        run_main_thread(module, options, natives)
+    };
     crate::output::flush_stdout();
     status
 }
+
+/// Below this main-thread stack (`ulimit -s`), the script runs on a thread
+/// of `MAIN_STACK_FALLBACK` bytes instead.
+const MIN_MAIN_STACK: usize = 2 << 20;
+const MAIN_STACK_FALLBACK: usize = 8 << 20;
 
 fn run_main_thread(module: Module, options: Options, natives: NativeTable) -> i32 {
     let mut th = Thread::new(1);

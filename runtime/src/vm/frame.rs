@@ -113,6 +113,42 @@ const NATIVE_STACK_MARGIN: usize = 256 * 1024;
 
 /// The native stack limit of the calling OS thread (0 when unknown).
 pub fn native_stack_limit() -> usize {
+    main_thread_stack_limit().unwrap_or_else(thread_stack_limit)
+}
+
+/// The main thread's limit from RLIMIT_STACK below the current stack
+/// pointer: conservative by the little stack already in use, and much
+/// cheaper at startup than `pthread_getattr_np`, which parses
+/// /proc/self/maps for the main thread. None off the main thread or when
+/// the limit is unlimited or implausible.
+fn main_thread_stack_limit() -> Option<usize> {
+    let limit = main_thread_stack_bytes()?;
+    if limit > 1 << 32 || limit <= 2 * NATIVE_STACK_MARGIN {
+        return None;
+    }
+    let marker = 0u8;
+    let here = &marker as *const u8 as usize;
+    Some(here.checked_sub(limit)? + NATIVE_STACK_MARGIN)
+}
+
+/// The main thread's stack size limit (RLIMIT_STACK), None when called off
+/// the main thread or when it is unlimited.
+pub fn main_thread_stack_bytes() -> Option<usize> {
+    // SAFETY: getpid/gettid/getrlimit have no preconditions; getrlimit only
+    // writes the local struct.
+    unsafe {
+        if libc::getpid() != libc::gettid() {
+            return None;
+        }
+        let mut limit: libc::rlimit = std::mem::zeroed();
+        if libc::getrlimit(libc::RLIMIT_STACK, &mut limit) != 0 || limit.rlim_cur == libc::RLIM_INFINITY {
+            return None;
+        }
+        Some(limit.rlim_cur as usize)
+    }
+}
+
+fn thread_stack_limit() -> usize {
     // SAFETY: pthread_getattr_np fills `attr` for the calling thread, which
     // is destroyed after reading the stack bounds out of it.
     unsafe {
