@@ -472,17 +472,37 @@ class Bench:
                 self.note(f"hello: strip failed: {short(p.stderr, 200)}")
         else:
             self.note(f"hello: {self.args.strip} not found, no stripped size")
-        starts = []
+        baseline = self.c_hello_baseline()
+        starts, c_starts = [], []
         for i in range(self.args.startup_runs):
             t, code, out, err = run_timed([exe], self.args.timeout)
             if code != 0:
                 self.fail(f"hello executable exited {code}: {short(err)}")
                 break
             starts.append(t)
+            if baseline:
+                c_starts.append(run_timed([baseline], self.args.timeout)[0])
         res["startup_times"] = starts
         res["startup_median"] = median(starts)
+        if c_starts:
+            res["c_startup_median"] = median(c_starts)
         log(f"hello: startup median {fmt_time(res['startup_median'])}")
         return res
+
+    def c_hello_baseline(self):
+        """A C hello world built with cc -O2, timed interleaved with the
+        TinyVM one: what process creation costs through this harness."""
+        if not self.cc:
+            return None
+        src = os.path.join(self.tmp, "hello_c.c")
+        exe = os.path.join(self.tmp, "hello_c")
+        with open(src, "w") as f:
+            f.write('#include <stdio.h>\nint main(void) { puts("Hello, world!"); return 0; }\n')
+        _, code, out, err = run_timed([self.cc, "-O2", src, "-o", exe], self.args.timeout)
+        if code != 0:
+            self.note(f"hello: no C baseline, {self.args.cc} failed: {short(err + out, 200)}")
+            return None
+        return exe
 
     # ---- report ---------------------------------------------------------
 
@@ -602,7 +622,10 @@ class Bench:
             else:
                 p(f"- `tinyvm build`: {fmt_time(hello['build_median'])} (median of {len(hello['build_times'])})")
                 p(f"- executable: {fmt_size(hello['size'])}, stripped: {fmt_size(hello.get('stripped_size'))}")
-                p(f"- startup: {fmt_time(hello['startup_median'])} (median of {len(hello['startup_times'])} runs)")
+                line = f"- startup: {fmt_time(hello['startup_median'])} (median of {len(hello['startup_times'])} runs"
+                if "c_startup_median" in hello:
+                    line += f"; a C hello world built with cc -O2, same harness: {fmt_time(hello['c_startup_median'])}"
+                p(line + ")")
             p()
         if self.notes:
             p("Notes:")
@@ -641,7 +664,7 @@ def parse_args():
     g.add_argument("--no-hello", dest="hello", action="store_false", help="leave out the hello section")
     ap.add_argument("--hello-src", default=os.path.join(REPO_ROOT, "examples", "hello.tvm"),
                     help="program for the hello section (default examples/hello.tvm)")
-    ap.add_argument("--startup-runs", type=int, default=20, help="runs of the hello executable (default 20)")
+    ap.add_argument("--startup-runs", type=int, default=100, help="runs of the hello executable, each followed by a C hello world (default 100)")
     ap.add_argument("--strip", default="strip", help="strip program (default strip)")
     args = ap.parse_args()
     if args.quick:
