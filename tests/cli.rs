@@ -369,3 +369,70 @@ fn columns_are_right_at_the_end_of_a_long_line() {
     assert_eq!(out.status, Some(65));
     assert!(out.stderr.contains(&format!("long.tvm:1:{}", 5000 * 8 + 7)), "{}", out.stderr);
 }
+
+/// Runs `command` with stdout on /dev/full: (stderr, exit status).
+fn run_into_full_disk(command: &mut std::process::Command) -> (String, Option<i32>) {
+    let full = std::fs::OpenOptions::new().write(true).open("/dev/full").expect("open /dev/full");
+    let out =
+        command.env_remove("TINYVM_STATS").stdout(full).stderr(std::process::Stdio::piped()).output().expect("spawn");
+    (String::from_utf8_lossy(&out.stderr).into_owned(), out.status.code())
+}
+
+#[test]
+fn output_that_cannot_be_written_is_an_io_error() {
+    let dir = scratch();
+    write(dir.path(), "hello.tvm", b"print \"hello\";\n");
+    write(dir.path(), "exit3.tvm", b"print \"hello\";\nexit(3);\n");
+    let src = dir.path().join("hello.tvm");
+    let exe = dir.path().join("hello");
+    let built = run_in(dir.path(), &["build", "hello.tvm", "-o", "hello"]);
+    assert_eq!(built.status, Some(0), "{built:?}");
+    let message = "error: cannot write to standard output: No space left on device\n".to_string();
+    for (label, mut command) in [
+        ("run", tinyvm_cmd(&["run", src.to_str().unwrap()])),
+        ("jit", tinyvm_cmd(&["run", "--jit=always", src.to_str().unwrap()])),
+        ("disasm", tinyvm_cmd(&["disasm", src.to_str().unwrap()])),
+        ("native", std::process::Command::new(&exe)),
+    ] {
+        assert_eq!(run_into_full_disk(&mut command), (message.clone(), Some(74)), "{label}");
+    }
+    // A program's own failure status stays; the lost output is still reported.
+    let exit3 = dir.path().join("exit3.tvm");
+    assert_eq!(run_into_full_disk(&mut tinyvm_cmd(&["run", exit3.to_str().unwrap()])), (message, Some(3)));
+}
+
+#[test]
+fn a_closed_pipe_ends_the_program_like_a_c_program() {
+    use std::io::{BufRead, BufReader};
+    use std::os::unix::process::ExitStatusExt;
+    let dir = scratch();
+    write(dir.path(), "forever.tvm", b"var i = 0;\nwhile (true) { print i; i = i + 1; }\n");
+    let built = run_in(dir.path(), &["build", "forever.tvm", "-o", "forever"]);
+    assert_eq!(built.status, Some(0), "{built:?}");
+    let src = dir.path().join("forever.tvm");
+    for (label, mut command) in [
+        ("run", tinyvm_cmd(&["run", src.to_str().unwrap()])),
+        ("native", std::process::Command::new(dir.path().join("forever"))),
+    ] {
+        let mut child = command.stdout(std::process::Stdio::piped()).spawn().expect("spawn");
+        let mut first = String::new();
+        BufReader::new(child.stdout.take().expect("stdout")).read_line(&mut first).expect("read");
+        assert_eq!(first, "0\n", "{label}");
+        // The reader is gone: the next write must end the program.
+        let start = std::time::Instant::now();
+        let status = loop {
+            if let Some(status) = child.try_wait().expect("wait") {
+                break status;
+            }
+            if start.elapsed() > Duration::from_secs(20) {
+                let _ = child.kill();
+                panic!("{label}: still running after its output pipe closed");
+            }
+            std::thread::sleep(Duration::from_millis(5));
+        };
+        assert_eq!(status.signal(), Some(SIGPIPE), "{label}: {status:?}");
+    }
+}
+
+/// SIGPIPE's number on Linux.
+const SIGPIPE: i32 = 13;

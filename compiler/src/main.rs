@@ -105,6 +105,5 @@ fn main() {
             commands::gdb::run(&exe, args, commands::gdb::GdbOptions { batch, commands, ex })
         }
     };
-    tinyvm_runtime::output::flush_stdout();
-    std::process::exit(status);
+    std::process::exit(tinyvm_runtime::output::finish(status));
 }

@@ -3,7 +3,14 @@
 //! Stdout is block-buffered when it is a pipe or file and line-buffered on a
 //! terminal. Everything that writes to stderr, reads stdin or ends the
 //! process flushes stdout first, so no output is lost or reordered.
+//!
+//! Output that cannot be written is not dropped silently: a closed pipe
+//! ends the process with SIGPIPE, as it ends a C program (so
+//! `tinyvm run prog | head` stops), and any other write error on stdout
+//! (a full disk, a closed descriptor) is reported when the process ends,
+//! which then exits 74 instead of 0 (`finish`).
 
+use std::sync::atomic::{AtomicI32, Ordering};
 use std::sync::Mutex;
 
 struct OutBuf {
@@ -16,17 +23,59 @@ static STDOUT: Mutex<OutBuf> = Mutex::new(OutBuf { bytes: Vec::new(), line_buffe
 
 const FLUSH_AT: usize = 1 << 16;
 
+/// The errno of the first failed write to stdout (0: none).
+static STDOUT_ERROR: AtomicI32 = AtomicI32::new(0);
+
+/// Exit status when stdout could not be written (EX_IOERR).
+const EXIT_OUTPUT_ERROR: i32 = 74;
+
 fn write_fd(fd: i32, mut bytes: &[u8]) {
     while !bytes.is_empty() {
         // SAFETY: `bytes` is a valid readable buffer of the given length.
         let n = unsafe { libc::write(fd, bytes.as_ptr() as *const libc::c_void, bytes.len()) };
         if n < 0 {
-            if std::io::Error::last_os_error().kind() == std::io::ErrorKind::Interrupted {
-                continue;
+            let errno = std::io::Error::last_os_error().raw_os_error().unwrap_or(libc::EIO);
+            match errno {
+                libc::EINTR => continue,
+                libc::EPIPE if fd == 1 => die_of_sigpipe(),
+                _ if fd == 1 => {
+                    let _ = STDOUT_ERROR.compare_exchange(0, errno, Ordering::Relaxed, Ordering::Relaxed);
+                }
+                _ => {}
             }
             return;
         }
         bytes = &bytes[n as usize..];
+    }
+}
+
+/// Ends the process the way a write to a closed pipe ends a C program
+/// (Rust's runtime ignores SIGPIPE, so `tinyvm` sees EPIPE instead).
+fn die_of_sigpipe() -> ! {
+    // SAFETY: restoring the default action and raising the signal have no
+    // memory-safety preconditions; the default action ends the process.
+    unsafe {
+        libc::signal(libc::SIGPIPE, libc::SIG_DFL);
+        libc::raise(libc::SIGPIPE);
+    }
+    std::process::exit(128 + libc::SIGPIPE)
+}
+
+/// Flushes stdout and returns the exit status to end with: `status`, or
+/// 74 after printing an error when stdout could not be written and the
+/// program would otherwise have succeeded (reported once).
+pub fn finish(status: i32) -> i32 {
+    flush_stdout();
+    let errno = STDOUT_ERROR.swap(0, Ordering::Relaxed);
+    if errno == 0 {
+        return status;
+    }
+    let text = io_error_text(&std::io::Error::from_raw_os_error(errno));
+    write_fd(2, format!("error: cannot write to standard output: {text}\n").as_bytes());
+    if status == 0 {
+        EXIT_OUTPUT_ERROR
+    } else {
+        status
     }
 }
 
@@ -63,10 +112,9 @@ pub fn write_stderr(bytes: &[u8]) {
     write_fd(2, bytes);
 }
 
-/// Flushes stdout and ends the process with `code`.
+/// Flushes stdout and ends the process with `code` (see `finish`).
 pub fn exit(code: i32) -> ! {
-    flush_stdout();
-    std::process::exit(code)
+    std::process::exit(finish(code))
 }
 
 /// An I/O error as a short phrase ("No such file or directory").

@@ -53,8 +53,7 @@ pub fn run_module_with_natives(module: Module, options: Options, natives: Native
     } else {
         run_main_thread(module, options, natives)
     };
-    crate::output::flush_stdout();
-    status
+    crate::output::finish(status)
 }
 
 /// Below this main-thread stack (`ulimit -s`), the script runs on a thread
