@@ -33,9 +33,12 @@ pub struct InlineCache {
 pub const CACHE_WAYS: usize = 2;
 
 impl InlineCache {
+    /// An entry that matches nothing. Its `index` is an object value with a
+    /// null pointer, which no program value can be: with 0 there, a `CALL`
+    /// of the number 0 would "hit" an empty call cache in native code.
     pub const EMPTY: InlineCache = InlineCache {
         shape: std::ptr::null_mut(),
-        index: 0,
+        index: crate::value::OBJ_TAG,
         next_shape: std::ptr::null_mut(),
         entry: std::ptr::null(),
     };
