@@ -34,14 +34,18 @@ pub fn run_module_with_natives(module: Module, options: Options, natives: Native
     crate::stats::block_sigusr1();
     // The script runs on the calling (process main) thread, so debuggers
     // see it under `main`; deep recursion is caught by the frame limit and
-    // the native stack check (`Thread::native_stack_limit`). Only when
-    // `ulimit -s` leaves the main thread too little stack for that check
-    // does the script move to a thread with a stack of the usual size.
-    let small = crate::vm::frame::main_thread_stack_bytes().is_some_and(|bytes| bytes < MIN_MAIN_STACK);
+    // the native stack check (`Thread::native_stack_limit`). The main
+    // thread gets the same stack size as spawned threads, so that the frame
+    // limit, not the native stack, ends deep recursion in every mode (native
+    // code through runtime helpers uses more native stack per frame than
+    // the interpreter). Only when the hard `ulimit -s` forbids that does the
+    // script move to a thread with such a stack.
+    raise_main_stack_limit();
+    let small = crate::vm::frame::main_thread_stack_bytes().is_some_and(|bytes| bytes < threads::THREAD_STACK_BYTES);
     let status = if small {
         let spawned = std::thread::Builder::new()
             .name("main".into())
-            .stack_size(MAIN_STACK_FALLBACK)
+            .stack_size(threads::THREAD_STACK_BYTES)
             .spawn(move || run_main_thread(module, options, natives));
         match spawned.map(|handle| handle.join()) {
             Ok(Ok(status)) => status,
@@ -56,10 +60,24 @@ pub fn run_module_with_natives(module: Module, options: Options, natives: Native
     crate::output::finish(status)
 }
 
-/// Below this main-thread stack (`ulimit -s`), the script runs on a thread
-/// of `MAIN_STACK_FALLBACK` bytes instead.
-const MIN_MAIN_STACK: usize = 2 << 20;
-const MAIN_STACK_FALLBACK: usize = 8 << 20;
+/// Raises the main thread's soft stack limit to `THREAD_STACK_BYTES` when
+/// the hard limit allows. The kernel checks the limit as the stack grows,
+/// and it leaves at least 128 MB below the stack free of mappings at exec,
+/// so the stack can then grow that far.
+fn raise_main_stack_limit() {
+    let wanted = threads::THREAD_STACK_BYTES as libc::rlim_t;
+    // SAFETY: getrlimit/setrlimit only read and write the local struct.
+    unsafe {
+        let mut limit: libc::rlimit = std::mem::zeroed();
+        if libc::getrlimit(libc::RLIMIT_STACK, &mut limit) != 0 || limit.rlim_cur >= wanted {
+            return;
+        }
+        if limit.rlim_max == libc::RLIM_INFINITY || limit.rlim_max >= wanted {
+            limit.rlim_cur = wanted;
+            libc::setrlimit(libc::RLIMIT_STACK, &limit);
+        }
+    }
+}
 
 fn run_main_thread(module: Module, options: Options, natives: NativeTable) -> i32 {
     let mut th = Thread::new(1);

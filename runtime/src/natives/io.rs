@@ -79,8 +79,10 @@ pub fn sleep(vm: &mut Vm, th: &mut Thread, args: &[Value]) -> Result<Value, Trap
         return Err(raise(th, "sleep() expects a number of milliseconds."));
     }
     let ms = v.as_number().max(0.0);
+    // Too long for a Duration (up to infinity): sleep as long as one can.
+    let duration = std::time::Duration::try_from_secs_f64(ms / 1000.0).unwrap_or(std::time::Duration::MAX);
     crate::output::flush_stdout();
-    blocking(vm, th, || std::thread::sleep(std::time::Duration::from_secs_f64(ms / 1000.0)));
+    blocking(vm, th, || std::thread::sleep(duration));
     Ok(Value::NIL)
 }
 

@@ -92,8 +92,8 @@ impl StackMapping {
             )
         };
         if ptr == libc::MAP_FAILED {
-            eprintln!("error: cannot reserve memory for a thread's value stack");
-            std::process::exit(70);
+            crate::output::write_stderr(b"error: cannot reserve memory for a thread's value stack\n");
+            crate::output::exit(70);
         }
         StackMapping { ptr: ptr as *mut Value, bytes }
     }
