@@ -621,6 +621,12 @@ fn hand_assembled_bad_code_is_rejected_before_running() {
                 p
             }),
         ),
+        (
+            // 2^24 - 1 caches for 3 bytes of code: allocating them would
+            // take gigabytes for a file of a hundred bytes.
+            "more caches than the code has room for",
+            module(&[], &[Func { caches: (1 << 24) - 1, ..Func::script(end(Asm::default()), vec![]) }]),
+        ),
         ("unsupported format version", {
             let mut f = script_module(end(Asm::default()), vec![]);
             f[4] = 1;

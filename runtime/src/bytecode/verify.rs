@@ -83,6 +83,11 @@ impl FunctionVerifier<'_> {
         if f.code.is_empty() {
             return Err("empty code".into());
         }
+        // Every cache site is an operand in the code, so a larger count is a
+        // corrupt header that would only make the loader allocate in vain.
+        if f.cache_count as usize > f.code.len() {
+            return Err("more caches than the code has room for".into());
+        }
         self.check_lines()?;
         self.check_constants()?;
         let starts = self.instruction_starts()?;
