@@ -47,13 +47,16 @@ pub fn format_number(n: f64) -> String {
 
 /// Appends the printed form of `v` to `out`.
 pub fn write_value(out: &mut Vec<u8>, v: Value) {
-    write_nested(out, v, 0);
+    write_nested(out, v, &mut Vec::new());
 }
 
-/// Arrays nested deeper than this (or containing themselves) print as `[...]`.
-const MAX_NESTING: usize = 64;
+/// Arrays nested deeper than this print as `[...]` (a bound on recursion).
+const MAX_NESTING: usize = 1000;
 
-fn write_nested(out: &mut Vec<u8>, v: Value, depth: usize) {
+/// Writes `v`; `path` holds the arrays being printed around it, and an array
+/// that contains itself prints as `[...]` where it recurs (as in Python), so
+/// a cycle costs one `[...]` per path, not an exponential expansion.
+fn write_nested(out: &mut Vec<u8>, v: Value, path: &mut Vec<*mut Obj>) {
     if v.is_number() {
         out.extend_from_slice(format_number(v.as_number()).as_bytes());
         return;
@@ -86,18 +89,20 @@ fn write_nested(out: &mut Vec<u8>, v: Value, depth: usize) {
                 out.extend_from_slice(b" instance");
             }
             ObjKind::Array => {
-                if depth >= MAX_NESTING {
+                if path.len() >= MAX_NESTING || path.contains(&obj) {
                     out.extend_from_slice(b"[...]");
                     return;
                 }
+                path.push(obj);
                 out.push(b'[');
                 for (i, &item) in (*(obj as *mut ObjArray)).items().iter().enumerate() {
                     if i > 0 {
                         out.extend_from_slice(b", ");
                     }
-                    write_nested(out, item, depth + 1);
+                    write_nested(out, item, path);
                 }
                 out.push(b']');
+                path.pop();
             }
             ObjKind::Thread => {
                 out.extend_from_slice(format!("<thread {}>", (*(obj as *mut ObjThread)).id).as_bytes());
