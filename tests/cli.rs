@@ -436,3 +436,31 @@ fn a_closed_pipe_ends_the_program_like_a_c_program() {
 
 /// SIGPIPE's number on Linux.
 const SIGPIPE: i32 = 13;
+
+#[test]
+fn sleeping_longer_than_a_duration_holds_is_a_long_sleep_not_a_panic() {
+    let dir = scratch();
+    for (i, ms) in ["1/0", "1000000000000000000000000000000"].iter().enumerate() {
+        let name = format!("sleep{i}.tvm");
+        write(dir.path(), &name, format!("print \"before\";\nsleep({ms});\nprint \"after\";\n").as_bytes());
+        let mut cmd = tinyvm_cmd(&["run", &name]);
+        cmd.current_dir(dir.path());
+        let out = run_with(cmd, b"", Duration::from_secs(2));
+        assert_eq!((out.status, out.stdout.as_str(), out.stderr.as_str()), (None, "before\n", ""), "sleep({ms})");
+    }
+}
+
+#[test]
+fn an_output_that_is_the_input_is_refused() {
+    let dir = scratch();
+    let source = b"print 1;\n";
+    write(dir.path(), "p.tvm", source);
+    for args in
+        [["build", "p.tvm", "-o", "p.tvm"], ["build", "p.tvm", "-o", "./p.tvm"], ["compile", "p.tvm", "-o", "p.tvm"]]
+    {
+        let out = run_in(dir.path(), &args);
+        assert_eq!(out.status, Some(74), "{args:?}: {out:?}");
+        assert_eq!(out.stderr, format!("error: output file '{}' is the same as the input file\n", args[3]), "{args:?}");
+        assert_eq!(std::fs::read(dir.path().join("p.tvm")).unwrap(), source, "{args:?} changed the source");
+    }
+}

@@ -18,6 +18,9 @@ pub fn native_listing(bytecode: &[u8], lowered: &LoweredFunction) -> String {
     for &(native, offset) in &lowered.slow_lines {
         starts.entry(native).or_default().push((offset, " (slow path)"));
     }
+    // Bytecode offsets that start an instruction, sorted for binary search.
+    let mut instruction_starts: Vec<u32> = lowered.lines.iter().map(|&(_, offset)| offset).collect();
+    instruction_starts.sort_unstable();
     let helpers: HashMap<u32, &str> = lowered.helper_calls.iter().map(|c| (c.offset - 1, c.helper.symbol())).collect();
     let mut decoder = Decoder::with_ip(64, &lowered.code, 0, DecoderOptions::NONE);
     let mut formatter = IntelFormatter::new();
@@ -31,7 +34,8 @@ pub fn native_listing(bytecode: &[u8], lowered: &LoweredFunction) -> String {
         let ip = instruction.ip() as u32;
         for &(offset, note) in starts.get(&ip).into_iter().flatten() {
             // Slow paths record an offset inside their instruction; show its start.
-            let start = lowered.lines.iter().map(|&(_, o)| o).filter(|&o| o <= offset).max().unwrap_or(offset);
+            let below = instruction_starts.partition_point(|&o| o <= offset);
+            let start = if below == 0 { offset } else { instruction_starts[below - 1] };
             let name = decode_fixed(bytecode, start as usize).map(|i| i.op.mnemonic()).unwrap_or("?");
             let _ = writeln!(out, "  ; {:>5}  {}{}", start, name, note);
         }

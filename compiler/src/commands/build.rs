@@ -1,6 +1,6 @@
 //! `tinyvm build SRC [-o EXE] [-g] [--static] [--no-fallback]`: a native executable.
 
-use super::{compile_source, read_file, Failure};
+use super::{compile_source, read_file, refuse_overwriting_input, Failure};
 use std::path::{Path, PathBuf};
 use tinyvm::aot::{self, link::LinkError};
 use tinyvm::frontend::diagnostic::ErrorFormat;
@@ -40,6 +40,7 @@ fn build(src: &Path, options: &BuildOptions) -> Result<(), Failure> {
     let module = compile_source(src, read_file(src)?, options.format)?;
     let verified = verify_module(&module).map_err(|e| failure(format!("internal error: {}", e), EXIT_RUNTIME))?;
     let output = options.output.clone().unwrap_or_else(|| default_output(src));
+    refuse_overwriting_input(src, &output)?;
     check_writable(&output)?;
 
     let lowered = aot::lower_module(&module, &verified);

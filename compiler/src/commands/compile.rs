@@ -1,6 +1,6 @@
 //! `tinyvm compile SRC [-o FILE.tvmc]`: write a bytecode file.
 
-use super::{compile_source, read_file, Failure};
+use super::{compile_source, read_file, refuse_overwriting_input, Failure};
 use std::path::{Path, PathBuf};
 use tinyvm::frontend::diagnostic::ErrorFormat;
 use tinyvm_runtime::bytecode::tvmc;
@@ -11,6 +11,9 @@ pub fn run(src: &Path, output: Option<PathBuf>, format: ErrorFormat) -> i32 {
         Err(f) => return f.report(),
     };
     let output = output.unwrap_or_else(|| src.with_extension("tvmc"));
+    if let Err(f) = refuse_overwriting_input(src, &output) {
+        return f.report();
+    }
     match std::fs::write(&output, tvmc::encode(&module)) {
         Ok(()) => 0,
         Err(e) => {

@@ -39,6 +39,18 @@ pub fn read_file(path: &Path) -> Result<Vec<u8>, Failure> {
     })
 }
 
+/// Refuses to write `output` over the input file (as gcc does): that would
+/// destroy the source.
+pub fn refuse_overwriting_input(input: &Path, output: &Path) -> Result<(), Failure> {
+    use std::os::unix::fs::MetadataExt;
+    match (std::fs::metadata(input), std::fs::metadata(output)) {
+        (Ok(i), Ok(o)) if i.dev() == o.dev() && i.ino() == o.ino() => {
+            Err(Failure::io(format!("output file '{}' is the same as the input file", output.display())))
+        }
+        _ => Ok(()),
+    }
+}
+
 /// Compiles a source file to a module, rendering compile errors.
 pub fn compile_source(path: &Path, bytes: Vec<u8>, format: ErrorFormat) -> Result<Module, Failure> {
     let name = path.display().to_string();
