@@ -464,3 +464,17 @@ fn an_output_that_is_the_input_is_refused() {
         assert_eq!(std::fs::read(dir.path().join("p.tvm")).unwrap(), source, "{args:?} changed the source");
     }
 }
+
+#[test]
+fn a_closed_stdout_behaves_as_dev_null_in_every_mode() {
+    let dir = scratch();
+    write(dir.path(), "hello.tvm", b"print \"hello\";\n");
+    let built = run_in(dir.path(), &["build", "hello.tvm", "-o", "hello"]);
+    assert_eq!(built.status, Some(0), "{built:?}");
+    for command in [format!("{} run hello.tvm", tinyvm().display()), "./hello".to_string()] {
+        let mut cmd = std::process::Command::new("sh");
+        cmd.arg("-c").arg(format!("exec >&- && exec {command}")).current_dir(dir.path());
+        let out = run_with(cmd, b"", Duration::from_secs(60));
+        assert_eq!((out.status, out.stderr.as_str()), (Some(0), ""), "{command}");
+    }
+}

@@ -60,6 +60,23 @@ pub fn run_module_with_natives(module: Module, options: Options, natives: Native
     crate::output::finish(status)
 }
 
+/// Points closed stdin, stdout or stderr at /dev/null, as Rust's runtime
+/// does before `main` in `tinyvm` itself: otherwise the next file opened
+/// (a `load()`ed module) would take descriptor 1 and receive the
+/// program's output, and built executables would behave differently from
+/// `tinyvm run`.
+fn open_closed_standard_streams() {
+    for fd in 0..3 {
+        // SAFETY: fcntl(F_GETFD) only queries the descriptor; open returns
+        // a new descriptor, the lowest free one, which is `fd` here.
+        unsafe {
+            if libc::fcntl(fd, libc::F_GETFD) == -1 && *libc::__errno_location() == libc::EBADF {
+                libc::open(c"/dev/null".as_ptr(), libc::O_RDWR);
+            }
+        }
+    }
+}
+
 /// Raises the main thread's soft stack limit to `THREAD_STACK_BYTES` when
 /// the hard limit allows. The kernel checks the limit as the stack grows,
 /// and it leaves at least 128 MB below the stack free of mappings at exec,
@@ -142,6 +159,7 @@ pub struct ProgramDescriptor {
 /// # Safety
 /// `program` must describe valid static data, and `argv` hold `argc` C strings.
 pub unsafe fn run_executable(program: &ProgramDescriptor, argc: i32, argv: *const *const std::ffi::c_char) -> i32 {
+    open_closed_standard_streams();
     // SAFETY: guaranteed by the caller (the linker-provided descriptor).
     let (bytes, natives) = unsafe {
         (
