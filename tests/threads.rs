@@ -171,3 +171,17 @@ print total;
     assert_eq!(outcome.stdout, "159200\n", "{:?}", outcome);
     assert_eq!(outcome.status, Some(0));
 }
+
+#[test]
+fn spawning_past_the_thread_limit_is_a_runtime_error() {
+    // Parked threads pile up until spawn refuses: a runtime error in the
+    // script (exit 70), not a crash of the C library's thread setup.
+    let out = run_source(
+        "var m = \"gate\";\nfun park() { lock (m) { wait(m); } }\nwhile (true) spawn park();\n",
+        Duration::from_secs(60),
+    );
+    assert_eq!(
+        (out.status, out.stdout.as_str(), out.stderr.as_str()),
+        (Some(70), "", "Cannot start a thread: 4096 threads are running, the most there can be.\n[line 3] in script\n")
+    );
+}

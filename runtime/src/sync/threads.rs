@@ -17,6 +17,13 @@ use std::sync::{Arc, Mutex};
 /// Native stack reserved for every spawned program thread (committed on use).
 pub const THREAD_STACK_BYTES: usize = 64 << 20;
 
+/// Threads alive at once, the main thread included. Each takes about six
+/// memory mappings (native stack, value stack, signal stack and their
+/// guards); past Linux's default limit of 65530 mappings the C library
+/// cannot even set up a new thread, so `spawn` stops well before that with
+/// a runtime error.
+pub const MAX_LIVE_THREADS: usize = 4096;
+
 /// What a thread value shares with its running thread.
 pub struct ThreadShared {
     pub id: u64,
@@ -60,6 +67,11 @@ unsafe impl Send for Start {}
 /// `spawn`: the callee and `argc` arguments are on top of the stack; they are
 /// replaced with the new thread value.
 pub fn spawn(vm: &mut Vm, th: &mut Thread, argc: usize) -> Result<(), Trap> {
+    if vm.threads.len() >= MAX_LIVE_THREADS {
+        let message =
+            format!("Cannot start a thread: {} threads are running, the most there can be.", vm.threads.len());
+        return Err(raise(th, &message));
+    }
     let id = {
         let s = lock();
         s.started + 1
