@@ -478,3 +478,21 @@ fn a_closed_stdout_behaves_as_dev_null_in_every_mode() {
         assert_eq!((out.status, out.stderr.as_str()), (Some(0), ""), "{command}");
     }
 }
+
+#[test]
+fn arguments_that_are_not_utf8_reach_the_program_the_same_way_in_every_mode() {
+    use std::os::unix::ffi::OsStrExt;
+    let dir = scratch();
+    write(dir.path(), "a.tvm", b"print args()[0];\n");
+    let built = run_in(dir.path(), &["build", "a.tvm", "-o", "a"]);
+    assert_eq!(built.status, Some(0), "{built:?}");
+    let arg = std::ffi::OsStr::from_bytes(b"x\xffy");
+    let mut run = tinyvm_cmd(&["run", "a.tvm"]);
+    run.arg(arg).current_dir(dir.path());
+    let mut exe = std::process::Command::new(dir.path().join("a"));
+    exe.arg(arg);
+    for (label, cmd) in [("run", run), ("native", exe)] {
+        let out = run_with(cmd, b"", Duration::from_secs(60));
+        assert_eq!((out.status, out.stdout.as_str()), (Some(0), "x\u{fffd}y\n"), "{label}: {out:?}");
+    }
+}

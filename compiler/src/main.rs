@@ -62,8 +62,9 @@ enum Command {
         #[arg(long, value_enum, default_value = "human")]
         error_format: ErrorFormat,
         file: PathBuf,
+        /// Any bytes: invalid UTF-8 becomes U+FFFD, as in built executables.
         #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
-        args: Vec<String>,
+        args: Vec<std::ffi::OsString>,
     },
     /// List the bytecode of a source or bytecode file.
     Disasm {
@@ -99,7 +100,10 @@ fn main() {
             commands::build::BuildOptions { output, debug, static_link, no_fallback, format: error_format },
         ),
         Command::Compile { src, output, error_format } => commands::compile::run(&src, output, error_format),
-        Command::Run { jit, error_format, file, args } => commands::run::run(&file, args, jit, error_format),
+        Command::Run { jit, error_format, file, args } => {
+            let args = args.iter().map(|a| a.to_string_lossy().into_owned()).collect();
+            commands::run::run(&file, args, jit, error_format)
+        }
         Command::Disasm { file, native, error_format } => commands::disasm::run(&file, native, error_format),
         Command::Gdb { batch, commands, ex, exe, args } => {
             commands::gdb::run(&exe, args, commands::gdb::GdbOptions { batch, commands, ex })
