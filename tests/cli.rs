@@ -19,6 +19,12 @@ fn write(dir: &Path, name: &str, bytes: &[u8]) {
     std::fs::write(dir.join(name), bytes).expect("write file");
 }
 
+/// `tinyvm build SRC -o EXE` in `dir`, which must succeed.
+fn build_in(dir: &Path, src: &str, exe: &str) {
+    let built = run_in(dir, &["build", src, "-o", exe]);
+    assert_eq!(built.status, Some(0), "{built:?}");
+}
+
 /// The stderr must be one `error: ...` line that names `name`.
 fn assert_one_error_line(out: &Outcome, name: &str) {
     assert!(out.stderr.starts_with("error: ") && out.stderr.ends_with('\n'), "not an `error:` line: {:?}", out.stderr);
@@ -385,8 +391,7 @@ fn output_that_cannot_be_written_is_an_io_error() {
     write(dir.path(), "exit3.tvm", b"print \"hello\";\nexit(3);\n");
     let src = dir.path().join("hello.tvm");
     let exe = dir.path().join("hello");
-    let built = run_in(dir.path(), &["build", "hello.tvm", "-o", "hello"]);
-    assert_eq!(built.status, Some(0), "{built:?}");
+    build_in(dir.path(), "hello.tvm", "hello");
     let message = "error: cannot write to standard output: No space left on device\n".to_string();
     for (label, mut command) in [
         ("run", tinyvm_cmd(&["run", src.to_str().unwrap()])),
@@ -407,8 +412,7 @@ fn a_closed_pipe_ends_the_program_like_a_c_program() {
     use std::os::unix::process::ExitStatusExt;
     let dir = scratch();
     write(dir.path(), "forever.tvm", b"var i = 0;\nwhile (true) { print i; i = i + 1; }\n");
-    let built = run_in(dir.path(), &["build", "forever.tvm", "-o", "forever"]);
-    assert_eq!(built.status, Some(0), "{built:?}");
+    build_in(dir.path(), "forever.tvm", "forever");
     let src = dir.path().join("forever.tvm");
     for (label, mut command) in [
         ("run", tinyvm_cmd(&["run", src.to_str().unwrap()])),
@@ -469,8 +473,7 @@ fn an_output_that_is_the_input_is_refused() {
 fn a_closed_stdout_behaves_as_dev_null_in_every_mode() {
     let dir = scratch();
     write(dir.path(), "hello.tvm", b"print \"hello\";\n");
-    let built = run_in(dir.path(), &["build", "hello.tvm", "-o", "hello"]);
-    assert_eq!(built.status, Some(0), "{built:?}");
+    build_in(dir.path(), "hello.tvm", "hello");
     for command in [format!("{} run hello.tvm", tinyvm().display()), "./hello".to_string()] {
         let mut cmd = std::process::Command::new("sh");
         cmd.arg("-c").arg(format!("exec >&- && exec {command}")).current_dir(dir.path());
@@ -484,8 +487,7 @@ fn arguments_that_are_not_utf8_reach_the_program_the_same_way_in_every_mode() {
     use std::os::unix::ffi::OsStrExt;
     let dir = scratch();
     write(dir.path(), "a.tvm", b"print args()[0];\n");
-    let built = run_in(dir.path(), &["build", "a.tvm", "-o", "a"]);
-    assert_eq!(built.status, Some(0), "{built:?}");
+    build_in(dir.path(), "a.tvm", "a");
     let arg = std::ffi::OsStr::from_bytes(b"x\xffy");
     let mut run = tinyvm_cmd(&["run", "a.tvm"]);
     run.arg(arg).current_dir(dir.path());
