@@ -45,6 +45,18 @@ fn session(exe: &Path, commands: &str) -> String {
     format!("{}{}", out.stdout, out.stderr)
 }
 
+/// Builds `tests/gdb/NAME` with `-g` and runs a gdb session with
+/// `commands` on it: the transcript, or None (skipped) without gdb.
+fn debug_session(name: &str, commands: &str) -> Option<String> {
+    if !gdb_available() {
+        return None;
+    }
+    let dir = scratch();
+    let exe = dir.path().join(name.trim_end_matches(".tvm"));
+    build(&program(name), &exe, true);
+    Some(session(&exe, commands))
+}
+
 /// The lines of `transcript` that start with `#` (backtrace frames), without addresses.
 fn frames(transcript: &str) -> Vec<String> {
     transcript
@@ -87,13 +99,11 @@ fn dwarf_only_with_g() {
 
 #[test]
 fn breakpoint_by_line_backtrace_locals_next_finish() {
-    if !gdb_available() {
+    let Some(t) =
+        debug_session("debugme.tvm", "break debugme.tvm:5\nrun\nbt\ninfo locals\nprint n\nnext\ninfo locals\nfinish\n")
+    else {
         return;
-    }
-    let dir = scratch();
-    let exe = dir.path().join("debugme");
-    build(&program("debugme.tvm"), &exe, true);
-    let t = session(&exe, "break debugme.tvm:5\nrun\nbt\ninfo locals\nprint n\nnext\ninfo locals\nfinish\n");
+    };
     assert!(t.contains("Breakpoint 1 at 0x") && t.contains(": file debugme.tvm, line 5.\n"), "one location: {}", t);
     assert!(t.contains("Breakpoint 1, fib (n=2) at debugme.tvm:5\n5\t  var right = fib(n - 1);"), "{}", t);
     let bt = frames(&t);
@@ -116,13 +126,9 @@ fn breakpoint_by_line_backtrace_locals_next_finish() {
 
 #[test]
 fn breakpoint_by_function_and_step_into_a_call() {
-    if !gdb_available() {
+    let Some(t) = debug_session("debugme.tvm", "break fib\nrun\ninfo args\ndelete\nnext\nstep\nbt 2\n") else {
         return;
-    }
-    let dir = scratch();
-    let exe = dir.path().join("debugme");
-    build(&program("debugme.tvm"), &exe, true);
-    let t = session(&exe, "break fib\nrun\ninfo args\ndelete\nnext\nstep\nbt 2\n");
+    };
     assert!(t.contains("Breakpoint 1, fib (n=6) at debugme.tvm:3\n3\t  if (n < 2) return n;"), "{}", t);
     assert!(
         t.contains("n = 6\n4\t  var left = fib(n - 2);\nfib (n=4) at debugme.tvm:3\n3\t  if (n < 2) return n;"),
@@ -134,13 +140,9 @@ fn breakpoint_by_function_and_step_into_a_call() {
 
 #[test]
 fn backtrace_from_inside_a_runtime_helper() {
-    if !gdb_available() {
+    let Some(t) = debug_session("debugme.tvm", "break tvm_rt_print\nrun\nbt\n") else {
         return;
-    }
-    let dir = scratch();
-    let exe = dir.path().join("debugme");
-    build(&program("debugme.tvm"), &exe, true);
-    let t = session(&exe, "break tvm_rt_print\nrun\nbt\n");
+    };
     let bt = frames(&t);
     assert!(bt[0].starts_with("tvm_rt_print"), "{:?}", bt);
     assert_eq!(bt[1], "script () at debugme.tvm:21", "{:?}", bt);
@@ -149,13 +151,11 @@ fn backtrace_from_inside_a_runtime_helper() {
 
 #[test]
 fn values_print_as_the_program_prints_them() {
-    if !gdb_available() {
+    let Some(t) =
+        debug_session("debugme.tvm", "break debugme.tvm:14\nrun\nprint this\nprint by\ninfo locals\nprint trail\n")
+    else {
         return;
-    }
-    let dir = scratch();
-    let exe = dir.path().join("debugme");
-    build(&program("debugme.tvm"), &exe, true);
-    let t = session(&exe, "break debugme.tvm:14\nrun\nprint this\nprint by\ninfo locals\nprint trail\n");
+    };
     assert!(t.contains("Counter.bump (this=Counter instance, by=5) at debugme.tvm:14"), "{}", t);
     assert!(t.contains("$1 = Counter instance\n$2 = 5\n"), "{}", t);
     assert!(t.contains("trail = [10, two, nil, true, 0.5]\nbefore = 10\n"), "{}", t);
@@ -164,13 +164,9 @@ fn values_print_as_the_program_prints_them() {
 
 #[test]
 fn threads_show_their_program_frames() {
-    if !gdb_available() {
+    let Some(t) = debug_session("threads.tvm", "break threads.tvm:5\nrun\ninfo threads\nthread apply all bt\n") else {
         return;
-    }
-    let dir = scratch();
-    let exe = dir.path().join("threads");
-    build(&program("threads.tvm"), &exe, true);
-    let t = session(&exe, "break threads.tvm:5\nrun\ninfo threads\nthread apply all bt\n");
+    };
     assert!(t.contains("hit Breakpoint 1, worker (n=10) at threads.tvm:5"), "{}", t);
     assert!(
         t.contains("\"tinyvm-2\"     worker (n=10) at threads.tvm:5") || t.contains("worker (n=10) at threads.tvm:5"),
