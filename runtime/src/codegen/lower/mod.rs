@@ -291,32 +291,46 @@ impl Lowerer<'_> {
         Ok(())
     }
 
+    /// The System V entry stub (for Rust callers): sets up r12/r13 with vm
+    /// and thread (compiled code keeps them unchanged), calls `fast` with
+    /// the other arguments as they are and returns what it returns.
+    fn system_v_stub(&mut self, fast: CodeLabel) -> Result<(), LowerError> {
+        use dwarf_reg::*;
+        self.frame_setup(&[(r12, R12), (r13, R13)])?;
+        self.a.mov(r12, rdi)?;
+        self.a.mov(r13, rsi)?;
+        self.a.call(fast)?;
+        self.a.pop(r13)?;
+        self.a.pop(r12)?;
+        self.a.pop(rbp)?;
+        self.mark(Unwind::Popped);
+        self.a.ret()?;
+        Ok(())
+    }
+
+    /// The start of a fast entry: saves the callee-saved registers compiled
+    /// code uses, keeps the stack 16-byte aligned and takes the frame base
+    /// (rdx) into r14.
+    fn fast_frame_setup(&mut self) -> Result<(), LowerError> {
+        use dwarf_reg::*;
+        self.mark(Unwind::Entry);
+        self.frame_setup(&[(rbx, RBX), (r14, R14), (r15, R15)])?;
+        self.a.sub(rsp, 8)?;
+        self.a.mov(r14, rdx)?;
+        Ok(())
+    }
+
     /// The System V entry stub, then the fast entry's prologue: saves
     /// callee-saved registers, loads the fixed registers, pushes the frame.
     fn prologue(&mut self) -> Result<(), LowerError> {
-        use dwarf_reg::*;
-        // The System V entry (for Rust callers): set up r12/r13, which
-        // compiled code keeps unchanged, and call the fast entry.
-        self.frame_setup(&[(r12, R12), (r13, R13)])?;
-        let a = &mut self.a;
-        a.mov(r12, rdi)?;
-        a.mov(r13, rsi)?;
-        a.call(self.fast_entry)?;
-        a.pop(r13)?;
-        a.pop(r12)?;
-        a.pop(rbp)?;
-        self.mark(Unwind::Popped);
-        self.a.ret()?;
+        self.system_v_stub(self.fast_entry)?;
         for _ in 0..FAST_ENTRY_PADDING {
             self.a.int3()?;
         }
         // The fast entry (compiled callers): vm and thread already in r12/r13.
         self.a.set_label(&mut self.fast_entry)?;
-        self.mark(Unwind::Entry);
-        self.frame_setup(&[(rbx, RBX), (r14, R14), (r15, R15)])?;
+        self.fast_frame_setup()?;
         let a = &mut self.a;
-        a.sub(rsp, 8)?;
-        a.mov(r14, rdx)?;
         a.cmp(rsp, qword_ptr(r13 + fl::THREAD_NATIVE_STACK_LIMIT))?;
         a.jb(self.overflow)?;
         a.mov(r15, qword_ptr(r13 + fl::THREAD_FRAMES_TOP))?;
@@ -343,26 +357,14 @@ impl Lowerer<'_> {
     /// the loop header and returns as the function returns (frame popped,
     /// result in base[0]). The interpreter calls it at a hot back-edge.
     fn osr_entry(&mut self, header: usize) -> Result<(), LowerError> {
-        use dwarf_reg::*;
         let Some(target) = self.labels[header] else { return Ok(()) };
         let mut fast = self.a.create_label();
         self.mark(Unwind::Entry);
         self.osr.push((header as u32, self.a.instructions().len()));
-        self.frame_setup(&[(r12, R12), (r13, R13)])?;
-        self.a.mov(r12, rdi)?;
-        self.a.mov(r13, rsi)?;
-        self.a.call(fast)?;
-        self.a.pop(r13)?;
-        self.a.pop(r12)?;
-        self.a.pop(rbp)?;
-        self.mark(Unwind::Popped);
-        self.a.ret()?;
+        self.system_v_stub(fast)?;
         self.a.set_label(&mut fast)?;
-        self.mark(Unwind::Entry);
-        self.frame_setup(&[(rbx, RBX), (r14, R14), (r15, R15)])?;
+        self.fast_frame_setup()?;
         let a = &mut self.a;
-        a.sub(rsp, 8)?;
-        a.mov(r14, rdx)?;
         // The frame is the interpreter's, already on the frame stack.
         a.mov(r15, qword_ptr(r13 + fl::THREAD_FRAMES_TOP))?;
         a.sub(r15, fl::FRAME_SIZE as i32)?;
