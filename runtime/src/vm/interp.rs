@@ -65,6 +65,12 @@ pub fn run(vm: &mut Vm, th: &mut Thread) -> Result<(), Trap> {
                 v
             }};
         }
+        // A cache operand: the first of its site's `CACHE_WAYS` entries.
+        macro_rules! read_cache_site {
+            () => {
+                (*function).caches.add(read_u32!() as usize * CACHE_WAYS)
+            };
+        }
         macro_rules! push {
             ($v:expr) => {{
                 *sp = $v;
@@ -221,7 +227,7 @@ pub fn run(vm: &mut Vm, th: &mut Thread) -> Result<(), Trap> {
                 }
                 Op::GetProperty => {
                     let name = read_u32!();
-                    let cache = (*function).caches.add(read_u32!() as usize * CACHE_WAYS);
+                    let cache = read_cache_site!();
                     let receiver = peek!(0);
                     if receiver.is_kind(ObjKind::Instance) {
                         let instance = receiver.as_obj() as *mut ObjInstance;
@@ -236,7 +242,7 @@ pub fn run(vm: &mut Vm, th: &mut Thread) -> Result<(), Trap> {
                 }
                 Op::SetProperty => {
                     let name = read_u32!();
-                    let cache = (*function).caches.add(read_u32!() as usize * CACHE_WAYS);
+                    let cache = read_cache_site!();
                     let target = peek!(1);
                     if target.is_kind(ObjKind::Instance) {
                         let instance = target.as_obj() as *mut ObjInstance;
@@ -373,7 +379,7 @@ pub fn run(vm: &mut Vm, th: &mut Thread) -> Result<(), Trap> {
                 Op::Invoke => {
                     let name = read_u32!();
                     let argc = read_u8!() as usize;
-                    let cache = (*function).caches.add(read_u32!() as usize * CACHE_WAYS);
+                    let cache = read_cache_site!();
                     poll!();
                     let receiver = peek!(argc);
                     let way = if receiver.is_kind(ObjKind::Instance) {
