@@ -63,7 +63,8 @@ fn die_of_sigpipe() -> ! {
 
 /// Flushes stdout and returns the exit status to end with: `status`, or
 /// 74 after printing an error when stdout could not be written and the
-/// program would otherwise have succeeded (reported once).
+/// program would otherwise have succeeded. The entry points (`tinyvm`'s
+/// main, `program::run_executable`, `exit`) call it once, last.
 pub fn finish(status: i32) -> i32 {
     flush_stdout();
     let errno = STDOUT_ERROR.swap(0, Ordering::Relaxed);

@@ -57,7 +57,8 @@ pub fn run_module_with_natives(module: Module, options: Options, natives: Native
     } else {
         run_main_thread(module, options, natives)
     };
-    crate::output::finish(status)
+    crate::output::flush_stdout();
+    status
 }
 
 /// Points closed stdin, stdout or stderr at /dev/null, as Rust's runtime
@@ -186,7 +187,8 @@ pub unsafe fn run_executable(program: &ProgramDescriptor, argc: i32, argv: *cons
         args,
         program_name: module.source_name.clone(),
     };
-    run_module_with_natives(module, options, NativeTable(natives))
+    // Like `tinyvm`'s main: report output that could not be written.
+    crate::output::finish(run_module_with_natives(module, options, NativeTable(natives)))
 }
 
 #[cfg(feature = "exe-main")]
