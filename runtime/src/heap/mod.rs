@@ -232,9 +232,43 @@ pub fn new_function(vm: &mut Vm, th: &mut Thread, function: ObjFunction) -> *mut
 
 /// Frees one object and returns how many bytes it accounted for.
 ///
+/// The sweep calls this for every dead object, so the kinds that own
+/// nothing outside their allocation are freed inline; the rest go through
+/// `free_owning_object`.
+///
 /// # Safety
 /// `obj` must be an unreachable object already unlinked from the heap list.
+#[inline(always)]
 pub unsafe fn free_object(pools: &mut pool::Pools, obj: *mut Obj) -> usize {
+    // SAFETY: the caller guarantees `obj` is a dead object of its kind; each
+    // plain kind's size is the size it was allocated with.
+    unsafe {
+        if !(*obj).has_monitor {
+            let plain_size = match (*obj).kind {
+                ObjKind::String => Some(ObjString::alloc_size((*(obj as *mut ObjString)).len)),
+                ObjKind::Closure => Some(ObjClosure::alloc_size((*(obj as *mut ObjClosure)).upvalue_count as usize)),
+                ObjKind::Upvalue => Some(std::mem::size_of::<ObjUpvalue>()),
+                ObjKind::BoundMethod => Some(std::mem::size_of::<ObjBoundMethod>()),
+                ObjKind::Instance if !ObjInstance::has_external_fields(obj as *mut ObjInstance) => {
+                    Some(ObjInstance::alloc_size((*(obj as *mut ObjInstance)).inline_capacity as usize))
+                }
+                _ => None,
+            };
+            if let Some(size) = plain_size {
+                pools.free(obj as *mut u8, size);
+                return size;
+            }
+        }
+        free_owning_object(pools, obj)
+    }
+}
+
+/// `free_object` for objects that own Rust data, buffers or a monitor.
+///
+/// # Safety
+/// As for `free_object`.
+#[inline(never)]
+unsafe fn free_owning_object(pools: &mut pool::Pools, obj: *mut Obj) -> usize {
     // SAFETY: the caller guarantees `obj` is a dead object of its kind; each
     // arm computes the size it was allocated with and drops owned Rust data.
     unsafe {

@@ -42,16 +42,10 @@ fn large_layout(size: usize) -> Layout {
 
 impl Pools {
     /// Memory for an object of `size` bytes (8-byte aligned, uninitialized).
-    #[inline]
+    #[inline(always)]
     pub fn alloc(&mut self, size: usize) -> *mut u8 {
         let Some(class) = class_of(size) else {
-            let layout = large_layout(size);
-            // SAFETY: the size is larger than MAX_SMALL, so non-zero.
-            let p = unsafe { alloc(layout) };
-            if p.is_null() {
-                handle_alloc_error(layout);
-            }
-            return p;
+            return alloc_large(size);
         };
         let head = self.free[class];
         if !head.is_null() {
@@ -62,6 +56,8 @@ impl Pools {
         self.carve((class + 1) * GRANULE)
     }
 
+    #[cold]
+    #[inline(never)]
     fn carve(&mut self, bytes: usize) -> *mut u8 {
         if self.bump_left < bytes {
             let layout = large_layout(CHUNK);
@@ -85,7 +81,7 @@ impl Pools {
     ///
     /// # Safety
     /// `p` must come from `alloc(size)` with the same size and be dead.
-    #[inline]
+    #[inline(always)]
     pub unsafe fn free(&mut self, p: *mut u8, size: usize) {
         match class_of(size) {
             Some(class) => {
@@ -95,9 +91,30 @@ impl Pools {
                 self.free[class] = node;
             }
             // SAFETY: large objects come from the system allocator with this layout.
-            None => unsafe { dealloc(p, large_layout(size)) },
+            None => unsafe { free_large(p, size) },
         }
     }
+}
+
+#[cold]
+#[inline(never)]
+fn alloc_large(size: usize) -> *mut u8 {
+    let layout = large_layout(size);
+    // SAFETY: the size is larger than MAX_SMALL, so non-zero.
+    let p = unsafe { alloc(layout) };
+    if p.is_null() {
+        handle_alloc_error(layout);
+    }
+    p
+}
+
+/// # Safety
+/// `p` must come from `alloc_large(size)`.
+#[cold]
+#[inline(never)]
+unsafe fn free_large(p: *mut u8, size: usize) {
+    // SAFETY: per the contract, `p` was allocated with this layout.
+    unsafe { dealloc(p, large_layout(size)) }
 }
 
 #[cfg(test)]
