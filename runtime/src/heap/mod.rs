@@ -17,6 +17,12 @@ use crate::vm::{Thread, Vm};
 use std::alloc::{alloc, dealloc, handle_alloc_error, Layout};
 
 const MIN_NEXT_GC: usize = 1 << 20;
+/// After a collection, the next one starts when the heap reaches this many
+/// times the bytes that survived. Every collection marks all live data and
+/// sweeps every object, so a larger factor trades memory for fewer passes
+/// over the live data: 3 rather than 2 cut binary_trees' total GC time by
+/// about 30% and raised its peak RSS from 12 to 17 MB.
+const HEAP_GROWTH: usize = 3;
 
 /// Collector statistics (reported by `TINYVM_STATS=1`).
 #[derive(Default, Clone, Copy)]
@@ -69,7 +75,7 @@ impl Heap {
     }
 
     pub fn after_collection(&mut self) {
-        self.next_gc = (self.bytes_allocated * 2).max(MIN_NEXT_GC);
+        self.next_gc = (self.bytes_allocated * HEAP_GROWTH).max(MIN_NEXT_GC);
     }
 }
 
