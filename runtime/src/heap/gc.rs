@@ -7,6 +7,7 @@
 //! the heap, so all stacks are stable while it runs.
 
 use super::free_object;
+use super::pool::prefetch;
 use crate::object::*;
 use crate::value::Value;
 use crate::vm::{Thread, Vm};
@@ -15,18 +16,6 @@ use std::time::Instant;
 /// How many references the marker holds back while their headers are
 /// being prefetched (a power of two).
 const MARK_AHEAD: usize = 8;
-
-/// Hints the CPU to start loading the cache line at `p`.
-#[inline(always)]
-fn prefetch(p: *const Obj) {
-    #[cfg(target_arch = "x86_64")]
-    // SAFETY: a prefetch is only a hint: it never faults, whatever the address.
-    unsafe {
-        std::arch::x86_64::_mm_prefetch::<{ std::arch::x86_64::_MM_HINT_T0 }>(p as *const i8)
-    };
-    #[cfg(not(target_arch = "x86_64"))]
-    let _ = p;
-}
 
 struct Marker {
     gray: Vec<*mut Obj>,
