@@ -206,37 +206,50 @@ impl Lowerer<'_> {
     }
 
     /// `CALL`: the callee cached at this site is called directly; another
-    /// compiled closure with the right arity is called after checks; anything
-    /// else goes through the helper (which fills the cache).
+    /// compiled closure with the right arity is called after checks and
+    /// becomes the cached callee; anything else goes through the helper
+    /// (which also caches classes with a compiled `init`).
     fn call(&mut self, ins: &Instruction, pc: u32, d: u32) -> Emit {
         let argc = ins.args[0] as u32;
         let callee = d - argc - 1;
+        let cache = ins.args[1];
         self.poll(pc, d)?;
-        let args = vec![Arg::SlotAddress(callee), Arg::Imm(argc as u64), Arg::CacheAddress(ins.args[1] as u32)];
+        let args = vec![Arg::SlotAddress(callee), Arg::Imm(argc as u64), Arg::CacheAddress(cache as u32)];
         let (slow, mut resume) = self.slow_path(pc, d, Helper::Call, args);
         let mut uncached = self.a.create_label();
-        let mut cached_closure = self.a.create_label();
+        let mut cached_class = self.a.create_label();
+        let mut call_cached = self.a.create_label();
         self.a.mov(rax, slot(callee))?;
-        self.load_cache(rdx, ins.args[1])?;
+        self.load_cache(rdx, cache)?;
         self.a.cmp(rax, qword_ptr(rdx + obj::CACHE_INDEX))?;
         self.a.jne(uncached)?;
         self.a.mov(rcx, qword_ptr(rdx + obj::CACHE_SHAPE))?;
         self.cmp_kind(rcx, ObjKind::Class)?;
-        self.a.jne(cached_closure)?;
+        self.a.je(cached_class)?;
+        self.set(&mut call_cached)?;
+        self.a.mov(rax, qword_ptr(rdx + obj::CACHE_ENTRY))?;
+        self.call_entry(callee, pc)?;
+        self.a.jmp(resume)?;
         // A cached class: allocate the instance, then run its compiled `init`.
+        self.set(&mut cached_class)?;
         self.inline_helper(pc, d, Helper::NewInstance, &[Arg::SlotAddress(callee)])?;
-        self.load_cache(rdx, ins.args[1])?;
+        self.load_cache(rdx, cache)?;
         self.a.mov(rcx, qword_ptr(rdx + obj::CACHE_SHAPE))?;
         self.a.mov(rcx, qword_ptr(rcx + obj::CLASS_INITIALIZER))?;
         self.a.shl(rcx, 16)?;
         self.a.shr(rcx, 16)?;
-        self.set(&mut cached_closure)?;
-        self.a.mov(rax, qword_ptr(rdx + obj::CACHE_ENTRY))?;
-        self.call_entry(callee, pc)?;
-        self.a.jmp(resume)?;
+        self.a.jmp(call_cached)?;
         self.set(&mut uncached)?;
         self.jump_unless_kind(rax, rcx, ObjKind::Closure, slow)?;
-        self.call_compiled(argc, callee, pc, slow)?;
+        self.compiled_entry(argc, slow)?;
+        // Remember the callee (as `call::cache_callee` does), so that the
+        // next call through this site takes the short path above.
+        self.load_cache(rdx, cache)?;
+        self.a.mov(qword_ptr(rdx + obj::CACHE_SHAPE), rcx)?;
+        self.a.mov(qword_ptr(rdx + obj::CACHE_ENTRY), rax)?;
+        self.a.mov(rsi, slot(callee))?;
+        self.a.mov(qword_ptr(rdx + obj::CACHE_INDEX), rsi)?;
+        self.call_entry(callee, pc)?;
         self.set(&mut resume)
     }
 
@@ -249,9 +262,9 @@ impl Lowerer<'_> {
         self.check_status()
     }
 
-    /// Calls the closure whose pointer is in rcx directly when it is
-    /// compiled and takes `argc` arguments; otherwise jumps to `slow`.
-    fn call_compiled(&mut self, argc: u32, callee: u32, pc: u32, slow: CodeLabel) -> Emit {
+    /// Loads into rax the fast entry of the closure whose pointer is in rcx
+    /// when it is compiled and takes `argc` arguments; otherwise jumps to `slow`.
+    fn compiled_entry(&mut self, argc: u32, slow: CodeLabel) -> Emit {
         let a = &mut self.a;
         a.mov(rdx, qword_ptr(rcx + obj::CLOSURE_FUNCTION))?;
         a.cmp(dword_ptr(rdx + obj::FUNCTION_ARITY), argc as i32)?;
@@ -260,7 +273,7 @@ impl Lowerer<'_> {
         a.test(rax, rax)?;
         a.jz(slow)?;
         a.add(rax, FAST_ENTRY_OFFSET as i32)?;
-        self.call_entry(callee, pc)
+        Ok(())
     }
 
     /// The inline-cache guard of property access: jumps to `slow` unless
@@ -333,7 +346,8 @@ impl Lowerer<'_> {
         self.call_entry(receiver, pc)?;
         self.a.jmp(resume)?;
         self.set(&mut unknown_entry)?;
-        self.call_compiled(argc, receiver, pc, slow)?;
+        self.compiled_entry(argc, slow)?;
+        self.call_entry(receiver, pc)?;
         self.set(&mut resume)
     }
 
