@@ -354,39 +354,39 @@ impl Lowerer<'_> {
     /// `==` / `!=`: numbers compare as doubles (NaN is unequal to itself),
     /// anything else by identity. Against nil, true or false the identity
     /// compare alone decides. With `branch`, also the `JUMP_IF_FALSE` after it.
+    /// `==` / `!=` (clox's valuesEqual on NaN-boxed values): the same bits
+    /// are equal unless they are a NaN number; different bits are equal
+    /// only for +0 and -0 (no other two different values compare equal).
     fn equality(&mut self, equal: bool, d: u32, branch: Option<&Instruction>) -> Emit {
         let b = self.take_operand(rcx, d - 1)?;
         let a = self.take_operand(rax, d - 2)?;
         let singleton = |s: Option<Source>| matches!(s, Some(Source::Const(bits)) if !Value(bits).is_number());
         let mut done = self.a.create_label();
-        if !(singleton(a) || singleton(b)) {
-            let mut not_numbers = self.a.create_label();
-            self.jump_unless_number(rax, rdx, not_numbers)?;
-            if !b.is_some_and(Source::is_number) {
-                self.jump_unless_number(rcx, rdx, not_numbers)?;
-            }
-            self.a.movq(xmm0, rax)?;
-            self.a.movq(xmm1, rcx)?;
-            self.a.ucomisd(xmm0, xmm1)?;
-            // Equal means ZF set and PF clear (unordered sets both).
-            if equal {
-                self.a.sete(cl)?;
-                self.a.setnp(dl)?;
-                self.a.and(cl, dl)?;
-            } else {
-                self.a.setne(cl)?;
-                self.a.setp(dl)?;
-                self.a.or(cl, dl)?;
-            }
-            self.a.jmp(done)?;
-            self.set(&mut not_numbers)?;
-        }
+        // cl = 1 when ZF says "equal" (for `!=`, when it says "different").
+        let set_result = |a: &mut CodeAssembler| if equal { a.sete(cl) } else { a.setne(cl) };
         self.a.cmp(rax, rcx)?;
-        if equal {
-            self.a.sete(cl)?;
-        } else {
-            self.a.setne(cl)?;
+        if !(singleton(a) || singleton(b)) {
+            let mut differ = self.a.create_label();
+            self.a.jne(differ)?;
+            // Same bits: equal unless a NaN number (unordered with itself).
+            self.a.movq(xmm0, rax)?;
+            self.a.ucomisd(xmm0, xmm0)?;
+            if equal {
+                self.a.setnp(cl)?;
+            } else {
+                self.a.setp(cl)?;
+            }
+            self.a.jnp(done)?;
+            // A NaN bit pattern: objects and singletons equal themselves.
+            self.test_tag_bits(rax, rdx)?;
+            set_result(&mut self.a)?;
+            self.a.jmp(done)?;
+            self.set(&mut differ)?;
+            // Different bits: equal only when both are zeros (sign ignored).
+            self.a.or(rax, rcx)?;
+            self.a.shl(rax, 1)?;
         }
+        set_result(&mut self.a)?;
         self.set(&mut done)?;
         // cl holds the result (1: true).
         if !branch.is_some_and(|jump| self.condition_is_dead(jump)) {
