@@ -73,11 +73,15 @@ pub struct Vm {
     pub options: Options,
     /// Modules loaded so far (the next module id).
     pub modules_loaded: u32,
+    /// `Value::UNDEFINED`, for generated code to compare global slots
+    /// against: 5 bytes of code per global access instead of 13.
+    pub undefined: Value,
 }
 
 /// Offsets of `Vm` fields used by generated code.
 pub mod layout {
     pub const VM_POLL: usize = std::mem::offset_of!(super::Vm, poll);
+    pub const VM_UNDEFINED: usize = std::mem::offset_of!(super::Vm, undefined);
     pub const VM_GLOBALS_BASE: usize =
         std::mem::offset_of!(super::Vm, globals) + std::mem::offset_of!(super::Globals, base);
 }
@@ -98,6 +102,7 @@ impl Vm {
             init_string: std::ptr::null_mut(),
             options,
             modules_loaded: 0,
+            undefined: Value::UNDEFINED,
         });
         crate::sync::safepoint::install(&vm);
         vm.heap.stress = std::env::var("TINYVM_GC_STRESS").map(|v| v == "1").unwrap_or(false);

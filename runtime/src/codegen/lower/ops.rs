@@ -11,7 +11,7 @@ use crate::object::layout as obj;
 use crate::object::ObjKind;
 use crate::value::{Value, SIGN_BIT};
 use crate::vm::frame::layout as fl;
-use crate::vm::layout::{VM_GLOBALS_BASE, VM_POLL};
+use crate::vm::layout::{VM_GLOBALS_BASE, VM_POLL, VM_UNDEFINED};
 use iced_x86::code_asm::*;
 
 impl Lowerer<'_> {
@@ -55,6 +55,12 @@ impl Lowerer<'_> {
     fn fusable_branch(&self, next: Option<usize>) -> Option<Instruction> {
         let ins = decode_fixed(self.input.code, next?)?;
         (ins.op == Op::JumpIfFalse).then_some(ins)
+    }
+
+    /// Whether the next instruction is a `POP` reached only from the
+    /// current one (the value the current one pushes is never read).
+    fn popped_next(&self, next: Option<usize>) -> bool {
+        next.and_then(|at| decode_fixed(self.input.code, at)).is_some_and(|ins| ins.op == Op::Pop)
     }
 
     /// Whether the value a `JUMP_IF_FALSE` tests is popped on both of its
@@ -106,10 +112,12 @@ impl Lowerer<'_> {
                 let undefined = self.error_path(pc, d, Helper::UndefinedGlobal, vec![Arg::Imm(g as u64)]);
                 self.load_globals(rax)?;
                 self.a.mov(rax, qword_ptr(rax + (g as i32) * 8))?;
-                self.a.mov(rcx, Value::UNDEFINED.0)?;
-                self.a.cmp(rax, rcx)?;
+                self.a.cmp(rax, qword_ptr(r12 + VM_UNDEFINED))?;
                 self.a.je(undefined)?;
-                self.a.mov(slot(d), rax)?;
+                // An expression statement (`a;`) only checks that `a` is defined.
+                if !self.popped_next(next) {
+                    self.a.mov(slot(d), rax)?;
+                }
             }
             Op::DefineGlobal => {
                 self.take_operand(rax, d - 1)?;
@@ -120,8 +128,8 @@ impl Lowerer<'_> {
                 let g = ins.args[0];
                 let undefined = self.error_path(pc, d, Helper::UndefinedGlobal, vec![Arg::Imm(g as u64)]);
                 self.load_globals(rcx)?;
-                self.a.mov(rax, Value::UNDEFINED.0)?;
-                self.a.cmp(qword_ptr(rcx + (g as i32) * 8), rax)?;
+                self.a.mov(rax, qword_ptr(rcx + (g as i32) * 8))?;
+                self.a.cmp(rax, qword_ptr(r12 + VM_UNDEFINED))?;
                 self.a.je(undefined)?;
                 self.a.mov(rax, slot(d - 1))?;
                 self.a.mov(qword_ptr(rcx + (g as i32) * 8), rax)?;
