@@ -54,13 +54,17 @@ impl Default for Options {
 }
 
 /// State shared by all threads of the program; guarded by the VM lock.
-/// `#[repr(C)]` with `globals` first: generated code reads the globals'
-/// base address at `layout::VM_GLOBALS_BASE`.
+/// `#[repr(C)]` with the fields generated code reads first (`layout`), all
+/// within 128 bytes of the start so that instructions address them with
+/// 1-byte displacements.
 #[repr(C)]
 pub struct Vm {
     pub globals: Globals,
     /// Safepoint request: another thread waits for the VM lock (see `sync::safepoint`).
     pub poll: std::sync::atomic::AtomicBool,
+    /// `Value::UNDEFINED`, for generated code to compare global slots with:
+    /// `cmp rax, [r12+disp8]` is 5 bytes where a 64-bit immediate needs 13.
+    pub undefined: Value,
     pub heap: Heap,
     pub strings: Interner,
     /// Every live VM thread (their stacks are GC roots).
@@ -73,15 +77,13 @@ pub struct Vm {
     pub options: Options,
     /// Modules loaded so far (the next module id).
     pub modules_loaded: u32,
-    /// `Value::UNDEFINED`, for generated code to compare global slots
-    /// against: 5 bytes of code per global access instead of 13.
-    pub undefined: Value,
 }
 
 /// Offsets of `Vm` fields used by generated code.
 pub mod layout {
     pub const VM_POLL: usize = std::mem::offset_of!(super::Vm, poll);
     pub const VM_UNDEFINED: usize = std::mem::offset_of!(super::Vm, undefined);
+    const _: () = assert!(VM_POLL < 128 && VM_UNDEFINED < 128, "see the comment on `Vm`");
     pub const VM_GLOBALS_BASE: usize =
         std::mem::offset_of!(super::Vm, globals) + std::mem::offset_of!(super::Globals, base);
 }
@@ -94,6 +96,7 @@ impl Vm {
         let mut vm = Box::new(Vm {
             globals: Globals::default(),
             poll: std::sync::atomic::AtomicBool::new(false),
+            undefined: Value::UNDEFINED,
             heap: Heap::default(),
             strings: Interner::default(),
             threads: Vec::new(),
@@ -102,7 +105,6 @@ impl Vm {
             init_string: std::ptr::null_mut(),
             options,
             modules_loaded: 0,
-            undefined: Value::UNDEFINED,
         });
         crate::sync::safepoint::install(&vm);
         vm.heap.stress = std::env::var("TINYVM_GC_STRESS").map(|v| v == "1").unwrap_or(false);
