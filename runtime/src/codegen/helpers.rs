@@ -169,11 +169,8 @@ pub extern "sysv64" fn tvm_rt_set_property(vm: *mut Vm, th: *mut Thread, k: u32,
 }
 
 #[no_mangle]
-pub extern "sysv64" fn tvm_rt_get_super(vm: *mut Vm, th: *mut Thread, offset: u32) -> u64 {
-    with(vm, th, |vm, th| {
-        let (f, ins) = instruction(th, offset);
-        status(property::get_super(vm, th, name(f, ins.args[0])))
-    })
+pub extern "sysv64" fn tvm_rt_get_super(vm: *mut Vm, th: *mut Thread, k: u32) -> u64 {
+    with(vm, th, |vm, th| status(property::get_super(vm, th, name(current_function(th), k as i64))))
 }
 
 #[no_mangle]
@@ -219,10 +216,10 @@ pub extern "sysv64" fn tvm_rt_invoke(vm: *mut Vm, th: *mut Thread, k: u32, argc:
 }
 
 #[no_mangle]
-pub extern "sysv64" fn tvm_rt_super_invoke(vm: *mut Vm, th: *mut Thread, offset: u32) -> u64 {
+pub extern "sysv64" fn tvm_rt_super_invoke(vm: *mut Vm, th: *mut Thread, k: u32, argc: u32) -> u64 {
     with(vm, th, |vm, th| {
-        let (f, ins) = instruction(th, offset);
-        let called = call::super_invoke(vm, th, name(f, ins.args[0]), ins.args[1] as usize);
+        let name = name(current_function(th), k as i64);
+        let called = call::super_invoke(vm, th, name, argc as usize);
         finish(vm, th, called)
     })
 }

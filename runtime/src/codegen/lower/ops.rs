@@ -149,7 +149,7 @@ impl Lowerer<'_> {
             }
             Op::GetProperty => self.get_property(&ins, pc, d)?,
             Op::SetProperty => self.set_property(&ins, pc, d)?,
-            Op::GetSuper => self.inline_helper(pc, d, Helper::GetSuper, &[here])?,
+            Op::GetSuper => self.inline_helper(pc, d, Helper::GetSuper, &[Arg::Imm(ins.args[0] as u64)])?,
             Op::Equal | Op::NotEqual => {
                 let branch = self.fusable_branch(next);
                 self.equality(ins.op == Op::Equal, d, branch.as_ref())?;
@@ -196,7 +196,10 @@ impl Lowerer<'_> {
             }
             Op::Call => self.call(&ins, pc, d)?,
             Op::Invoke => self.invoke(&ins, pc, d)?,
-            Op::SuperInvoke => self.inline_helper(pc, d, Helper::SuperInvoke, &[here])?,
+            Op::SuperInvoke => {
+                let args = [Arg::Imm(ins.args[0] as u64), Arg::Imm(ins.args[1] as u64)];
+                self.inline_helper(pc, d, Helper::SuperInvoke, &args)?
+            }
             Op::Closure => self.inline_helper(pc, d, Helper::Closure, &[here])?,
             Op::CloseUpvalue => self.inline_helper(pc, d, Helper::CloseUpvalues, &[Arg::SlotAddress(d - 1)])?,
             Op::Return => self.return_(pc, d)?,
