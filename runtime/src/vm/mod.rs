@@ -62,9 +62,9 @@ pub struct Vm {
     pub globals: Globals,
     /// Safepoint request: another thread waits for the VM lock (see `sync::safepoint`).
     pub poll: std::sync::atomic::AtomicBool,
-    /// `Value::UNDEFINED`, for generated code to compare global slots with:
-    /// `cmp rax, [r12+disp8]` is 5 bytes where a 64-bit immediate needs 13.
-    pub undefined: Value,
+    /// 64-bit constants generated code compares with: a memory operand
+    /// costs 5 bytes where an immediate needs a 10-byte `mov` to a register.
+    pub constants: CodeConstants,
     pub heap: Heap,
     pub strings: Interner,
     /// Every live VM thread (their stacks are GC roots).
@@ -79,11 +79,31 @@ pub struct Vm {
     pub modules_loaded: u32,
 }
 
+/// See `Vm::constants`.
+#[repr(C)]
+pub struct CodeConstants {
+    /// `Value::UNDEFINED`: the content of a global slot not yet defined.
+    pub undefined: Value,
+    /// `OBJ_TAG`: subtracted from a value, it leaves an object's pointer...
+    pub object_tag: u64,
+    /// ...which is below this bound exactly when the value is an object.
+    pub pointer_limit: u64,
+}
+
+impl Default for CodeConstants {
+    fn default() -> Self {
+        CodeConstants { undefined: Value::UNDEFINED, object_tag: crate::value::OBJ_TAG, pointer_limit: 1 << 48 }
+    }
+}
+
 /// Offsets of `Vm` fields used by generated code.
 pub mod layout {
     pub const VM_POLL: usize = std::mem::offset_of!(super::Vm, poll);
-    pub const VM_UNDEFINED: usize = std::mem::offset_of!(super::Vm, undefined);
-    const _: () = assert!(VM_POLL < 128 && VM_UNDEFINED < 128, "see the comment on `Vm`");
+    const CONSTANTS: usize = std::mem::offset_of!(super::Vm, constants);
+    pub const VM_UNDEFINED: usize = CONSTANTS + std::mem::offset_of!(super::CodeConstants, undefined);
+    pub const VM_OBJECT_TAG: usize = CONSTANTS + std::mem::offset_of!(super::CodeConstants, object_tag);
+    pub const VM_POINTER_LIMIT: usize = CONSTANTS + std::mem::offset_of!(super::CodeConstants, pointer_limit);
+    const _: () = assert!(VM_POLL < 128 && VM_POINTER_LIMIT < 128, "see the comment on `Vm`");
     pub const VM_GLOBALS_BASE: usize =
         std::mem::offset_of!(super::Vm, globals) + std::mem::offset_of!(super::Globals, base);
 }
@@ -96,7 +116,7 @@ impl Vm {
         let mut vm = Box::new(Vm {
             globals: Globals::default(),
             poll: std::sync::atomic::AtomicBool::new(false),
-            undefined: Value::UNDEFINED,
+            constants: CodeConstants::default(),
             heap: Heap::default(),
             strings: Interner::default(),
             threads: Vec::new(),

@@ -5,8 +5,9 @@ use super::{Arg, LowerError, Lowerer, SlowPath};
 use crate::codegen::helpers::Helper;
 use crate::object::layout as obj;
 use crate::object::ObjKind;
-use crate::value::{Value, OBJ_TAG};
+use crate::value::Value;
 use crate::vm::frame::layout as fl;
+use crate::vm::layout::{VM_OBJECT_TAG, VM_POINTER_LIMIT};
 use iced_x86::code_asm::*;
 
 pub(super) type Emit = Result<(), LowerError>;
@@ -116,6 +117,12 @@ impl Lowerer<'_> {
         Ok(())
     }
 
+    /// Turns the object value in `reg` into its pointer.
+    pub(super) fn untag_object(&mut self, reg: AsmRegister64) -> Emit {
+        self.a.sub(reg, qword_ptr(r12 + VM_OBJECT_TAG))?;
+        Ok(())
+    }
+
     /// Jumps to `target` unless `value` is an object of `kind`; leaves the
     /// object pointer in `ptr`.
     pub(super) fn jump_unless_kind(
@@ -126,14 +133,13 @@ impl Lowerer<'_> {
         target: CodeLabel,
     ) -> Emit {
         let a = &mut self.a;
-        // Objects are the values whose top 16 bits are the object tag.
+        // Objects are the values whose top 16 bits are the object tag: with
+        // the tag subtracted, exactly those leave a 48-bit pointer.
         a.mov(ptr, value)?;
-        a.shr(ptr, 48)?;
-        a.cmp(ptr, (OBJ_TAG >> 48) as i32)?;
-        a.jne(target)?;
-        a.mov(ptr, value)?;
-        a.shl(ptr, 16)?;
-        a.shr(ptr, 16)?;
+        self.untag_object(ptr)?;
+        let a = &mut self.a;
+        a.cmp(ptr, qword_ptr(r12 + VM_POINTER_LIMIT))?;
+        a.jae(target)?;
         a.cmp(byte_ptr(ptr + obj::OBJ_KIND), kind as i32)?;
         a.jne(target)?;
         Ok(())

@@ -247,8 +247,7 @@ impl Lowerer<'_> {
         self.load_cache(rdx, cache)?;
         self.a.mov(rcx, qword_ptr(rdx + obj::CACHE_SHAPE))?;
         self.a.mov(rcx, qword_ptr(rcx + obj::CLASS_INITIALIZER))?;
-        self.a.shl(rcx, 16)?;
-        self.a.shr(rcx, 16)?;
+        self.untag_object(rcx)?;
         self.a.jmp(call_cached)?;
         self.set(&mut uncached)?;
         self.jump_unless_kind(rax, rcx, ObjKind::Closure, slow)?;
@@ -348,8 +347,7 @@ impl Lowerer<'_> {
         self.shape_guard(ins.args[2], slow)?;
         // The cached method is a closure value; its entry is cached when compiled.
         self.a.mov(rcx, qword_ptr(rdx + obj::CACHE_INDEX))?;
-        self.a.shl(rcx, 16)?;
-        self.a.shr(rcx, 16)?;
+        self.untag_object(rcx)?;
         self.a.mov(rax, qword_ptr(rdx + obj::CACHE_ENTRY))?;
         self.a.test(rax, rax)?;
         let mut unknown_entry = self.a.create_label();
