@@ -238,29 +238,19 @@ pub fn new_function(vm: &mut Vm, th: &mut Thread, function: ObjFunction) -> *mut
 
 /// Frees one object and returns how many bytes it accounted for.
 ///
-/// The sweep calls this for every dead object, so the kinds that own
-/// nothing outside their allocation are freed inline; the rest go through
-/// `free_owning_object`.
+/// The sweep calls this for every dead object, so returning the memory of
+/// an object that owns nothing else stays inline; dropping owned Rust
+/// data, buffers and monitors is out of line (`free_owning_object`).
 ///
 /// # Safety
 /// `obj` must be an unreachable object already unlinked from the heap list.
 #[inline(always)]
 pub unsafe fn free_object(pools: &mut pool::Pools, obj: *mut Obj) -> usize {
-    // SAFETY: the caller guarantees `obj` is a dead object of its kind; each
-    // plain kind's size is the size it was allocated with.
+    // SAFETY: the caller guarantees `obj` is a dead object of its kind.
     unsafe {
         if !(*obj).has_monitor {
-            let plain_size = match (*obj).kind {
-                ObjKind::String => Some(ObjString::alloc_size((*(obj as *mut ObjString)).len)),
-                ObjKind::Closure => Some(ObjClosure::alloc_size((*(obj as *mut ObjClosure)).upvalue_count as usize)),
-                ObjKind::Upvalue => Some(std::mem::size_of::<ObjUpvalue>()),
-                ObjKind::BoundMethod => Some(std::mem::size_of::<ObjBoundMethod>()),
-                ObjKind::Instance if !ObjInstance::has_external_fields(obj as *mut ObjInstance) => {
-                    Some(ObjInstance::alloc_size((*(obj as *mut ObjInstance)).inline_capacity as usize))
-                }
-                _ => None,
-            };
-            if let Some(size) = plain_size {
+            let (size, owns_more) = footprint(obj);
+            if !owns_more {
                 pools.free(obj as *mut u8, size);
                 return size;
             }
@@ -269,64 +259,86 @@ pub unsafe fn free_object(pools: &mut pool::Pools, obj: *mut Obj) -> usize {
     }
 }
 
-/// `free_object` for objects that own Rust data, buffers or a monitor.
+/// The size `obj` was allocated with (its own allocation, not separate
+/// buffers), and whether it owns anything besides that allocation.
+///
+/// # Safety
+/// `obj` must be a live or dead (not yet freed) object.
+#[inline(always)]
+unsafe fn footprint(obj: *mut Obj) -> (usize, bool) {
+    use std::mem::size_of;
+    // SAFETY: the kind tells the layout; the fields read are initialized.
+    unsafe {
+        match (*obj).kind {
+            ObjKind::String => (ObjString::alloc_size((*(obj as *mut ObjString)).len), false),
+            ObjKind::Function => (size_of::<ObjFunction>(), true),
+            ObjKind::Closure => (ObjClosure::alloc_size((*(obj as *mut ObjClosure)).upvalue_count as usize), false),
+            ObjKind::Upvalue => (size_of::<ObjUpvalue>(), false),
+            ObjKind::Class => (size_of::<ObjClass>(), true),
+            ObjKind::Instance => {
+                let i = obj as *mut ObjInstance;
+                (ObjInstance::alloc_size((*i).inline_capacity as usize), ObjInstance::has_external_fields(i))
+            }
+            ObjKind::BoundMethod => (size_of::<ObjBoundMethod>(), false),
+            ObjKind::Native => (size_of::<ObjNative>(), false),
+            ObjKind::Array => (size_of::<ObjArray>(), true),
+            ObjKind::Shape => (size_of::<ObjShape>(), true),
+            ObjKind::Thread => (size_of::<ObjThread>(), true),
+        }
+    }
+}
+
+/// `free_object` for an object that owns more than its allocation (Rust
+/// data, a field or item buffer, a monitor): drops that, then frees it.
 ///
 /// # Safety
 /// As for `free_object`.
 #[inline(never)]
 unsafe fn free_owning_object(pools: &mut pool::Pools, obj: *mut Obj) -> usize {
-    // SAFETY: the caller guarantees `obj` is a dead object of its kind; each
-    // arm computes the size it was allocated with and drops owned Rust data.
+    // SAFETY: the caller guarantees `obj` is a dead object of its kind, so
+    // its owned data can be dropped once.
     unsafe {
-        let size = match (*obj).kind {
-            ObjKind::String => ObjString::alloc_size((*(obj as *mut ObjString)).len),
+        let (size, _) = footprint(obj);
+        let buffers = match (*obj).kind {
             ObjKind::Function => {
                 let f = obj as *mut ObjFunction;
                 crate::codegen::jit::release_function_code(f);
                 std::ptr::drop_in_place(f);
-                std::mem::size_of::<ObjFunction>()
+                0
             }
-            ObjKind::Closure => ObjClosure::alloc_size((*(obj as *mut ObjClosure)).upvalue_count as usize),
-            ObjKind::Upvalue => std::mem::size_of::<ObjUpvalue>(),
             ObjKind::Class => {
                 std::ptr::drop_in_place(obj as *mut ObjClass);
-                std::mem::size_of::<ObjClass>()
+                0
             }
             ObjKind::Instance => {
                 let i = obj as *mut ObjInstance;
-                let mut size = ObjInstance::alloc_size((*i).inline_capacity as usize);
                 if ObjInstance::has_external_fields(i) {
-                    size += free_field_buffer((*i).fields, (*i).capacity);
+                    free_field_buffer((*i).fields, (*i).capacity)
+                } else {
+                    0
                 }
-                size
             }
-            ObjKind::BoundMethod => std::mem::size_of::<ObjBoundMethod>(),
-            ObjKind::Native => std::mem::size_of::<ObjNative>(),
             ObjKind::Array => {
                 let a = &mut *(obj as *mut ObjArray);
                 let buffer = a.cap * std::mem::size_of::<Value>();
                 a.free_items();
-                std::mem::size_of::<ObjArray>() + buffer
+                buffer
             }
             ObjKind::Shape => {
                 std::ptr::drop_in_place(obj as *mut ObjShape);
-                std::mem::size_of::<ObjShape>()
+                0
             }
             ObjKind::Thread => {
                 std::ptr::drop_in_place(obj as *mut ObjThread);
-                std::mem::size_of::<ObjThread>()
+                0
             }
+            ObjKind::String | ObjKind::Closure | ObjKind::Upvalue | ObjKind::BoundMethod | ObjKind::Native => 0,
         };
         if (*obj).has_monitor {
             crate::sync::monitor::forget(obj);
         }
-        let object_size = match (*obj).kind {
-            ObjKind::Instance => ObjInstance::alloc_size((*(obj as *mut ObjInstance)).inline_capacity as usize),
-            ObjKind::Array => std::mem::size_of::<ObjArray>(),
-            _ => size,
-        };
-        pools.free(obj as *mut u8, object_size);
-        size
+        pools.free(obj as *mut u8, size);
+        size + buffers
     }
 }
 
