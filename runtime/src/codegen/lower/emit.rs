@@ -132,16 +132,14 @@ impl Lowerer<'_> {
         kind: ObjKind,
         target: CodeLabel,
     ) -> Emit {
-        let a = &mut self.a;
         // Objects are the values whose top 16 bits are the object tag: with
         // the tag subtracted, exactly those leave a 48-bit pointer.
-        a.mov(ptr, value)?;
+        self.a.mov(ptr, value)?;
         self.untag_object(ptr)?;
-        let a = &mut self.a;
-        a.cmp(ptr, qword_ptr(r12 + VM_POINTER_LIMIT))?;
-        a.jae(target)?;
-        a.cmp(byte_ptr(ptr + obj::OBJ_KIND), kind as i32)?;
-        a.jne(target)?;
+        self.a.cmp(ptr, qword_ptr(r12 + VM_POINTER_LIMIT))?;
+        self.a.jae(target)?;
+        self.cmp_kind(ptr, kind)?;
+        self.a.jne(target)?;
         Ok(())
     }
 

@@ -57,17 +57,21 @@ impl Lowerer<'_> {
         (ins.op == Op::JumpIfFalse).then_some(ins)
     }
 
+    /// Whether the instruction at `offset` is a `POP`.
+    fn is_pop(&self, offset: usize) -> bool {
+        decode_fixed(self.input.code, offset).is_some_and(|ins| ins.op == Op::Pop)
+    }
+
     /// Whether the next instruction is a `POP` reached only from the
     /// current one (the value the current one pushes is never read).
     fn popped_next(&self, next: Option<usize>) -> bool {
-        next.and_then(|at| decode_fixed(self.input.code, at)).is_some_and(|ins| ins.op == Op::Pop)
+        next.is_some_and(|at| self.is_pop(at))
     }
 
     /// Whether the value a `JUMP_IF_FALSE` tests is popped on both of its
     /// paths (the `if` and `while` pattern), so it need not be stored.
     fn condition_is_dead(&self, jump: &Instruction) -> bool {
-        let is_pop = |at: usize| decode_fixed(self.input.code, at).is_some_and(|i| i.op == Op::Pop);
-        is_pop(jump.offset + jump.size) && is_pop(jump.jump_target() as usize)
+        self.is_pop(jump.offset + jump.size) && self.is_pop(jump.jump_target() as usize)
     }
 
     /// Lowers the instruction at `offset` with `d` values on the operand
@@ -360,12 +364,11 @@ impl Lowerer<'_> {
         self.set(&mut resume)
     }
 
-    /// `==` / `!=`: numbers compare as doubles (NaN is unequal to itself),
-    /// anything else by identity. Against nil, true or false the identity
-    /// compare alone decides. With `branch`, also the `JUMP_IF_FALSE` after it.
     /// `==` / `!=` (clox's valuesEqual on NaN-boxed values): the same bits
     /// are equal unless they are a NaN number; different bits are equal
     /// only for +0 and -0 (no other two different values compare equal).
+    /// Against nil, true or false the identity compare alone decides. With
+    /// `branch`, also the `JUMP_IF_FALSE` after it.
     fn equality(&mut self, equal: bool, d: u32, branch: Option<&Instruction>) -> Emit {
         let b = self.take_operand(rcx, d - 1)?;
         let a = self.take_operand(rax, d - 2)?;
