@@ -41,8 +41,9 @@ pub struct Heap {
     pub bytes_allocated: usize,
     /// Collect when `bytes_allocated` passes this.
     pub next_gc: usize,
-    /// `TINYVM_GC_STRESS=1`: collect before every allocation.
-    pub stress: bool,
+    /// `TINYVM_GC_STRESS=1`: collect before every allocation (`next_gc`
+    /// then stays 0, so every allocation finds a collection due).
+    stress: bool,
     pub stats: GcStats,
     /// Where objects' memory comes from.
     pub pools: pool::Pools,
@@ -75,8 +76,32 @@ impl Heap {
     }
 
     pub fn after_collection(&mut self) {
-        self.next_gc = (self.bytes_allocated * HEAP_GROWTH).max(MIN_NEXT_GC);
+        self.next_gc = if self.stress { 0 } else { (self.bytes_allocated * HEAP_GROWTH).max(MIN_NEXT_GC) };
     }
+
+    pub fn set_stress(&mut self, stress: bool) {
+        self.stress = stress;
+        self.after_collection();
+    }
+}
+
+/// Offsets (from the `Vm`) of the heap fields that generated code's inline
+/// allocation (`codegen/lower/alloc.rs`) reads and updates as
+/// `alloc_object` does.
+pub mod layout {
+    use super::*;
+    use std::mem::offset_of;
+
+    const HEAP: usize = offset_of!(Vm, heap);
+    pub const HEAP_OBJECTS: usize = HEAP + offset_of!(Heap, objects);
+    pub const HEAP_BYTES_ALLOCATED: usize = HEAP + offset_of!(Heap, bytes_allocated);
+    pub const HEAP_NEXT_GC: usize = HEAP + offset_of!(Heap, next_gc);
+    pub const HEAP_ALLOCATED_TOTAL: usize = HEAP + offset_of!(Heap, stats) + offset_of!(GcStats, bytes_allocated_total);
+    pub const HEAP_FREE_LISTS: usize = HEAP + offset_of!(Heap, pools) + pool::FREE_LISTS;
+    pub const GRANULE_SHIFT: u32 = pool::GRANULE_SHIFT;
+    /// The most inline fields an instance from the pools can have.
+    pub const MAX_POOLED_FIELDS: u32 =
+        ((pool::MAX_SMALL - std::mem::size_of::<ObjInstance>()) / std::mem::size_of::<Value>()) as u32;
 }
 
 fn layout(size: usize) -> Layout {
@@ -90,7 +115,8 @@ fn layout(size: usize) -> Layout {
 /// and writes `init` (whose first field is the header) at the start.
 fn alloc_object<T>(vm: &mut Vm, th: &mut Thread, size: usize, init: T) -> *mut T {
     debug_assert!(size >= std::mem::size_of::<T>());
-    if vm.heap.stress || vm.heap.bytes_allocated + size > vm.heap.next_gc {
+    // Under GC stress `next_gc` is 0: every allocation collects.
+    if vm.heap.bytes_allocated + size > vm.heap.next_gc {
         gc::collect(vm, th);
     }
     let ptr = vm.heap.pools.alloc(size) as *mut T;
@@ -182,7 +208,9 @@ pub fn new_shape(
     alloc_object(vm, th, std::mem::size_of::<ObjShape>(), init)
 }
 
-/// An instance of `class` (which the caller keeps reachable).
+/// An instance of `class` (which the caller keeps reachable). Generated
+/// code has an inline copy of this for the common case
+/// (`codegen/lower/alloc.rs`): keep the two in step.
 pub fn new_instance(vm: &mut Vm, th: &mut Thread, class: *mut ObjClass) -> *mut ObjInstance {
     // SAFETY: the caller keeps `class` alive.
     let (shape, hint) = unsafe { ((*class).root_shape, (*class).field_hint) };

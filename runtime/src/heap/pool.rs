@@ -9,6 +9,8 @@
 use std::alloc::{alloc, dealloc, handle_alloc_error, Layout};
 
 const GRANULE: usize = 16;
+/// log2(GRANULE): the class of `size` bytes is `(size - 1) >> GRANULE_SHIFT`.
+pub const GRANULE_SHIFT: u32 = GRANULE.trailing_zeros();
 /// The largest size served from the pools.
 pub const MAX_SMALL: usize = 256;
 const CLASSES: usize = MAX_SMALL / GRANULE;
@@ -31,6 +33,10 @@ impl Default for Pools {
         Pools { free: [std::ptr::null_mut(); CLASSES], bump: std::ptr::null_mut(), bump_left: 0, chunks: Vec::new() }
     }
 }
+
+/// Offset of the free-list heads (one per class) in `Pools`, for the
+/// inline allocation in generated code (`codegen/lower/alloc.rs`).
+pub const FREE_LISTS: usize = std::mem::offset_of!(Pools, free);
 
 fn class_of(size: usize) -> Option<usize> {
     (size <= MAX_SMALL).then(|| size.max(1).div_ceil(GRANULE) - 1)

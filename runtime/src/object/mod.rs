@@ -72,6 +72,23 @@ pub mod layout {
     pub const FUNCTION_CONSTANTS: usize = offset_of!(ObjFunction, constants);
     pub const FUNCTION_CACHES: usize = offset_of!(ObjFunction, caches);
     pub const INSTANCE_CAPACITY: usize = offset_of!(ObjInstance, capacity);
+    pub const INSTANCE_INLINE_CAPACITY: usize = offset_of!(ObjInstance, inline_capacity);
+    pub const INSTANCE_CLASS: usize = offset_of!(ObjInstance, class);
+    /// The inline field slots follow the struct.
+    pub const INSTANCE_INLINE_FIELDS: usize = std::mem::size_of::<ObjInstance>();
+    pub const OBJ_NEXT: usize = offset_of!(Obj, next);
+    /// The header's second word (kind, mark, monitor, hash) holds the kind
+    /// number alone in a new object (`Obj::new`).
+    pub const OBJ_HEADER_WORD: usize = offset_of!(Obj, kind);
+    const _: () = assert!(
+        OBJ_HEADER_WORD == 8
+            && offset_of!(Obj, marked) == 9
+            && offset_of!(Obj, has_monitor) == 10
+            && offset_of!(Obj, hash) == 12
+            && std::mem::size_of::<Obj>() == 16
+    );
+    pub const CLASS_ROOT_SHAPE: usize = offset_of!(ObjClass, root_shape);
+    pub const CLASS_FIELD_HINT: usize = offset_of!(ObjClass, field_hint);
     pub const CLASS_INITIALIZER: usize = offset_of!(ObjClass, initializer);
     pub const CACHE_NEXT_SHAPE: usize = offset_of!(InlineCache, next_shape);
     pub const CACHE_ENTRY: usize = offset_of!(InlineCache, entry);

@@ -127,7 +127,7 @@ impl Vm {
             modules_loaded: 0,
         });
         crate::sync::safepoint::install(&vm);
-        vm.heap.stress = std::env::var("TINYVM_GC_STRESS").map(|v| v == "1").unwrap_or(false);
+        vm.heap.set_stress(std::env::var("TINYVM_GC_STRESS").map(|v| v == "1").unwrap_or(false));
         vm.threads.push(th as *mut Thread);
         let init = crate::heap::new_string(&mut vm, th, b"init");
         vm.permanent_strings.push(init);

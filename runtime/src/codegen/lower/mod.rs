@@ -11,11 +11,13 @@
 //! statically; `stack.rs` defers the cheap pushes), and calls runtime helpers (`codegen::helpers`) for slow
 //! paths after saving `pc` and the stack top. Register assignment:
 //! r12 = vm, r13 = thread, r14 = frame base (slot 0), r15 = frame,
-//! rbx = the function's inline caches, rbp = frame pointer. The closure is
+//! rbx = the function's inline caches (loaded only when it has some), rbp = frame pointer. The closure is
 //! in the frame (`FRAME_CLOSURE`).
 //!
-//! `emit.rs` has the small building blocks, `ops.rs` one case per opcode.
+//! `emit.rs` has the small building blocks, `ops.rs` one case per opcode,
+//! `alloc.rs` the inline allocation of instances.
 
+mod alloc;
 mod emit;
 mod ops;
 mod stack;
@@ -144,6 +146,8 @@ pub(super) struct Lowerer<'a> {
     input: &'a FunctionInput<'a>,
     labels: Vec<Option<CodeLabel>>,
     slow_paths: Vec<SlowPath>,
+    /// Out-of-line instance allocations of `CALL` sites (`alloc.rs`).
+    class_calls: Vec<alloc::ClassCall>,
     /// (assembler instruction index, helper) of every helper call.
     calls: Vec<(usize, Helper)>,
     error_exit: CodeLabel,
@@ -157,6 +161,8 @@ pub(super) struct Lowerer<'a> {
     /// Some `CLOSURE` captures a local of this frame, so returning must
     /// close upvalues (otherwise no open upvalue can point into the frame).
     captures_locals: bool,
+    /// Some instruction has an inline cache, so rbx must hold the caches.
+    uses_caches: bool,
     /// (assembler instruction index, step) of the unwind program.
     unwind: Vec<(usize, Unwind)>,
     /// (assembler instruction index, bytecode offset) of slow paths.
@@ -180,6 +186,7 @@ pub fn lower(input: &FunctionInput) -> Result<LoweredFunction, LowerError> {
         input,
         labels: vec![None; input.code.len() + 1],
         slow_paths: Vec::new(),
+        class_calls: Vec::new(),
         calls: Vec::new(),
         error_exit,
         epilogue,
@@ -188,6 +195,7 @@ pub fn lower(input: &FunctionInput) -> Result<LoweredFunction, LowerError> {
         jump_targets: vec![false; input.code.len() + 1],
         pending: Vec::new(),
         captures_locals: false,
+        uses_caches: false,
         unwind: Vec::new(),
         slow_lines: Vec::new(),
         osr: Vec::new(),
@@ -251,6 +259,7 @@ impl Lowerer<'_> {
         while offset < code.len() {
             let Some(ins) = decode_fixed(code, offset) else { break };
             starts.push(offset);
+            self.uses_caches |= ins.op.operands().contains(&Operand::Cache);
             if ins.op.operands().contains(&Operand::Jump) && depths[offset].is_some() {
                 let target = ins.jump_target() as usize;
                 if target < self.jump_targets.len() {
@@ -341,8 +350,10 @@ impl Lowerer<'_> {
         a.cmp(rax, qword_ptr(r13 + fl::THREAD_STACK_LIMIT))?;
         a.ja(self.overflow)?;
         a.mov(qword_ptr(r15 + fl::FRAME_CLOSURE), rcx)?;
-        a.mov(rbx, qword_ptr(rcx + obj::CLOSURE_FUNCTION))?;
-        a.mov(rbx, qword_ptr(rbx + obj::FUNCTION_CACHES))?;
+        if self.uses_caches {
+            a.mov(rbx, qword_ptr(rcx + obj::CLOSURE_FUNCTION))?;
+            a.mov(rbx, qword_ptr(rbx + obj::FUNCTION_CACHES))?;
+        }
         a.mov(qword_ptr(r15 + fl::FRAME_BASE), r14)?;
         a.lea(rax, qword_ptr(r15 + fl::FRAME_SIZE))?;
         a.mov(qword_ptr(r13 + fl::THREAD_FRAMES_TOP), rax)?;
@@ -368,17 +379,22 @@ impl Lowerer<'_> {
         // The frame is the interpreter's, already on the frame stack.
         a.mov(r15, qword_ptr(r13 + fl::THREAD_FRAMES_TOP))?;
         a.sub(r15, fl::FRAME_SIZE as i32)?;
-        a.mov(rcx, qword_ptr(r15 + fl::FRAME_CLOSURE))?;
-        a.mov(rbx, qword_ptr(rcx + obj::CLOSURE_FUNCTION))?;
-        a.mov(rbx, qword_ptr(rbx + obj::FUNCTION_CACHES))?;
+        if self.uses_caches {
+            a.mov(rcx, qword_ptr(r15 + fl::FRAME_CLOSURE))?;
+            a.mov(rbx, qword_ptr(rcx + obj::CLOSURE_FUNCTION))?;
+            a.mov(rbx, qword_ptr(rbx + obj::FUNCTION_CACHES))?;
+        }
         a.jmp(target)?;
         Ok(())
     }
 
-    /// Slow paths, OSR entries, the stack-overflow and error exits and the epilogue.
+    /// OSR entries, out-of-line blocks, slow paths, the stack-overflow and error exits and the epilogue.
     fn tail(&mut self) -> Result<(), LowerError> {
         for header in std::mem::take(&mut self.loop_headers) {
             self.osr_entry(header)?;
+        }
+        for block in std::mem::take(&mut self.class_calls) {
+            self.class_call_block(block)?;
         }
         let slow_paths = std::mem::take(&mut self.slow_paths);
         for mut path in slow_paths {

@@ -2,6 +2,7 @@
 //! globals, upvalues, jumps, cached property access and calls between
 //! compiled functions; helper calls for everything else.
 
+use super::alloc::ClassCall;
 use super::emit::{slot, Cond, Emit};
 use super::stack::Source;
 use super::{Arg, LowerError, Lowerer, FAST_ENTRY_OFFSET};
@@ -29,7 +30,7 @@ impl Lowerer<'_> {
     }
 
     /// Leaves the address of inline cache `c` of the running function in `reg`.
-    fn load_cache(&mut self, reg: AsmRegister64, c: i64) -> Emit {
+    pub(super) fn load_cache(&mut self, reg: AsmRegister64, c: i64) -> Emit {
         self.a.lea(reg, qword_ptr(rbx + (c as i32) * obj::CACHE_STRIDE as i32))?;
         Ok(())
     }
@@ -88,7 +89,7 @@ impl Lowerer<'_> {
             Op::Nil | Op::True | Op::False | Op::Pop | Op::GetLocal | Op::GetGlobal | Op::DefineGlobal => true,
             Op::Greater | Op::Less | Op::GreaterEqual | Op::LessEqual | Op::Equal | Op::NotEqual => true,
             Op::Add | Op::Subtract | Op::Multiply | Op::Divide | Op::Not | Op::Negate => true,
-            Op::GetProperty | Op::Return => true,
+            Op::GetProperty | Op::SetProperty | Op::Return => true,
             _ => false,
         };
         if !lazy {
@@ -152,7 +153,7 @@ impl Lowerer<'_> {
                 }
             }
             Op::GetProperty => self.get_property(&ins, pc, d)?,
-            Op::SetProperty => self.set_property(&ins, pc, d)?,
+            Op::SetProperty => self.set_property(&ins, pc, d, next)?,
             Op::GetSuper => self.inline_helper(pc, d, Helper::GetSuper, &[Arg::Imm(ins.args[0] as u64)])?,
             Op::Equal | Op::NotEqual => {
                 let branch = self.fusable_branch(next);
@@ -232,7 +233,7 @@ impl Lowerer<'_> {
         let args = vec![Arg::SlotAddress(callee), Arg::Imm(argc as u64), Arg::CacheAddress(cache as u32)];
         let (slow, mut resume) = self.slow_path(pc, d, Helper::Call, args);
         let mut uncached = self.a.create_label();
-        let mut cached_class = self.a.create_label();
+        let cached_class = self.a.create_label();
         let mut call_cached = self.a.create_label();
         self.a.mov(rax, slot(callee))?;
         self.load_cache(rdx, cache)?;
@@ -245,14 +246,10 @@ impl Lowerer<'_> {
         self.a.mov(rax, qword_ptr(rdx + obj::CACHE_ENTRY))?;
         self.call_entry(callee, pc)?;
         self.a.jmp(resume)?;
-        // A cached class: allocate the instance, then run its compiled `init`.
-        self.set(&mut cached_class)?;
-        self.inline_helper(pc, d, Helper::NewInstance, &[Arg::SlotAddress(callee)])?;
-        self.load_cache(rdx, cache)?;
-        self.a.mov(rcx, qword_ptr(rdx + obj::CACHE_SHAPE))?;
-        self.a.mov(rcx, qword_ptr(rcx + obj::CLASS_INITIALIZER))?;
-        self.untag_object(rcx)?;
-        self.a.jmp(call_cached)?;
+        // A cached class (in rcx): allocate the instance and run its
+        // compiled `init`, out of line (`alloc.rs`).
+        let (helper, after_helper) = self.slow_path(pc, d, Helper::NewInstance, vec![Arg::SlotAddress(callee)]);
+        self.class_calls.push(ClassCall { entry: cached_class, after_helper, helper, call_cached, callee, cache, pc });
         self.set(&mut uncached)?;
         self.jump_unless_kind(rax, rcx, ObjKind::Closure, slow)?;
         self.compiled_entry(argc, slow)?;
@@ -319,11 +316,15 @@ impl Lowerer<'_> {
         self.set(&mut resume)
     }
 
-    fn set_property(&mut self, ins: &Instruction, pc: u32, d: u32) -> Emit {
+    /// `SET_PROPERTY` takes its operands from where they are pending, and
+    /// leaves its result (the value) pending or unwritten when a `POP`
+    /// follows (`this.x = v;`).
+    fn set_property(&mut self, ins: &Instruction, pc: u32, d: u32, next: Option<usize>) -> Emit {
         let args = vec![Arg::Imm(ins.args[0] as u64), Arg::CacheAddress(ins.args[1] as u32)];
         let (slow, mut resume) = self.slow_path(pc, d, Helper::SetProperty, args);
         let mut store = self.a.create_label();
-        self.a.mov(rax, slot(d - 2))?;
+        let value = self.pending_source(d - 1);
+        self.take_operand(rax, d - 2)?;
         self.shape_guard(ins.args[1], slow)?;
         self.a.mov(rsi, qword_ptr(rdx + obj::CACHE_INDEX))?;
         self.a.mov(rdi, qword_ptr(rdx + obj::CACHE_NEXT_SHAPE))?;
@@ -335,9 +336,14 @@ impl Lowerer<'_> {
         self.a.mov(qword_ptr(rcx + obj::INSTANCE_SHAPE), rdi)?;
         self.set(&mut store)?;
         self.a.mov(rdi, qword_ptr(rcx + obj::INSTANCE_FIELDS))?;
-        self.a.mov(rax, slot(d - 1))?;
+        self.take_operand(rax, d - 1)?;
         self.a.mov(qword_ptr(rdi + rsi * 8), rax)?;
-        self.a.mov(slot(d - 2), rax)?;
+        match value {
+            _ if self.popped_next(next) => {}
+            // The slow path leaves the same value in the slot.
+            Some(source) => self.push_pending(d - 2, source),
+            None => self.a.mov(slot(d - 2), rax)?,
+        }
         self.set(&mut resume)
     }
 

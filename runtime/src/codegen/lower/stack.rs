@@ -41,7 +41,7 @@ impl Lowerer<'_> {
         self.pending.push((slot_index, source));
     }
 
-    fn pending_source(&self, slot_index: u32) -> Option<Source> {
+    pub(super) fn pending_source(&self, slot_index: u32) -> Option<Source> {
         self.pending.iter().rev().find(|(s, _)| *s == slot_index).map(|&(_, src)| src)
     }
 
