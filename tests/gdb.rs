@@ -114,7 +114,7 @@ fn breakpoint_by_line_backtrace_locals_next_finish() {
             "fib (n=2) at debugme.tvm:5",
             "fib (n=4) at debugme.tvm:4",
             "fib (n=6) at debugme.tvm:4",
-            "script () at debugme.tvm:21",
+            "script () at debugme.tvm:22",
         ],
         "{}",
         t
@@ -139,13 +139,26 @@ fn breakpoint_by_function_and_step_into_a_call() {
 }
 
 #[test]
+fn a_debug_build_stops_in_a_one_line_getter() {
+    // Optimized builds produce a trivial method's result without calling
+    // it (vm/trivial.rs); a `-g` build keeps the call, so this stops.
+    let Some(t) = debug_session("debugme.tvm", "break Counter.total\nrun\nbt\n") else {
+        return;
+    };
+    assert!(t.contains("Breakpoint 1, Counter.total (this=Counter instance) at debugme.tvm:17\n"), "{}", t);
+    let bt = frames(&t);
+    assert_eq!(bt[0], "Counter.total (this=Counter instance) at debugme.tvm:17", "{}", t);
+    assert!(bt.contains(&"script () at debugme.tvm:24".to_string()), "{}", t);
+}
+
+#[test]
 fn backtrace_from_inside_a_runtime_helper() {
     let Some(t) = debug_session("debugme.tvm", "break tvm_rt_print\nrun\nbt\n") else {
         return;
     };
     let bt = frames(&t);
     assert!(bt[0].starts_with("tvm_rt_print"), "{:?}", bt);
-    assert_eq!(bt[1], "script () at debugme.tvm:21", "{:?}", bt);
+    assert_eq!(bt[1], "script () at debugme.tvm:22", "{:?}", bt);
     assert!(bt.last().is_some_and(|f| f.starts_with("main ")), "{:?}", bt);
 }
 

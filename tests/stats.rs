@@ -154,6 +154,27 @@ print n;
 }
 
 #[test]
+fn calls_of_trivial_methods_are_counted_in_every_mode() {
+    // Compiled code produces the result of a method that only returns a
+    // field without calling it (vm/trivial.rs); it still counts the call.
+    let source = "\
+class P { init() { this.x = 1; } getX() { return this.x; } }
+var p = P();
+var n = 0;
+for (var i = 0; i < 5000; i = i + 1) n = n + p.getX();
+print n;
+";
+    for jit in ["--jit=off", "--jit=always"] {
+        let out = run_program(source, Some("1"), &[jit]);
+        assert_eq!((out.status, out.stdout.as_str()), (Some(0), "5000\n"), "{jit}");
+        let (block, _) = the_block(&out);
+        let calls = count(&block, "calls");
+        // 5000 calls of getX, one of init, and perhaps the script itself.
+        assert!((5001..=5002).contains(&calls), "{jit}: calls {calls}");
+    }
+}
+
+#[test]
 fn statistics_are_counted_when_the_program_calls_exit() {
     let source = "\
 fun f() { return 1; }

@@ -49,7 +49,7 @@ fuzz_target!(|data: &[u8]| {
 
     // The x86-64 lowering (shared by the JIT and `tinyvm build`) trusts
     // verified code too: it must lower every verified function.
-    for lowered in tinyvm::aot::lower_module(&module, &verified) {
+    for lowered in tinyvm::aot::lower_module(&module, &verified, tinyvm::aot::LowerOptions::for_build(false)) {
         lowered.expect("verified code must lower");
     }
 });

@@ -18,13 +18,36 @@ use tinyvm_runtime::bytecode::module::{Constant, Module};
 use tinyvm_runtime::bytecode::verify::Verified;
 use tinyvm_runtime::codegen::lower::{lower, FunctionInput, LoweredFunction};
 
+/// How the build lowers functions.
+#[derive(Copy, Clone, Debug)]
+pub struct LowerOptions {
+    /// Calls of trivial methods produce their result without the call
+    /// (`FunctionInput::inline_trivial_methods`); off for debug builds.
+    pub inline_trivial_methods: bool,
+}
+
+impl LowerOptions {
+    pub fn for_build(debug: bool) -> LowerOptions {
+        LowerOptions { inline_trivial_methods: !debug }
+    }
+}
+
 /// The lowering of every function of a module (`None`: the lowering declined it).
-pub fn lower_module(module: &Module, verified: &Verified) -> Vec<Result<LoweredFunction, String>> {
-    (0..module.functions.len()).map(|index| lower_function(module, verified, index)).collect()
+pub fn lower_module(
+    module: &Module,
+    verified: &Verified,
+    options: LowerOptions,
+) -> Vec<Result<LoweredFunction, String>> {
+    (0..module.functions.len()).map(|index| lower_function(module, verified, index, options)).collect()
 }
 
 /// Lowers function `index` of a verified module.
-pub fn lower_function(module: &Module, verified: &Verified, index: usize) -> Result<LoweredFunction, String> {
+pub fn lower_function(
+    module: &Module,
+    verified: &Verified,
+    index: usize,
+    options: LowerOptions,
+) -> Result<LoweredFunction, String> {
     let f = &module.functions[index];
     let capture_count = |k: u32| match f.constants.get(k as usize) {
         Some(Constant::Function(target)) => module.functions[*target as usize].upvalue_count,
@@ -40,6 +63,7 @@ pub fn lower_function(module: &Module, verified: &Verified, index: usize) -> Res
         max_stack: verified.max_stack[index],
         capture_count: &capture_count,
         number_constant: &number_constant,
+        inline_trivial_methods: options.inline_trivial_methods,
     };
     lower(&input).map_err(|e| e.0)
 }

@@ -43,7 +43,7 @@ fn build(src: &Path, options: &BuildOptions) -> Result<(), Failure> {
     refuse_overwriting_input(src, &output)?;
     check_writable(&output)?;
 
-    let lowered = aot::lower_module(&module, &verified);
+    let lowered = aot::lower_module(&module, &verified, aot::LowerOptions::for_build(options.debug));
     let mut code = Vec::with_capacity(lowered.len());
     for (index, result) in lowered.iter().enumerate() {
         match result {

@@ -22,7 +22,7 @@ pub fn run(file: &Path, native: bool, format: ErrorFormat) -> i32 {
         }
         text.push_str(&disasm::disassemble_function(&module, index, verified.max_stack[index]));
         if native {
-            match aot::lower_function(&module, &verified, index) {
+            match aot::lower_function(&module, &verified, index, aot::LowerOptions::for_build(false)) {
                 Ok(lowered) => text.push_str(&aot::listing::native_listing(&module.functions[index].code, &lowered)),
                 Err(e) => text.push_str(&format!("  native code: none ({})\n", e)),
             }

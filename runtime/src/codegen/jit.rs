@@ -175,6 +175,7 @@ fn with_input<R>(function: &ObjFunction, f: impl FnOnce(&FunctionInput) -> R) ->
         max_stack: function.max_stack,
         capture_count: &capture_count,
         number_constant: &number_constant,
+        inline_trivial_methods: true,
     };
     f(&input)
 }

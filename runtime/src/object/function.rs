@@ -25,6 +25,33 @@ pub struct InlineCache {
     /// For calls (`CALL`, `INVOKE`): the machine-code entry of the cached
     /// callee, known to take this call site's argument count (or null).
     pub entry: *const u8,
+    /// For `INVOKE`: what the cached method computes when it is trivial
+    /// (`vm::trivial`), so that compiled code can skip the call.
+    pub trivial: Trivial,
+}
+
+/// A method whose whole effect is its result, known without running it:
+/// `this`, a field of `this` or a constant (see `vm::trivial`).
+#[repr(C)]
+#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+pub struct Trivial {
+    /// One of the `TRIVIAL_*` kinds.
+    pub kind: u32,
+    /// Value-stack bytes a call of the method would claim (its frame's
+    /// slots), for the overflow check the call would make.
+    pub stack_bytes: u32,
+    /// `TRIVIAL_FIELD`: the field index; `TRIVIAL_CONSTANT`: the value
+    /// (a number, nil, true or false: nothing the GC must trace).
+    pub operand: u64,
+}
+
+pub const TRIVIAL_NONE: u32 = 0;
+pub const TRIVIAL_THIS: u32 = 1;
+pub const TRIVIAL_FIELD: u32 = 2;
+pub const TRIVIAL_CONSTANT: u32 = 3;
+
+impl Trivial {
+    pub const NONE: Trivial = Trivial { kind: TRIVIAL_NONE, stack_bytes: 0, operand: 0 };
 }
 
 /// Entries ("ways") per cache site, consecutive in `caches`: a property
@@ -41,11 +68,12 @@ impl InlineCache {
         index: crate::value::OBJ_TAG,
         next_shape: std::ptr::null_mut(),
         entry: std::ptr::null(),
+        trivial: Trivial::NONE,
     };
 
     /// A field-access entry.
     pub fn field(shape: *mut ObjShape, index: u32, next_shape: *mut ObjShape) -> InlineCache {
-        InlineCache { shape, index: index as u64, next_shape, entry: std::ptr::null() }
+        InlineCache { shape, index: index as u64, next_shape, entry: std::ptr::null(), trivial: Trivial::NONE }
     }
 
     /// The way of site `site` that remembers `shape`, if one does.

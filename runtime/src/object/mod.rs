@@ -14,7 +14,10 @@ pub mod thread;
 
 pub use array::ObjArray;
 pub use class::{ObjBoundMethod, ObjClass, ObjInstance};
-pub use function::{InlineCache, NativeFn, ObjClosure, ObjFunction, ObjNative, ObjUpvalue, CACHE_WAYS};
+pub use function::{
+    InlineCache, NativeFn, ObjClosure, ObjFunction, ObjNative, ObjUpvalue, Trivial, CACHE_WAYS, TRIVIAL_CONSTANT,
+    TRIVIAL_FIELD, TRIVIAL_NONE, TRIVIAL_THIS,
+};
 pub use shape::ObjShape;
 pub use string::ObjString;
 pub use thread::ObjThread;
@@ -98,6 +101,9 @@ pub mod layout {
     pub const ARRAY_LEN: usize = offset_of!(ObjArray, len);
     pub const CACHE_SHAPE: usize = offset_of!(InlineCache, shape);
     pub const CACHE_INDEX: usize = offset_of!(InlineCache, index);
+    pub const CACHE_TRIVIAL_KIND: usize = offset_of!(InlineCache, trivial) + offset_of!(Trivial, kind);
+    pub const CACHE_TRIVIAL_STACK: usize = offset_of!(InlineCache, trivial) + offset_of!(Trivial, stack_bytes);
+    pub const CACHE_TRIVIAL_OPERAND: usize = offset_of!(InlineCache, trivial) + offset_of!(Trivial, operand);
     pub const CACHE_SIZE: usize = std::mem::size_of::<InlineCache>();
     /// Distance between two cache sites (each has `CACHE_WAYS` entries).
     pub const CACHE_STRIDE: usize = CACHE_SIZE * super::CACHE_WAYS;

@@ -186,10 +186,12 @@ pub fn invoke(
         match find_method(class, name) {
             Some(method) => {
                 if !cache.is_null() {
-                    let entry = compiled_entry(method.as_obj() as *mut ObjClosure, argc);
+                    let closure = method.as_obj() as *mut ObjClosure;
+                    let entry = compiled_entry(closure, argc);
+                    let trivial = super::trivial::describe(closure, shape, argc);
                     InlineCache::fill(
                         cache,
-                        InlineCache { shape, index: method.0, next_shape: std::ptr::null_mut(), entry },
+                        InlineCache { shape, index: method.0, next_shape: std::ptr::null_mut(), entry, trivial },
                     );
                 }
                 call_closure(vm, th, method.as_obj() as *mut ObjClosure, argc)
@@ -251,6 +253,7 @@ pub fn cache_callee(callee: Value, argc: usize, cache: *mut InlineCache) {
                 index: callee.0,
                 next_shape: std::ptr::null_mut(),
                 entry,
+                trivial: crate::object::Trivial::NONE,
             };
         }
     }

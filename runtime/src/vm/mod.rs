@@ -14,6 +14,7 @@ pub mod interp;
 pub mod loader;
 pub mod ops;
 pub mod property;
+pub mod trivial;
 pub mod upvalue;
 
 pub use error::{RuntimeError, Trap};

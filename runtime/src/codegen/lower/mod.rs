@@ -15,12 +15,14 @@
 //! in the frame (`FRAME_CLOSURE`).
 //!
 //! `emit.rs` has the small building blocks, `ops.rs` one case per opcode,
-//! `alloc.rs` the inline allocation of instances.
+//! `alloc.rs` the inline allocation of instances, `trivial.rs` the calls
+//! of trivial methods that need no call.
 
 mod alloc;
 mod emit;
 mod ops;
 mod stack;
+mod trivial;
 
 use super::helpers::Helper;
 use crate::bytecode::depth::stack_depths;
@@ -47,6 +49,16 @@ pub struct FunctionInput<'a> {
     pub capture_count: &'a dyn Fn(u32) -> u32,
     /// The value of constant `k` when it is a number (inlined as an immediate).
     pub number_constant: &'a dyn Fn(u32) -> Option<f64>,
+    /// `INVOKE` of a trivial method (`vm::trivial`) produces its result
+    /// without the call. Off for debug builds, so that a breakpoint in
+    /// such a method is hit as in the interpreter.
+    pub inline_trivial_methods: bool,
+}
+
+/// The out-of-line part of a call site (emitted after the body).
+enum ColdBlock {
+    ClassCall(alloc::ClassCall),
+    TrivialCall(trivial::TrivialCall),
 }
 
 /// A call to a runtime helper: the position of its rel32 field.
@@ -146,8 +158,8 @@ pub(super) struct Lowerer<'a> {
     input: &'a FunctionInput<'a>,
     labels: Vec<Option<CodeLabel>>,
     slow_paths: Vec<SlowPath>,
-    /// Out-of-line instance allocations of `CALL` sites (`alloc.rs`).
-    class_calls: Vec<alloc::ClassCall>,
+    /// Out-of-line parts of call sites, emitted after the body.
+    cold_blocks: Vec<ColdBlock>,
     /// (assembler instruction index, helper) of every helper call.
     calls: Vec<(usize, Helper)>,
     error_exit: CodeLabel,
@@ -186,7 +198,7 @@ pub fn lower(input: &FunctionInput) -> Result<LoweredFunction, LowerError> {
         input,
         labels: vec![None; input.code.len() + 1],
         slow_paths: Vec::new(),
-        class_calls: Vec::new(),
+        cold_blocks: Vec::new(),
         calls: Vec::new(),
         error_exit,
         epilogue,
@@ -393,8 +405,11 @@ impl Lowerer<'_> {
         for header in std::mem::take(&mut self.loop_headers) {
             self.osr_entry(header)?;
         }
-        for block in std::mem::take(&mut self.class_calls) {
-            self.class_call_block(block)?;
+        for block in std::mem::take(&mut self.cold_blocks) {
+            match block {
+                ColdBlock::ClassCall(block) => self.class_call_block(block)?,
+                ColdBlock::TrivialCall(block) => self.trivial_call_block(block)?,
+            }
         }
         let slow_paths = std::mem::take(&mut self.slow_paths);
         for mut path in slow_paths {

@@ -5,11 +5,12 @@
 use super::alloc::ClassCall;
 use super::emit::{slot, Cond, Emit};
 use super::stack::Source;
-use super::{Arg, LowerError, Lowerer, FAST_ENTRY_OFFSET};
+use super::trivial::TrivialCall;
+use super::{Arg, ColdBlock, LowerError, Lowerer, FAST_ENTRY_OFFSET};
 use crate::bytecode::opcode::{decode_fixed, Instruction, Op};
 use crate::codegen::helpers::Helper;
 use crate::object::layout as obj;
-use crate::object::ObjKind;
+use crate::object::{ObjKind, TRIVIAL_NONE};
 use crate::value::{Value, SIGN_BIT};
 use crate::vm::frame::layout as fl;
 use crate::vm::layout::{VM_GLOBALS_BASE, VM_POLL, VM_UNDEFINED};
@@ -249,7 +250,8 @@ impl Lowerer<'_> {
         // A cached class (in rcx): allocate the instance and run its
         // compiled `init`, out of line (`alloc.rs`).
         let (helper, after_helper) = self.slow_path(pc, d, Helper::NewInstance, vec![Arg::SlotAddress(callee)]);
-        self.class_calls.push(ClassCall { entry: cached_class, after_helper, helper, call_cached, callee, cache, pc });
+        let block = ClassCall { entry: cached_class, after_helper, helper, call_cached, callee, cache, pc };
+        self.cold_blocks.push(ColdBlock::ClassCall(block));
         self.set(&mut uncached)?;
         self.jump_unless_kind(rax, rcx, ObjKind::Closure, slow)?;
         self.compiled_entry(argc, slow)?;
@@ -355,6 +357,14 @@ impl Lowerer<'_> {
         let (slow, mut resume) = self.slow_path(pc, d, Helper::Invoke, args);
         self.a.mov(rax, slot(receiver))?;
         self.shape_guard(ins.args[2], slow)?;
+        if self.input.inline_trivial_methods {
+            let entry = self.a.create_label();
+            let mut call = self.a.create_label();
+            self.a.cmp(dword_ptr(rdx + obj::CACHE_TRIVIAL_KIND), TRIVIAL_NONE as i32)?;
+            self.a.jne(entry)?;
+            self.set(&mut call)?;
+            self.cold_blocks.push(ColdBlock::TrivialCall(TrivialCall { entry, call, resume, receiver, pc }));
+        }
         // The cached method is a closure value; its entry is cached when compiled.
         self.a.mov(rcx, qword_ptr(rdx + obj::CACHE_INDEX))?;
         self.untag_object(rcx)?;
