@@ -332,3 +332,17 @@ print \"done\";
     let calls: Vec<u64> = found.iter().map(|b| count(b, "calls")).collect();
     assert!(calls[0] > 0 && calls[1] > calls[0], "calls {calls:?}");
 }
+
+#[test]
+fn sigusr1_reaches_a_program_that_blocks_from_the_start() {
+    // The watcher thread starts 5 ms into the run or when a thread first
+    // blocks (stats.rs): a program asleep from its first statement on
+    // still answers.
+    let dir = scratch();
+    let path = dir.path().join("sleepy.tvm");
+    std::fs::write(&path, "sleep(1500);\nprint \"woke\";\n").unwrap();
+    let (status, stdout, stderr) = run_with_signals(&path, &[Duration::from_millis(700)]);
+    assert_eq!((status, stdout.as_str()), (Some(0), "woke\n"), "stderr {stderr:?}");
+    assert_eq!(blocks(&stderr).len(), 1, "one block expected in {stderr:?}");
+    assert!(stderr.starts_with(BLOCK_START), "{stderr:?}");
+}

@@ -98,8 +98,10 @@ fn raise_main_stack_limit() {
 }
 
 fn run_main_thread(module: Module, options: Options, natives: NativeTable) -> i32 {
-    let mut th = Thread::new(1);
-    let th = &mut *th;
+    // Leaked like the VM: the process ends with this thread, and unmapping
+    // its stacks first would only cost time (TLB shootdowns once the
+    // SIGUSR1 watcher thread exists).
+    let th: &mut Thread = Box::leak(Thread::new(1));
     gil::acquire();
     scheduler::lock().register(1, th as *mut Thread);
     let vm_box = Vm::new(options, th);

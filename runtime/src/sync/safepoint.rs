@@ -46,6 +46,7 @@ pub fn request() {
 pub fn park(vm: &mut Vm, th: &mut Thread) {
     REQUESTED.store(false, Ordering::Relaxed);
     vm.poll.store(false, Ordering::Relaxed);
+    crate::stats::start_watcher_if_due();
     if gil::contended() {
         super::blocking(vm, th, || ());
     }
