@@ -38,8 +38,9 @@ impl Default for Pools {
 /// inline allocation in generated code (`codegen/lower/alloc.rs`).
 pub const FREE_LISTS: usize = std::mem::offset_of!(Pools, free);
 
+/// The size class of `size` bytes (generated code computes the same).
 fn class_of(size: usize) -> Option<usize> {
-    (size <= MAX_SMALL).then(|| size.max(1).div_ceil(GRANULE) - 1)
+    (size <= MAX_SMALL).then(|| (size.max(1) - 1) >> GRANULE_SHIFT)
 }
 
 fn large_layout(size: usize) -> Layout {

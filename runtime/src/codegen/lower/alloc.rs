@@ -46,8 +46,9 @@ impl Lowerer<'_> {
         self.slow_lines.push((self.a.instructions().len(), block.pc - 1));
         self.allocate_instance(block.helper)?;
         self.a.mov(slot(block.callee), rax)?;
-        self.set(&mut init)?;
         self.load_cache(rdx, block.cache)?;
+        // Class in rcx, cache in rdx.
+        self.set(&mut init)?;
         self.a.mov(rcx, qword_ptr(rcx + obj::CLASS_INITIALIZER))?;
         self.untag_object(rcx)?;
         self.a.jmp(block.call_cached)?;

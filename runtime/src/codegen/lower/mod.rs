@@ -38,6 +38,13 @@ use iced_x86::BlockEncoderOptions;
 pub const FAST_ENTRY_OFFSET: usize = 32;
 /// int3 bytes that pad the System V entry stub (25 bytes) to the fast entry.
 const FAST_ENTRY_PADDING: usize = 7;
+/// What the fast entry subtracts from rsp after its pushes, to keep the
+/// stack 16-byte aligned at calls.
+const FAST_FRAME_PADDING: i32 = 8;
+/// Native stack a compiled callee claims before its overflow check: the
+/// return address, rbp, the three registers `fast_frame_setup` saves and
+/// the padding.
+pub(super) const FAST_FRAME_BYTES: i32 = 8 + 8 + 3 * 8 + FAST_FRAME_PADDING;
 
 /// What the lowering needs to know about a function.
 pub struct FunctionInput<'a> {
@@ -336,8 +343,18 @@ impl Lowerer<'_> {
         use dwarf_reg::*;
         self.mark(Unwind::Entry);
         self.frame_setup(&[(rbx, RBX), (r14, R14), (r15, R15)])?;
-        self.a.sub(rsp, 8)?;
+        self.a.sub(rsp, FAST_FRAME_PADDING)?;
         self.a.mov(r14, rdx)?;
+        Ok(())
+    }
+
+    /// Loads the function's inline caches into rbx from the closure in
+    /// `closure`, when it has any.
+    fn load_cache_base(&mut self, closure: AsmRegister64) -> Result<(), LowerError> {
+        if self.uses_caches {
+            self.a.mov(rbx, qword_ptr(closure + obj::CLOSURE_FUNCTION))?;
+            self.a.mov(rbx, qword_ptr(rbx + obj::FUNCTION_CACHES))?;
+        }
         Ok(())
     }
 
@@ -362,10 +379,8 @@ impl Lowerer<'_> {
         a.cmp(rax, qword_ptr(r13 + fl::THREAD_STACK_LIMIT))?;
         a.ja(self.overflow)?;
         a.mov(qword_ptr(r15 + fl::FRAME_CLOSURE), rcx)?;
-        if self.uses_caches {
-            a.mov(rbx, qword_ptr(rcx + obj::CLOSURE_FUNCTION))?;
-            a.mov(rbx, qword_ptr(rbx + obj::FUNCTION_CACHES))?;
-        }
+        self.load_cache_base(rcx)?;
+        let a = &mut self.a;
         a.mov(qword_ptr(r15 + fl::FRAME_BASE), r14)?;
         a.lea(rax, qword_ptr(r15 + fl::FRAME_SIZE))?;
         a.mov(qword_ptr(r13 + fl::THREAD_FRAMES_TOP), rax)?;
@@ -391,12 +406,9 @@ impl Lowerer<'_> {
         // The frame is the interpreter's, already on the frame stack.
         a.mov(r15, qword_ptr(r13 + fl::THREAD_FRAMES_TOP))?;
         a.sub(r15, fl::FRAME_SIZE as i32)?;
-        if self.uses_caches {
-            a.mov(rcx, qword_ptr(r15 + fl::FRAME_CLOSURE))?;
-            a.mov(rbx, qword_ptr(rcx + obj::CLOSURE_FUNCTION))?;
-            a.mov(rbx, qword_ptr(rbx + obj::FUNCTION_CACHES))?;
-        }
-        a.jmp(target)?;
+        a.mov(rcx, qword_ptr(r15 + fl::FRAME_CLOSURE))?;
+        self.load_cache_base(rcx)?;
+        self.a.jmp(target)?;
         Ok(())
     }
 

@@ -8,15 +8,11 @@
 //! bumps the same counter. Nothing else of a trivial call is observable.
 
 use super::emit::{slot, Emit};
-use super::Lowerer;
+use super::{Lowerer, FAST_FRAME_BYTES};
 use crate::object::layout as obj;
 use crate::object::{TRIVIAL_FIELD, TRIVIAL_THIS};
 use crate::vm::frame::layout as fl;
 use iced_x86::code_asm::*;
-
-/// Native stack a compiled callee claims before its overflow check: the
-/// return address, rbp, rbx, r14, r15 and the alignment slot (`prologue`).
-const CALLEE_NATIVE_STACK: i32 = 48;
 
 /// The out-of-line part of an `INVOKE` site for trivial methods.
 pub(super) struct TrivialCall {
@@ -39,7 +35,7 @@ impl Lowerer<'_> {
         a.mov(rdi, qword_ptr(r13 + fl::THREAD_FRAMES_TOP))?;
         a.cmp(rdi, qword_ptr(r13 + fl::THREAD_FRAMES_LIMIT))?;
         a.jae(block.call)?;
-        a.lea(rdi, qword_ptr(rsp - CALLEE_NATIVE_STACK))?;
+        a.lea(rdi, qword_ptr(rsp - FAST_FRAME_BYTES))?;
         a.cmp(rdi, qword_ptr(r13 + fl::THREAD_NATIVE_STACK_LIMIT))?;
         a.jb(block.call)?;
         a.mov(edi, dword_ptr(rdx + obj::CACHE_TRIVIAL_STACK))?;
