@@ -68,6 +68,42 @@ struct Effect {
     jump: Option<usize>,
 }
 
+/// Stack slots that an open upvalue may point at, ascending (usually
+/// none: only locals captured by closures, until their scope ends).
+#[derive(Clone, Debug, Default, PartialEq)]
+struct Captured(Vec<u32>);
+
+impl Captured {
+    fn insert(&mut self, slot: u32) {
+        if let Err(at) = self.0.binary_search(&slot) {
+            self.0.insert(at, slot);
+        }
+    }
+
+    fn remove(&mut self, slot: u32) {
+        if let Ok(at) = self.0.binary_search(&slot) {
+            self.0.remove(at);
+        }
+    }
+
+    /// The lowest captured slot at `slot` or above.
+    fn lowest_from(&self, slot: u32) -> Option<u32> {
+        self.0.get(self.0.partition_point(|&s| s < slot)).copied()
+    }
+
+    /// The union with `other`, when it has slots that `self` lacks.
+    fn union(&self, other: &Captured) -> Option<Captured> {
+        if other.0.iter().all(|s| self.0.binary_search(s).is_ok()) {
+            return None;
+        }
+        let mut all = self.clone();
+        for &s in &other.0 {
+            all.insert(s);
+        }
+        Some(all)
+    }
+}
+
 impl FunctionVerifier<'_> {
     fn verify(&self) -> Result<u32, String> {
         let f = self.function;
@@ -172,18 +208,34 @@ impl FunctionVerifier<'_> {
         }
     }
 
+    /// Simulates the operand stack over every path. The state before an
+    /// instruction is the depth and the set of slots that an open upvalue
+    /// may point at (captured by a `CLOSURE` and not closed since); where
+    /// paths meet, depths must agree and the sets are united, and an
+    /// instruction is visited again when its set grows.
     fn simulate_stack(&self, starts: &[bool]) -> Result<u32, String> {
         let code = &self.function.code;
         let entry_depth = 1 + self.function.arity as u32;
-        let mut depth_at: Vec<Option<u32>> = vec![None; code.len()];
-        let mut work = vec![(0usize, entry_depth)];
+        let mut state_at: Vec<Option<(u32, Captured)>> = vec![None; code.len()];
+        let mut work = vec![(0usize, entry_depth, Captured::default())];
         let mut max_depth = entry_depth;
-        while let Some((offset, depth)) = work.pop() {
-            match depth_at[offset] {
-                Some(known) if known == depth => continue,
-                Some(known) => return Err(format!("stack depth {} and {} meet at offset {}", known, depth, offset)),
-                None => depth_at[offset] = Some(depth),
-            }
+        while let Some((offset, depth, captured)) = work.pop() {
+            let captured = match &mut state_at[offset] {
+                Some((known, _)) if *known != depth => {
+                    return Err(format!("stack depth {} and {} meet at offset {}", known, depth, offset))
+                }
+                Some((_, known)) => match known.union(&captured) {
+                    Some(grown) => {
+                        *known = grown.clone();
+                        grown
+                    }
+                    None => continue,
+                },
+                slot @ None => {
+                    *slot = Some((depth, captured.clone()));
+                    captured
+                }
+            };
             let (effect, size) = self.effect(offset, depth, starts)?;
             if depth < effect.needs || depth < effect.pops {
                 return Err(format!("stack underflow at offset {}", offset));
@@ -192,19 +244,58 @@ impl FunctionVerifier<'_> {
             if after >= MAX_COUNT {
                 return Err("stack too deep".into());
             }
+            let captured = self.captures_after(offset, depth, &effect, captured)?;
             max_depth = max_depth.max(after);
             if let Some(target) = effect.jump {
-                work.push((target, after));
+                work.push((target, after, captured.clone()));
             }
             if effect.falls_through {
                 let next = offset + size;
                 if next >= code.len() {
                     return Err(format!("control falls off the end after offset {}", offset));
                 }
-                work.push((next, after));
+                work.push((next, after, captured));
             }
         }
         Ok(max_depth)
+    }
+
+    /// The captured slots after the instruction at `offset`. A slot that an
+    /// open upvalue may point at must be closed (`CLOSE_UPVALUE`, or the
+    /// function's `RETURN`) before it leaves the stack: popped any other
+    /// way, the upvalue would point at a dead slot that the GC does not
+    /// scan and that the next push reuses.
+    fn captures_after(
+        &self,
+        offset: usize,
+        depth: u32,
+        effect: &Effect,
+        mut captured: Captured,
+    ) -> Result<Captured, String> {
+        let ins = decode_fixed(&self.function.code, offset).ok_or("bad instruction")?;
+        match ins.op {
+            Op::Return => return Ok(Captured::default()),
+            Op::CloseUpvalue => captured.remove(depth - 1),
+            Op::Closure => {
+                let target = self.closure_target(ins.args[0])?;
+                let descriptors = offset + ins.size;
+                for i in 0..target.upvalue_count as usize {
+                    let at = descriptors + i * UPVALUE_DESCRIPTOR_SIZE;
+                    if self.function.code[at] == 1 {
+                        captured.insert(read_u32(&self.function.code, at + 1));
+                    }
+                }
+            }
+            _ => {
+                if let Some(slot) = captured.lowest_from(depth - effect.pops) {
+                    return Err(format!(
+                        "captured local slot {} leaves the stack without CLOSE_UPVALUE at offset {}",
+                        slot, offset
+                    ));
+                }
+            }
+        }
+        Ok(captured)
     }
 
     /// Checks the operands of the instruction at `offset` and returns its effect and size.

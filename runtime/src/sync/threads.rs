@@ -125,12 +125,16 @@ fn thread_main(start: Start) {
         Ok(()) => unsafe { *base },
         Err(Trap) => {
             if let Some(error) = th.error.take() {
-                report(&error, th.id);
+                report(&error, th.id, vm.options.error_format);
             }
             lock().failed = true;
             Value::NIL
         }
     };
+    // A runtime error unwinds without returning from the frames, so their
+    // captured locals are still open upvalues into this thread's stack,
+    // which is freed below: close them, as returning would have.
+    crate::vm::upvalue::close_from(th, th.stack_base);
     start.shared.finish(result);
     crate::stats::absorb_thread(vm, th);
     end_thread(vm, th);
