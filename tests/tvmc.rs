@@ -346,6 +346,8 @@ mod op {
     pub const INVOKE: u8 = 30;
     pub const SUPER_INVOKE: u8 = 31;
     pub const CLOSURE: u8 = 32;
+    pub const CLOSE_UPVALUE: u8 = 33;
+    pub const GET_UPVALUE: u8 = 10;
     pub const RETURN: u8 = 34;
     pub const CLASS: u8 = 35;
     pub const INHERIT: u8 = 36;
@@ -355,13 +357,13 @@ mod op {
 #[derive(Clone)]
 enum K {
     Num(f64),
-    Str(&'static str),
+    Str(&'static [u8]),
     Fun(u32),
 }
 
 #[derive(Clone)]
 struct Func {
-    name: &'static str,
+    name: &'static [u8],
     kind: u8,
     arity: u8,
     upvalues: u32,
@@ -372,7 +374,7 @@ struct Func {
 
 impl Func {
     fn script(code: Vec<u8>, constants: Vec<K>) -> Func {
-        Func { name: "script", kind: 0, arity: 0, upvalues: 0, caches: 0, code, constants }
+        Func { name: b"script", kind: 0, arity: 0, upvalues: 0, caches: 0, code, constants }
     }
 }
 
@@ -413,16 +415,22 @@ fn put_str(out: &mut Vec<u8>, s: &[u8]) {
 
 /// The payload of a module (format of runtime/src/bytecode/tvmc.rs).
 fn payload(source: &[u8], globals: &[&str], functions: &[Func]) -> Vec<u8> {
+    let globals: Vec<&[u8]> = globals.iter().map(|g| g.as_bytes()).collect();
+    payload_of(source, &globals, functions)
+}
+
+/// `payload` with names as bytes (which need not be UTF-8).
+fn payload_of(source: &[u8], globals: &[&[u8]], functions: &[Func]) -> Vec<u8> {
     let mut p = Vec::new();
     put_str(&mut p, source);
     put_u32(&mut p, globals.len() as u32);
     for g in globals {
-        put_str(&mut p, g.as_bytes());
+        put_str(&mut p, g);
     }
     put_u32(&mut p, functions.len() as u32);
     for f in functions {
-        put_str(&mut p, f.name.as_bytes());
-        put_str(&mut p, f.name.as_bytes());
+        put_str(&mut p, f.name);
+        put_str(&mut p, f.name);
         p.push(f.kind);
         p.push(f.arity);
         put_u32(&mut p, f.upvalues);
@@ -442,7 +450,7 @@ fn payload(source: &[u8], globals: &[&str], functions: &[Func]) -> Vec<u8> {
                 }
                 K::Str(s) => {
                     p.push(1);
-                    put_str(&mut p, s.as_bytes());
+                    put_str(&mut p, s);
                 }
                 K::Fun(i) => {
                     p.push(2);
@@ -494,7 +502,7 @@ fn a_hand_assembled_module_runs() {
 
     // A function and a global: `fun f(a) { return a + 2; } print f(40);`
     let f = Func {
-        name: "f",
+        name: b"f",
         kind: 1,
         arity: 1,
         upvalues: 0,
@@ -526,6 +534,74 @@ fn a_hand_assembled_module_runs() {
     let (end, stdout) = run_bytes(&module(&["f"], &[script, f]));
     assert_eq!(end, End::Exit(0, String::new()));
     assert_eq!(stdout, "42\n");
+}
+
+/// `fun g() { return UPVALUE 0; }`: the closure the capture tests make.
+fn upvalue_reader() -> Func {
+    Func {
+        name: b"g",
+        kind: 1,
+        arity: 0,
+        upvalues: 1,
+        caches: 0,
+        code: Asm::default().op(op::GET_UPVALUE).u32(0).op(op::RETURN).code(),
+        constants: vec![],
+    }
+}
+
+/// A script that captures local slot `slot` in a closure of `g`, then ends
+/// with `tail` (and `NIL; RETURN`).
+/// (`caches`: inline caches the script's CALLs use).
+fn capturing_script(head: Asm, slot: u32, caches: u32, tail: impl FnOnce(Asm) -> Asm) -> Vec<u8> {
+    let code = tail(head.op(op::CLOSURE).u32(0).u8(1).u32(slot)).op(op::NIL).op(op::RETURN).code();
+    let script = Func { caches, ..Func::script(code, vec![K::Fun(1), K::Num(1.0)]) };
+    module(&["g"], &[script, upvalue_reader()])
+}
+
+/// The verifier proves that a captured local is closed before its slot
+/// leaves the stack: otherwise the upvalue points at a dead slot that the
+/// GC does not scan and the next push reuses.
+#[test]
+fn captured_locals_must_be_closed_before_their_slot_is_popped() {
+    let local = || Asm::default().op(op::CONSTANT).u32(1);
+    // `{ var a = 1; fun g() { return a; } print g(); }` closed properly.
+    let closed = capturing_script(local(), 1, 1, |a| a.op(op::CALL).u8(0).u32(0).op(op::PRINT).op(op::CLOSE_UPVALUE));
+    let (end, stdout) = run_bytes(&closed);
+    assert_eq!((end, stdout.as_str()), (End::Exit(0, String::new()), "1\n"), "the well-formed module runs");
+    let cases: Vec<(&str, Vec<u8>)> = vec![
+        ("captured local popped with POP", capturing_script(local(), 1, 0, |a| a.op(op::POP).op(op::POP))),
+        // The captured slot is the callee slot of the CALL that pops it.
+        (
+            "captured slot popped by a CALL",
+            capturing_script(local().op(op::NIL), 2, 1, |a| a.op(op::CALL).u8(1).u32(0).op(op::POP)),
+        ),
+        // Captured on one path only: after the paths meet, it may be open.
+        ("captured on one path, popped where the paths meet", {
+            let code = local()
+                .op(op::NIL)
+                .op(op::JUMP_IF_FALSE)
+                .i32(11)
+                .op(op::CLOSURE)
+                .u32(0)
+                .u8(1)
+                .u32(1)
+                .op(op::POP)
+                .op(op::POP)
+                .op(op::POP)
+                .op(op::NIL)
+                .op(op::RETURN)
+                .code();
+            module(&["g"], &[Func::script(code, vec![K::Fun(1), K::Num(1.0)]), upvalue_reader()])
+        }),
+    ];
+    let mut failures = Vec::new();
+    for (what, bytes) in cases {
+        let (end, stdout) = run_bytes(&bytes);
+        if !end.rejected() || !stdout.is_empty() {
+            failures.push(format!("{what}: {end:?}, stdout {stdout:?}"));
+        }
+    }
+    assert!(failures.is_empty(), "not rejected:\n{}", failures.join("\n"));
 }
 
 fn script_module(code: Vec<u8>, constants: Vec<K>) -> Vec<u8> {
@@ -565,7 +641,7 @@ fn hand_assembled_bad_code_is_rejected_before_running() {
             "cache out of range",
             script_module(
                 end(Asm::default().op(op::NIL).op(op::GET_PROPERTY).u32(2).u32(0).op(op::POP)),
-                vec![K::Num(1.0), K::Num(2.0), K::Str("x")],
+                vec![K::Num(1.0), K::Num(2.0), K::Str(b"x")],
             ),
         ),
         ("closure of a number constant", script_module(end(Asm::default().op(op::CLOSURE).u32(0).op(op::POP)), nums())),
@@ -663,7 +739,7 @@ fn assert_no_crash(what: &str, bytes: Vec<u8>) -> Result<(), String> {
 #[test]
 fn type_confused_code_does_not_crash() {
     let method = Func {
-        name: "m",
+        name: b"m",
         kind: 2,
         arity: 0,
         upvalues: 0,
@@ -688,7 +764,7 @@ fn type_confused_code_does_not_crash() {
         "METHOD on nil",
         with_method(
             end(Asm::default().op(op::NIL).op(op::CLOSURE).u32(0).op(op::METHOD).u32(1).op(op::POP)),
-            vec![K::Fun(1), K::Str("m")],
+            vec![K::Fun(1), K::Str(b"m")],
         ),
     );
     // METHOD on a class, but the "method" is a number.
@@ -706,7 +782,7 @@ fn type_confused_code_does_not_crash() {
                 .u8(0)
                 .u32(0)
                 .op(op::POP)),
-            vec![K::Str("init"), K::Str("A"), K::Num(1.0)],
+            vec![K::Str(b"init"), K::Str(b"A"), K::Num(1.0)],
         ),
     );
     // INHERIT copies methods into the subclass on top: here nil.
@@ -714,7 +790,7 @@ fn type_confused_code_does_not_crash() {
         "INHERIT into nil",
         with_method(
             end(Asm::default().op(op::CLASS).u32(0).op(op::NIL).op(op::INHERIT).op(op::POP)),
-            vec![K::Str("A")],
+            vec![K::Str(b"A")],
         ),
     );
     // GET_SUPER / SUPER_INVOKE look the method up in the "superclass": nil.
@@ -722,14 +798,14 @@ fn type_confused_code_does_not_crash() {
         "GET_SUPER of nil",
         with_method(
             end(Asm::default().op(op::NIL).op(op::NIL).op(op::GET_SUPER).u32(0).op(op::POP)),
-            vec![K::Str("m")],
+            vec![K::Str(b"m")],
         ),
     );
     check(
         "SUPER_INVOKE of nil",
         with_method(
             end(Asm::default().op(op::NIL).op(op::NIL).op(op::SUPER_INVOKE).u32(0).u8(0).op(op::POP)),
-            vec![K::Str("m")],
+            vec![K::Str(b"m")],
         ),
     );
     // One inline cache shared by a GET_PROPERTY and an INVOKE: the field
@@ -769,9 +845,102 @@ fn type_confused_code_does_not_crash() {
                 .u8(0)
                 .u32(1)
                 .op(op::POP)),
-            vec![K::Str("A"), K::Str("x"), K::Num(1.0)],
+            vec![K::Str(b"A"), K::Str(b"x"), K::Num(1.0)],
         )
     };
     check("cache shared by GET_PROPERTY and INVOKE", module(&["g"], &[shared_cache]));
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+}
+
+/// Names (of the source, a function, a global) that hold NUL bytes or a
+/// megabyte, and string constants with NUL, invalid UTF-8 or a megabyte:
+/// each module runs in the interpreter and with every function compiled
+/// (whose names reach the JIT's DWARF for gdb), and through `load()`;
+/// names that are not UTF-8 are rejected.
+#[test]
+fn odd_names_and_strings_never_crash() {
+    let megabyte: &'static [u8] = Box::leak(vec![b'n'; 1 << 20].into_boxed_slice());
+    let big_string: &'static [u8] = Box::leak(vec![b'x'; 1 << 20].into_boxed_slice());
+    // `fun NAME() { return CONSTANT 0; }  print f();  print len(f());`
+    let module_with = |source: &[u8], function: &'static [u8], global: &[u8], constant: &'static [u8]| {
+        let f = Func {
+            name: function,
+            kind: 1,
+            arity: 0,
+            upvalues: 0,
+            caches: 0,
+            code: Asm::default().op(op::CONSTANT).u32(0).op(op::RETURN).code(),
+            constants: vec![K::Str(constant)],
+        };
+        let call = |a: Asm, cache: u32| a.op(op::GET_GLOBAL).u32(0).op(op::CALL).u8(0).u32(cache);
+        let script = Func {
+            caches: 3,
+            ..Func::script(
+                call(
+                    call(Asm::default().op(op::CLOSURE).u32(0).op(op::DEFINE_GLOBAL).u32(0), 0)
+                        .op(op::PRINT)
+                        .op(op::GET_GLOBAL)
+                        .u32(1),
+                    1,
+                )
+                .op(op::CALL)
+                .u8(1)
+                .u32(2)
+                .op(op::PRINT)
+                .op(op::NIL)
+                .op(op::RETURN)
+                .code(),
+                vec![K::Fun(1)],
+            )
+        };
+        file(&payload_of(source, &[global, b"len"], &[script, f]))
+    };
+    let short = b"ok" as &'static [u8];
+    let cases: Vec<(&str, Vec<u8>, Vec<u8>)> = vec![
+        ("NUL in the source name", module_with(b"a\0b.tvm", b"f", b"f", short), b"ok\n2\n".to_vec()),
+        ("NUL in a function name", module_with(b"x.tvm", b"f\0g", b"f", short), b"ok\n2\n".to_vec()),
+        ("NUL in a global name", module_with(b"x.tvm", b"f", b"f\0", short), b"ok\n2\n".to_vec()),
+        ("NUL in a string", module_with(b"x.tvm", b"f", b"f", b"o\0k"), b"o\0k\n3\n".to_vec()),
+        ("invalid UTF-8 in a string", module_with(b"x.tvm", b"f", b"f", b"\xff\xfe"), b"\xff\xfe\n2\n".to_vec()),
+        ("a megabyte source name", module_with(megabyte, b"f", b"f", short), b"ok\n2\n".to_vec()),
+        ("a megabyte function name", module_with(b"x.tvm", megabyte, b"f", short), b"ok\n2\n".to_vec()),
+        ("a megabyte global name", module_with(b"x.tvm", b"f", megabyte, short), b"ok\n2\n".to_vec()),
+        ("a megabyte string", module_with(b"x.tvm", b"f", b"f", big_string), {
+            let mut out = big_string.to_vec();
+            out.extend_from_slice(b"\n1048576\n");
+            out
+        }),
+    ];
+    let dir = scratch();
+    let mut failures = Vec::new();
+    for (what, bytes, expected) in cases {
+        let path = dir.path().join("odd.tvmc");
+        std::fs::write(&path, &bytes).expect("write");
+        let main = dir.path().join("main.tvm");
+        std::fs::write(&main, format!("load({:?});\n", path.to_str().unwrap())).expect("write");
+        let runs = [
+            vec!["run", "--jit=off", path.to_str().unwrap()],
+            vec!["run", "--jit=always", path.to_str().unwrap()],
+            vec!["run", "--jit=always", main.to_str().unwrap()],
+        ];
+        for args in runs {
+            let out = Command::new(tinyvm()).args(&args).output().expect("run");
+            if (out.status.code(), &out.stdout, out.stderr.is_empty()) != (Some(0), &expected, true) {
+                let stdout = String::from_utf8_lossy(&out.stdout[..out.stdout.len().min(200)]).into_owned();
+                let stderr = String::from_utf8_lossy(&out.stderr[..out.stderr.len().min(300)]).into_owned();
+                failures.push(format!("{what} ({args:?}): {:?} {stdout:?} {stderr:?}", out.status));
+            }
+        }
+    }
+    for (what, bytes) in [
+        ("invalid UTF-8 in the source name", module_with(b"\xff.tvm", b"f", b"f", short)),
+        ("invalid UTF-8 in a function name", module_with(b"x.tvm", b"f\xff", b"f", short)),
+        ("invalid UTF-8 in a global name", module_with(b"x.tvm", b"f", b"\xfe", short)),
+    ] {
+        let (end, stdout) = run_bytes(&bytes);
+        if !end.rejected() || !stdout.is_empty() {
+            failures.push(format!("{what}: {end:?}, stdout {stdout:?}"));
+        }
+    }
     assert!(failures.is_empty(), "{}", failures.join("\n"));
 }

@@ -30,10 +30,12 @@ fn abs64(obj: &mut Object, section: object::write::SectionId, offset: u64, symbo
 /// Adds sections to the object once the code is laid out (DWARF).
 pub type AddSections<'a> = &'a dyn Fn(&mut Object, &TextLayout);
 
-/// Builds the object. `code[i]` is the lowering of function `i`, if any.
+/// Builds the object. `code[i]` is the lowering of function `i`, if any;
+/// `flags` are the descriptor's `PROGRAM_*` bits.
 pub fn write_object(
     module: &Module,
     bytecode: &[u8],
+    flags: u64,
     code: &[Option<&LoweredFunction>],
     debug: Option<AddSections>,
 ) -> Result<Vec<u8>, String> {
@@ -47,7 +49,7 @@ pub fn write_object(
         let offset = obj.append_section_data(text, &lowered.code, 16);
         layout.functions[index] = Some((offset, lowered.code.len() as u64));
         let symbol = obj.add_symbol(Symbol {
-            name: module.functions[index].name.as_bytes().to_vec(),
+            name: tinyvm_runtime::codegen::debuginfo::dwarf_string(&module.functions[index].name),
             value: offset,
             size: lowered.code.len() as u64,
             kind: SymbolKind::Text,
@@ -101,7 +103,7 @@ pub fn write_object(
     descriptor.extend_from_slice(&(bytecode.len() as u64).to_le_bytes());
     descriptor.extend_from_slice(&0u64.to_le_bytes());
     descriptor.extend_from_slice(&(module.functions.len() as u64).to_le_bytes());
-    descriptor.extend_from_slice(&0u64.to_le_bytes());
+    descriptor.extend_from_slice(&flags.to_le_bytes());
     let descriptor_offset = obj.append_section_data(relro, &descriptor, 8);
     abs64(&mut obj, relro, descriptor_offset, rodata_symbol, bytecode_offset as i64);
     abs64(&mut obj, relro, descriptor_offset + 16, relro_symbol, table_offset as i64);

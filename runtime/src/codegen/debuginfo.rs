@@ -38,6 +38,12 @@ pub struct DebugUnit {
     pub frames: FrameTable,
 }
 
+/// `text` as a DWARF string or ELF symbol name: both end at a NUL byte, so
+/// a NUL in a name (a `.tvmc` file may hold one) is written as U+FFFD.
+pub fn dwarf_string(text: &str) -> Vec<u8> {
+    text.replace('\0', "\u{FFFD}").into_bytes()
+}
+
 /// `address + offset`.
 pub fn offset(address: Address, offset: u64) -> Address {
     match address {
@@ -56,20 +62,20 @@ pub fn debug_unit(path: &std::path::Path, start: Address, len: u64, functions: &
     dwarf.unit.line_program = LineProgram::new(
         encoding,
         LineEncoding::default(),
-        LineString::String(directory.clone().into_bytes()),
+        LineString::String(dwarf_string(&directory)),
         None,
-        LineString::String(file_name.clone().into_bytes()),
+        LineString::String(dwarf_string(&file_name)),
         None,
     );
     let dir = dwarf.unit.line_program.default_directory();
-    let file = dwarf.unit.line_program.add_file(LineString::String(file_name.clone().into_bytes()), dir, None);
+    let file = dwarf.unit.line_program.add_file(LineString::String(dwarf_string(&file_name)), dir, None);
     let root = dwarf.unit.root();
     let unit = dwarf.unit.get_mut(root);
     let producer = format!("tinyvm {}", env!("CARGO_PKG_VERSION"));
     unit.set(constants::DW_AT_producer, AttributeValue::String(producer.into_bytes()));
     unit.set(constants::DW_AT_language, AttributeValue::Language(constants::DW_LANG_C99));
-    unit.set(constants::DW_AT_name, AttributeValue::String(file_name.into_bytes()));
-    unit.set(constants::DW_AT_comp_dir, AttributeValue::String(directory.into_bytes()));
+    unit.set(constants::DW_AT_name, AttributeValue::String(dwarf_string(&file_name)));
+    unit.set(constants::DW_AT_comp_dir, AttributeValue::String(dwarf_string(&directory)));
     unit.set(constants::DW_AT_low_pc, AttributeValue::Address(start));
     unit.set(constants::DW_AT_high_pc, AttributeValue::Udata(len));
     let value_type = value_type(&mut dwarf, root);
@@ -108,7 +114,7 @@ fn describe_function(
     let (proto, lowered) = (function.proto, function.lowered);
     let sub = dwarf.unit.add(root, constants::DW_TAG_subprogram);
     let entry = dwarf.unit.get_mut(sub);
-    entry.set(constants::DW_AT_name, AttributeValue::String(proto.name.as_bytes().to_vec()));
+    entry.set(constants::DW_AT_name, AttributeValue::String(dwarf_string(&proto.name)));
     entry.set(constants::DW_AT_decl_file, AttributeValue::FileIndex(Some(file)));
     entry.set(constants::DW_AT_decl_line, AttributeValue::Udata(proto.line.max(1) as u64));
     entry.set(constants::DW_AT_low_pc, AttributeValue::Address(function.start));
@@ -118,9 +124,11 @@ fn describe_function(
     frame_base.op_reg(Register(dwarf_reg::RBP));
     entry.set(constants::DW_AT_frame_base, AttributeValue::Exprloc(frame_base));
 
-    // Where the code of bytecode offset `at` (or the next one) starts.
+    // Where the code of bytecode offset `at` (or the next one) starts. The
+    // body is laid out in bytecode order, so both offsets of `lines` ascend.
     let native_of = |at: u32| -> u64 {
-        lowered.lines.iter().filter(|&&(_, b)| b >= at).map(|&(n, _)| n as u64).min().unwrap_or(function.len)
+        let next = lowered.lines.partition_point(|&(_, b)| b < at);
+        lowered.lines.get(next).map(|&(n, _)| n as u64).unwrap_or(function.len)
     };
     if proto.kind == FunctionKind::Method || proto.kind == FunctionKind::Initializer {
         variable(dwarf, sub, value_type, "this", 0, true);
@@ -161,7 +169,7 @@ fn variable(
     let tag = if parameter { constants::DW_TAG_formal_parameter } else { constants::DW_TAG_variable };
     let var = dwarf.unit.add(parent, tag);
     let entry = dwarf.unit.get_mut(var);
-    entry.set(constants::DW_AT_name, AttributeValue::String(name.as_bytes().to_vec()));
+    entry.set(constants::DW_AT_name, AttributeValue::String(dwarf_string(name)));
     entry.set(constants::DW_AT_type, AttributeValue::UnitRef(value_type));
     let mut location = Expression::new();
     location.op_breg(Register(dwarf_reg::R14), slot as i64 * 8);

@@ -73,7 +73,7 @@ fn image(proto: &FunctionProto, lowered: &LoweredFunction, code: *const u8, sour
     let text = obj.add_section(Vec::new(), b".text".to_vec(), SectionKind::Text);
     obj.set_section_data(text, lowered.code.clone(), 16);
     obj.add_symbol(Symbol {
-        name: proto.name.as_bytes().to_vec(),
+        name: crate::codegen::debuginfo::dwarf_string(&proto.name),
         value: 0,
         size: len,
         kind: SymbolKind::Text,
