@@ -66,10 +66,7 @@ impl Parser<'_> {
 
     fn parse_precedence(&mut self, prec: Prec) -> Expr {
         if !self.enter() {
-            // Skip the rest of the file: nothing sensible can follow.
-            while !self.check(TokenKind::Eof) {
-                self.advance();
-            }
+            self.skip_to_end();
             self.leave();
             return self.expr(ExprKind::Nil);
         }
@@ -85,9 +82,21 @@ impl Parser<'_> {
             self.error("Expect expression.");
             return self.expr(ExprKind::Nil);
         };
+        // Each operator of a chain (`a + b + c`, `a.b.c`, `f()()`) nests the
+        // tree one level deeper without recursing here, so it counts
+        // towards the nesting limit too: the emitter recurses over the tree.
+        let mut links = 0;
         while prec <= infix_precedence(self.current.kind) {
+            links += 1;
+            if !self.enter() {
+                self.skip_to_end();
+                break;
+            }
             self.advance();
             left = self.infix(left, can_assign);
+        }
+        for _ in 0..links {
+            self.leave();
         }
         if can_assign && self.matches(TokenKind::Equal) {
             self.error("Invalid assignment target.");
@@ -114,8 +123,9 @@ impl Parser<'_> {
                 self.expr(ExprKind::Number(n))
             }
             String => {
-                let text = &self.previous.text;
-                let inner = text.get(1..text.len().saturating_sub(1)).unwrap_or("").to_string();
+                // The bytes between the quotes, as they are in the source.
+                let (start, end) = (self.previous.start, self.previous.end);
+                let inner = self.lexer.slice((start + 1).min(end), end.saturating_sub(1).max(start)).to_vec();
                 self.expr(ExprKind::Str(inner))
             }
             False => self.expr(ExprKind::False),

@@ -18,7 +18,7 @@ use super::token::{Token, TokenKind};
 use scope::{ClassScope, FunctionScope};
 
 /// Parses a whole program. Returns every error found on failure.
-pub fn parse(source: &str) -> Result<Program, Vec<Diagnostic>> {
+pub fn parse(source: &[u8]) -> Result<Program, Vec<Diagnostic>> {
     let mut parser = Parser::new(source);
     parser.advance();
     parser.functions.push(FunctionScope::new(FunctionKind::Script, "script".into()));
@@ -37,8 +37,9 @@ pub fn parse(source: &str) -> Result<Program, Vec<Diagnostic>> {
     }
 }
 
-/// Deepest nesting of expressions and statements accepted (a guard for the
-/// recursive parser, emitter and tree destructor, far beyond real programs).
+/// Deepest nesting of expressions, statements, functions and classes
+/// accepted, operator chains included (a guard for the recursive parser,
+/// emitter and tree destructor, far beyond real programs).
 pub const MAX_NESTING: usize = 10_000;
 
 pub(crate) struct Parser<'a> {
@@ -56,7 +57,7 @@ pub(crate) struct Parser<'a> {
 }
 
 impl<'a> Parser<'a> {
-    fn new(source: &'a str) -> Parser<'a> {
+    fn new(source: &'a [u8]) -> Parser<'a> {
         let placeholder = Token { kind: TokenKind::Eof, text: String::new(), line: 1, column: 1, start: 0, end: 0 };
         Parser {
             lexer: Lexer::new(source),
@@ -159,6 +160,14 @@ impl<'a> Parser<'a> {
         self.nesting -= 1;
     }
 
+    /// Skips the rest of the file (after `Too deeply nested.`: nothing
+    /// sensible can follow, and every construct then finds the end).
+    fn skip_to_end(&mut self) {
+        while !self.check(TokenKind::Eof) {
+            self.advance();
+        }
+    }
+
     fn scope(&mut self) -> &mut FunctionScope {
         self.functions.last_mut().expect("a function scope is always open")
     }
@@ -169,7 +178,7 @@ mod tests {
     use super::*;
 
     fn errors(src: &str) -> Vec<String> {
-        parse(src).err().unwrap_or_default().iter().map(|d| d.short()).collect()
+        parse(src.as_bytes()).err().unwrap_or_default().iter().map(|d| d.short()).collect()
     }
 
     #[test]
@@ -197,6 +206,6 @@ mod tests {
             src.push_str(&format!("var v{} = {};\n", i, i));
         }
         src.push_str("}\n");
-        assert!(parse(&src).is_ok());
+        assert!(parse(src.as_bytes()).is_ok());
     }
 }

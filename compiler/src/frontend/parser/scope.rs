@@ -3,6 +3,7 @@
 use super::Parser;
 use crate::frontend::ast::{FunctionDecl, FunctionKind, ScopeEnd, Stmt, VarRef, VarTarget};
 use crate::frontend::token::TokenKind;
+use std::collections::HashMap;
 
 pub(super) struct Local {
     name: String,
@@ -15,6 +16,9 @@ pub(super) struct FunctionScope {
     pub kind: FunctionKind,
     pub name: String,
     locals: Vec<Local>,
+    /// The slots of the locals in scope by name, innermost last: finding a
+    /// name costs the same however many locals a function has.
+    by_name: HashMap<String, Vec<u32>>,
     pub upvalues: Vec<(bool, u32)>,
     pub depth: i32,
     /// Hidden slots of the `lock` statements around the current point.
@@ -34,6 +38,7 @@ impl FunctionScope {
             kind,
             name,
             locals: vec![Local { name: slot0.to_string(), depth: 0, captured: false }],
+            by_name: HashMap::from([(slot0.to_string(), vec![0])]),
             upvalues: Vec::new(),
             depth: 0,
             locks: Vec::new(),
@@ -55,6 +60,9 @@ impl Parser<'_> {
         let mut pops = Vec::new();
         while scope.locals.last().is_some_and(|l| l.depth > scope.depth) {
             let local = scope.locals.pop().expect("checked above");
+            if let Some(slots) = scope.by_name.get_mut(&local.name) {
+                slots.pop();
+            }
             pops.push(local.captured);
         }
         ScopeEnd { pops, line }
@@ -63,8 +71,10 @@ impl Parser<'_> {
     /// Adds a local for `name` (uninitialized) and returns its slot.
     pub(super) fn add_local(&mut self, name: String) -> u32 {
         let scope = self.scope();
+        let slot = scope.locals.len() as u32;
+        scope.by_name.entry(name.clone()).or_default().push(slot);
         scope.locals.push(Local { name, depth: -1, captured: false });
-        (scope.locals.len() - 1) as u32
+        slot
     }
 
     /// Declares the identifier just consumed in the current scope.
@@ -74,8 +84,13 @@ impl Parser<'_> {
         }
         let name = self.previous.text.clone();
         let scope = self.scope();
-        let duplicate =
-            scope.locals.iter().rev().take_while(|l| l.depth == -1 || l.depth >= scope.depth).any(|l| l.name == name);
+        // Locals of the current scope are the most recent ones, so only the
+        // innermost local of this name can be in it.
+        let innermost = scope.by_name.get(&name).and_then(|slots| slots.last());
+        let duplicate = innermost.is_some_and(|&slot| {
+            let depth = scope.locals[slot as usize].depth;
+            depth == -1 || depth >= scope.depth
+        });
         if duplicate {
             self.error("Already a variable with this name in this scope.");
         }
@@ -120,8 +135,9 @@ impl Parser<'_> {
     }
 
     fn resolve_local(&mut self, level: usize, name: &str) -> Option<u32> {
-        let found = self.functions[level].locals.iter().enumerate().rev().find(|(_, l)| l.name == name);
-        let (slot, uninitialized) = found.map(|(i, l)| (i as u32, l.depth == -1))?;
+        let scope = &self.functions[level];
+        let slot = *scope.by_name.get(name)?.last()?;
+        let uninitialized = scope.locals[slot as usize].depth == -1;
         if uninitialized {
             self.error("Can't read local variable in its own initializer.");
         }

@@ -29,9 +29,7 @@ impl Parser<'_> {
 
     fn statement(&mut self) -> Stmt {
         if !self.enter() {
-            while !self.check(TokenKind::Eof) {
-                self.advance();
-            }
+            self.skip_to_end();
             self.leave();
             return Stmt::Block(Vec::new(), ScopeEnd::default());
         }
@@ -101,6 +99,16 @@ impl Parser<'_> {
 
     /// Parameters and body of a function whose name was just consumed.
     fn function(&mut self, kind: FunctionKind, name: String) -> FunctionDecl {
+        // Functions nest through declarations, not statements: count them.
+        if !self.enter() {
+            self.skip_to_end();
+        }
+        let decl = self.function_body(kind, name);
+        self.leave();
+        decl
+    }
+
+    fn function_body(&mut self, kind: FunctionKind, name: String) -> FunctionDecl {
         let line = self.previous.line;
         let mut scope = FunctionScope::new(kind, name);
         scope.line = line;
@@ -129,6 +137,15 @@ impl Parser<'_> {
     }
 
     fn class_declaration(&mut self) -> Stmt {
+        if !self.enter() {
+            self.skip_to_end();
+        }
+        let class = self.class_body();
+        self.leave();
+        class
+    }
+
+    fn class_body(&mut self) -> Stmt {
         self.consume(TokenKind::Identifier, "Expect class name.");
         let name = self.previous.text.clone();
         let line = self.previous.line;

@@ -98,17 +98,17 @@ impl Lowerer<'_> {
         }
         match ins.op {
             Op::Constant => match number {
-                Some(n) => self.push_pending(d, Source::Const(n.to_bits())),
+                Some(n) => self.push_pending(d, Source::Const(n.to_bits()))?,
                 None => {
                     self.load_constant(rax, ins.args[0] as u32)?;
                     self.a.mov(slot(d), rax)?;
                 }
             },
-            Op::Nil => self.push_pending(d, Source::Const(Value::NIL.0)),
-            Op::True => self.push_pending(d, Source::Const(Value::TRUE.0)),
-            Op::False => self.push_pending(d, Source::Const(Value::FALSE.0)),
+            Op::Nil => self.push_pending(d, Source::Const(Value::NIL.0))?,
+            Op::True => self.push_pending(d, Source::Const(Value::TRUE.0))?,
+            Op::False => self.push_pending(d, Source::Const(Value::FALSE.0))?,
             Op::Pop => self.drop_pending_from(d - 1),
-            Op::GetLocal => self.push_pending(d, Source::Local(ins.args[0] as u32)),
+            Op::GetLocal => self.push_pending(d, Source::Local(ins.args[0] as u32))?,
             Op::SetLocal => {
                 self.a.mov(rax, slot(d - 1))?;
                 self.a.mov(slot(ins.args[0] as u32), rax)?;
@@ -343,7 +343,7 @@ impl Lowerer<'_> {
         match value {
             _ if self.popped_next(next) => {}
             // The slow path leaves the same value in the slot.
-            Some(source) => self.push_pending(d - 2, source),
+            Some(source) => self.push_pending(d - 2, source)?,
             None => self.a.mov(slot(d - 2), rax)?,
         }
         self.set(&mut resume)

@@ -30,15 +30,30 @@ impl Source {
     }
 }
 
+/// The most values kept pending at once. Every slow path writes out the
+/// values pending where it was registered, and finding a pending slot is a
+/// scan, so an unbounded list (a function that declares thousands of
+/// locals with constant initializers keeps them all pending) would make
+/// the code and the lowering's time quadratic in the function's size.
+const MAX_PENDING: usize = 16;
+
 impl Lowerer<'_> {
     /// Records that `slot_index` holds `source`'s value (not written yet).
-    pub(super) fn push_pending(&mut self, slot_index: u32, source: Source) {
+    /// Called between instructions, where no register holds a value.
+    pub(super) fn push_pending(&mut self, slot_index: u32, source: Source) -> Emit {
         let source = match source {
             // A copy of a pending slot takes that slot's source.
             Source::Local(s) => self.pending_source(s).unwrap_or(source),
             other => other,
         };
+        if self.pending.len() >= MAX_PENDING {
+            // The oldest is the deepest on the stack: the least likely to be
+            // consumed in a register soon.
+            let oldest = self.pending.remove(0);
+            self.materialize(&[oldest])?;
+        }
         self.pending.push((slot_index, source));
+        Ok(())
     }
 
     pub(super) fn pending_source(&self, slot_index: u32) -> Option<Source> {
