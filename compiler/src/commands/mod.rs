@@ -54,16 +54,8 @@ pub fn refuse_overwriting_input(input: &Path, output: &Path) -> Result<(), Failu
 /// Compiles a source file to a module, rendering compile errors.
 pub fn compile_source(path: &Path, bytes: Vec<u8>, format: ErrorFormat) -> Result<Module, Failure> {
     let name = path.display().to_string();
-    let source = String::from_utf8(bytes).map_err(|e| Failure {
-        message: format!(
-            "error: '{}' is not valid UTF-8 text (invalid byte at offset {})\n",
-            name,
-            e.utf8_error().valid_up_to()
-        ),
-        status: EXIT_COMPILE,
-    })?;
-    frontend::compile(&source, &name).map_err(|diagnostics| Failure {
-        message: frontend::diagnostic::render(&diagnostics, &name, &source, format),
+    frontend::compile(&bytes, &name).map_err(|diagnostics| Failure {
+        message: frontend::diagnostic::render(&diagnostics, &name, &bytes, format),
         status: EXIT_COMPILE,
     })
 }

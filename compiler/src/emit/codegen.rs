@@ -186,7 +186,7 @@ impl Codegen<'_> {
     }
 
     fn class(&mut self, c: &ClassDecl) {
-        let name = self.f.string_constant(&c.name);
+        let name = self.f.string_constant(c.name.as_bytes());
         self.f.op_u32(Op::Class, name, c.line);
         self.define(&c.target, &c.name, c.line);
         if let Some(s) = &c.superclass {
@@ -198,7 +198,7 @@ impl Codegen<'_> {
         self.get(&c.class_ref, c.line);
         for method in &c.methods {
             self.closure(method);
-            let method_name = self.f.string_constant(&method.short_name);
+            let method_name = self.f.string_constant(method.short_name.as_bytes());
             self.f.op_u32(Op::Method, method_name, method.end_line);
         }
         self.f.op(Op::Pop, c.end_line);
@@ -301,7 +301,7 @@ impl Codegen<'_> {
             ExprKind::Invoke(object, name, args) => {
                 self.expr(object);
                 let argc = self.args(args);
-                let k = self.f.string_constant(name);
+                let k = self.f.string_constant(name.as_bytes());
                 let cache = self.f.new_cache();
                 self.f.op_u32(Op::Invoke, k, line);
                 self.f.u8(argc);
@@ -309,7 +309,7 @@ impl Codegen<'_> {
             }
             ExprKind::Get(object, name) => {
                 self.expr(object);
-                let k = self.f.string_constant(name);
+                let k = self.f.string_constant(name.as_bytes());
                 let cache = self.f.new_cache();
                 self.f.op_u32(Op::GetProperty, k, line);
                 self.f.u32(cache);
@@ -317,7 +317,7 @@ impl Codegen<'_> {
             ExprKind::Set(object, name, value) => {
                 self.expr(object);
                 self.expr(value);
-                let k = self.f.string_constant(name);
+                let k = self.f.string_constant(name.as_bytes());
                 let cache = self.f.new_cache();
                 self.f.op_u32(Op::SetProperty, k, line);
                 self.f.u32(cache);
@@ -325,14 +325,14 @@ impl Codegen<'_> {
             ExprKind::SuperGet { this, superclass, name } => {
                 self.get(this, line);
                 self.get(superclass, line);
-                let k = self.f.string_constant(name);
+                let k = self.f.string_constant(name.as_bytes());
                 self.f.op_u32(Op::GetSuper, k, line);
             }
             ExprKind::SuperCall { this, superclass, name, args } => {
                 self.get(this, line);
                 let argc = self.args(args);
                 self.get(superclass, line);
-                let k = self.f.string_constant(name);
+                let k = self.f.string_constant(name.as_bytes());
                 self.f.op_u32(Op::SuperInvoke, k, line);
                 self.f.u8(argc);
             }

@@ -9,7 +9,7 @@ pub(super) struct FunctionEmitter {
     pub constants: Vec<Constant>,
     pub cache_count: u32,
     pub locals: Vec<LocalInfo>,
-    strings: HashMap<String, u32>,
+    strings: HashMap<Vec<u8>, u32>,
     numbers: HashMap<u64, u32>,
     /// Locals in scope: (name, slot, start offset, is_parameter).
     open_locals: Vec<(String, u32, u32, bool)>,
@@ -66,12 +66,13 @@ impl FunctionEmitter {
         self.cache_count - 1
     }
 
-    pub fn string_constant(&mut self, s: &str) -> u32 {
+    /// The constant for a string (a literal's bytes or a name's).
+    pub fn string_constant(&mut self, s: &[u8]) -> u32 {
         if let Some(&k) = self.strings.get(s) {
             return k;
         }
-        let k = self.push_constant(Constant::String(s.to_string()));
-        self.strings.insert(s.to_string(), k);
+        let k = self.push_constant(Constant::String(s.to_vec()));
+        self.strings.insert(s.to_vec(), k);
         k
     }
 

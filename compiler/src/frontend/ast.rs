@@ -47,7 +47,8 @@ pub enum BinaryOp {
 #[derive(Clone, Debug, PartialEq)]
 pub enum ExprKind {
     Number(f64),
-    Str(String),
+    /// A string literal's bytes (the source may hold any bytes there).
+    Str(Vec<u8>),
     Nil,
     True,
     False,

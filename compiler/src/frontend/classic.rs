@@ -235,7 +235,7 @@ impl<'a> Lowering<'a> {
                 if !self.operands(line, 1) || !self.name(line, w[1]) {
                     return None;
                 }
-                let label = Expr { kind: ExprKind::Str(format!("{} = ", w[1])), line: n };
+                let label = Expr { kind: ExprKind::Str(format!("{} = ", w[1]).into_bytes()), line: n };
                 let value = call(global(STR, n), vec![self.read(locals, w[1], n)], n);
                 Some(Stmt::Print(
                     Expr { kind: ExprKind::Binary(BinaryOp::Add, Box::new(label), Box::new(value)), line: n },
@@ -253,7 +253,7 @@ impl<'a> Lowering<'a> {
                 if !self.operands(line, 1) || !self.name(line, w[1]) {
                     return None;
                 }
-                let object = Expr { kind: ExprKind::Str(w[1].to_string()), line: n };
+                let object = Expr { kind: ExprKind::Str(w[1].as_bytes().to_vec()), line: n };
                 Some(Stmt::Monitor { enter: w[0] == "lock", object, line: n })
             }
             "sync" | "async" => {

@@ -37,6 +37,16 @@ pub enum ErrorFormat {
     Short,
 }
 
+impl ErrorFormat {
+    /// The same choice for the runtime's error reports.
+    pub fn for_runtime(self) -> tinyvm_runtime::vm::ErrorFormat {
+        match self {
+            ErrorFormat::Human => tinyvm_runtime::vm::ErrorFormat::Human,
+            ErrorFormat::Short => tinyvm_runtime::vm::ErrorFormat::Short,
+        }
+    }
+}
+
 impl Diagnostic {
     /// clox's format.
     pub fn short(&self) -> String {
@@ -49,11 +59,37 @@ impl Diagnostic {
     }
 }
 
+/// The source as text for snippets: bytes that are not UTF-8 (possible in
+/// string literals and comments) show as U+FFFD. Returns the text and a map
+/// from byte offsets of the source to offsets in the text.
+fn lossy_text(source: &[u8]) -> (String, impl Fn(usize) -> usize) {
+    let mut text = String::with_capacity(source.len());
+    // (source offset, text offset) where a replacement starts shifting them.
+    let mut shifts: Vec<(usize, usize)> = Vec::new();
+    let mut at = 0;
+    for chunk in source.utf8_chunks() {
+        text.push_str(chunk.valid());
+        at += chunk.valid().len();
+        for _ in chunk.invalid() {
+            text.push(char::REPLACEMENT_CHARACTER);
+            at += 1;
+            shifts.push((at, text.len()));
+        }
+    }
+    let map = move |offset: usize| match shifts.partition_point(|&(s, _)| s <= offset) {
+        0 => offset,
+        i => shifts[i - 1].1 + (offset - shifts[i - 1].0),
+    };
+    (text, map)
+}
+
 /// Renders all diagnostics of one file in the chosen format.
-pub fn render(diagnostics: &[Diagnostic], file_name: &str, source: &str, format: ErrorFormat) -> String {
+pub fn render(diagnostics: &[Diagnostic], file_name: &str, source: &[u8], format: ErrorFormat) -> String {
     match format {
         ErrorFormat::Short => diagnostics.iter().map(|d| d.short() + "\n").collect(),
         ErrorFormat::Human => {
+            let (source, text_offset) = lossy_text(source);
+            let source = source.as_str();
             let file = SimpleFile::new(file_name, source);
             let config = Config { chars: term::Chars::ascii(), ..Config::default() };
             let mut out = String::new();
@@ -63,8 +99,9 @@ pub fn render(diagnostics: &[Diagnostic], file_name: &str, source: &str, format:
                     At::End => "at end of file".to_string(),
                     At::Nothing => String::new(),
                 };
-                let end = d.span.end.max(d.span.start + 1).min(source.len().max(d.span.start));
-                let span = d.span.start.min(source.len())..end;
+                let (start, end) = (text_offset(d.span.start), text_offset(d.span.end));
+                let end = end.max(start + 1).min(source.len().max(start));
+                let span = start.min(source.len())..end;
                 let report =
                     Report::error()
                         .with_message(d.message.clone())

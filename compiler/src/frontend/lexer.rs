@@ -19,17 +19,15 @@ pub struct Lexer<'a> {
 }
 
 impl<'a> Lexer<'a> {
-    pub fn new(source: &'a str) -> Lexer<'a> {
-        Lexer {
-            src: source.as_bytes(),
-            start: 0,
-            current: 0,
-            line: 1,
-            line_start: 0,
-            token_column: 1,
-            column_at: 0,
-            column: 1,
-        }
+    /// The source bytes `start..end` (of a token).
+    pub fn slice(&self, start: usize, end: usize) -> &'a [u8] {
+        &self.src[start..end]
+    }
+
+    /// A lexer over source bytes: Lox strings are bytes, so string literals
+    /// and comments may hold any (clox reads files as bytes too).
+    pub fn new(source: &'a [u8]) -> Lexer<'a> {
+        Lexer { src: source, start: 0, current: 0, line: 1, line_start: 0, token_column: 1, column_at: 0, column: 1 }
     }
 
     fn peek(&self) -> u8 {
@@ -210,7 +208,7 @@ mod tests {
     use super::*;
 
     fn kinds(src: &str) -> Vec<TokenKind> {
-        let mut lexer = Lexer::new(src);
+        let mut lexer = Lexer::new(src.as_bytes());
         let mut out = Vec::new();
         loop {
             let t = lexer.next_token();
@@ -232,7 +230,7 @@ mod tests {
 
     #[test]
     fn reports_unterminated_string_and_columns() {
-        let mut lexer = Lexer::new("x\n  \"abc");
+        let mut lexer = Lexer::new(b"x\n  \"abc");
         assert_eq!(lexer.next_token().column, 1);
         let t = lexer.next_token();
         assert_eq!((t.kind, t.text.as_str(), t.line, t.column), (TokenKind::Error, "Unterminated string.", 2, 3));

@@ -23,10 +23,12 @@ const FRONT_END_STACK: usize = 64 << 20;
 
 /// Compiles source text to a bytecode module, or returns every error.
 /// Runs on a thread of its own with a large stack, since parsing deeply
-/// nested code recurses.
-pub fn compile(source: &str, source_name: &str) -> Result<Module, Vec<Diagnostic>> {
+/// nested code recurses. The source is bytes: string literals and comments
+/// may hold any (as in clox); elsewhere only ASCII means something.
+pub fn compile(source: &[u8], source_name: &str) -> Result<Module, Vec<Diagnostic>> {
     let work = || {
-        let program = if classic::is_classic(source) { classic::parse(source)? } else { parser::parse(source)? };
+        let text = String::from_utf8_lossy(source);
+        let program = if classic::is_classic(&text) { classic::parse(&text)? } else { parser::parse(source)? };
         Ok(crate::emit::generate(&program, source_name))
     };
     std::thread::scope(|scope| {

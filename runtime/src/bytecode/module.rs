@@ -8,7 +8,8 @@
 #[derive(Clone, Debug, PartialEq)]
 pub enum Constant {
     Number(f64),
-    String(String),
+    /// A string's bytes (Lox strings are bytes, not necessarily UTF-8).
+    String(Vec<u8>),
     /// Index of a function prototype in the module.
     Function(u32),
 }

@@ -7,7 +7,8 @@
 //! payload: source name, globals, functions (see `write_function`)
 //! ```
 //!
-//! Strings are a u32 length and UTF-8 bytes. Decoding checks every length
+//! Strings are a u32 length and their bytes: UTF-8 for names, any bytes for
+//! string constants (Lox strings are bytes). Decoding checks every length
 //! against the bytes that remain, so a corrupted count cannot cause a huge
 //! allocation; the verifier (`verify.rs`) then checks the code itself.
 
@@ -85,7 +86,7 @@ fn write_function(w: &mut Writer, f: &FunctionProto) {
             }
             Constant::String(s) => {
                 w.u8(1);
-                w.string(s);
+                w.bytes_string(s);
             }
             Constant::Function(i) => {
                 w.u8(2);
@@ -185,7 +186,7 @@ fn read_function(r: &mut Reader) -> Result<FunctionProto, FormatError> {
     for _ in 0..constant_count {
         constants.push(match r.u8()? {
             0 => Constant::Number(f64::from_bits(r.u64()?)),
-            1 => Constant::String(r.string()?),
+            1 => Constant::String(r.bytes_string()?.to_vec()),
             2 => Constant::Function(r.u32()?),
             t => return Err(FormatError(format!("unknown constant tag {}", t))),
         });
@@ -229,8 +230,11 @@ impl Writer {
         self.bytes.extend_from_slice(&v.to_le_bytes());
     }
     fn string(&mut self, s: &str) {
+        self.bytes_string(s.as_bytes());
+    }
+    fn bytes_string(&mut self, s: &[u8]) {
         self.u32(s.len() as u32);
-        self.bytes.extend_from_slice(s.as_bytes());
+        self.bytes.extend_from_slice(s);
     }
 }
 
@@ -268,9 +272,14 @@ impl<'a> Reader<'a> {
         }
         Ok(n)
     }
+    /// A name: UTF-8 text.
     fn string(&mut self) -> Result<String, FormatError> {
+        let b = self.bytes_string()?;
+        String::from_utf8(b.to_vec()).map_err(|_| FormatError(format!("invalid UTF-8 in a name at byte {}", self.at)))
+    }
+    /// A string constant: any bytes.
+    fn bytes_string(&mut self) -> Result<&'a [u8], FormatError> {
         let n = self.count(1)?;
-        let b = self.take(n)?;
-        String::from_utf8(b.to_vec()).map_err(|_| FormatError(format!("invalid UTF-8 in a string at byte {}", self.at)))
+        self.take(n)
     }
 }

@@ -114,7 +114,7 @@ fn fill_constants(vm: &mut Vm, th: &mut Thread, f: *mut ObjFunction, functions: 
             let value = match &(&(*f).proto.constants)[i] {
                 Constant::Number(n) => Value::number(*n),
                 Constant::String(s) => {
-                    let bytes = s.clone().into_bytes();
+                    let bytes = s.clone();
                     Value::object(new_string(vm, th, &bytes) as *mut Obj)
                 }
                 Constant::Function(target) => Value::object(functions[*target as usize] as *mut Obj),
