@@ -20,6 +20,7 @@ pub mod object;
 pub mod output;
 pub mod print;
 pub mod program;
+pub mod signals;
 pub mod stats;
 pub mod sync;
 pub mod value;

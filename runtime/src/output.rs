@@ -6,8 +6,10 @@
 //!
 //! Output that cannot be written is not dropped silently: a closed pipe
 //! ends the process with SIGPIPE, as it ends a C program (so
-//! `tinyvm run prog | head` stops), and any other write error on stdout
-//! (a full disk, a closed descriptor) is reported when the process ends,
+//! `tinyvm run prog | head` stops), or, when the parent ignored SIGPIPE
+//! (as a C program then gets EPIPE), with `error: cannot write to standard
+//! output: Broken pipe` and exit 74; any other write error on stdout (a
+//! full disk, a closed descriptor) is reported when the process ends,
 //! which then exits 74 instead of 0 (`finish`).
 
 use std::sync::atomic::{AtomicI32, Ordering};
@@ -37,7 +39,8 @@ fn write_fd(fd: i32, mut bytes: &[u8]) {
             let errno = std::io::Error::last_os_error().raw_os_error().unwrap_or(libc::EIO);
             match errno {
                 libc::EINTR => continue,
-                libc::EPIPE if fd == 1 => die_of_sigpipe(),
+                libc::EPIPE if fd == 1 && !crate::signals::sigpipe_ignored_at_start() => die_of_sigpipe(),
+                libc::EPIPE if fd == 1 => broken_pipe(),
                 _ if fd == 1 => {
                     let _ = STDOUT_ERROR.compare_exchange(0, errno, Ordering::Relaxed, Ordering::Relaxed);
                 }
@@ -47,6 +50,15 @@ fn write_fd(fd: i32, mut bytes: &[u8]) {
         }
         bytes = &bytes[n as usize..];
     }
+}
+
+/// A closed pipe while the parent ignores SIGPIPE: as a C program that
+/// checks its writes, report it and end (exit 74) rather than run on with
+/// nowhere for the output to go. Called with the stdout buffer locked, so
+/// it writes and exits without going through it.
+fn broken_pipe() -> ! {
+    write_fd(2, b"error: cannot write to standard output: Broken pipe\n");
+    std::process::exit(EXIT_OUTPUT_ERROR)
 }
 
 /// Ends the process the way a write to a closed pipe ends a C program

@@ -21,7 +21,7 @@ use crate::vm::{Thread, Vm};
 /// frame must be saved, as at any safepoint.
 pub fn blocking<R>(vm: &mut Vm, th: &mut Thread, f: impl FnOnce() -> R) -> R {
     let _ = (&vm, &th);
-    crate::stats::start_watcher();
+    crate::signals::start_watcher();
     gil::release();
     let result = f();
     gil::acquire();

@@ -46,7 +46,10 @@ pub fn request() {
 pub fn park(vm: &mut Vm, th: &mut Thread) {
     REQUESTED.store(false, Ordering::Relaxed);
     vm.poll.store(false, Ordering::Relaxed);
-    crate::stats::start_watcher_if_due();
+    crate::signals::start_watcher_if_due();
+    if crate::signals::take_gc_request() {
+        crate::heap::gc::collect(vm, th);
+    }
     if gil::contended() {
         super::blocking(vm, th, || ());
     }

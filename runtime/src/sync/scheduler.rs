@@ -122,7 +122,7 @@ pub fn block(mut guard: MutexGuard<'static, Sched>, id: u64, state: BlockState) 
     };
     guard.blocked += 1;
     guard.check_deadlock();
-    crate::stats::start_watcher();
+    crate::signals::start_watcher();
     gil::release();
     while guard.threads.get(&id).map(|s| s.state) != Some(BlockState::Running) {
         guard = wake.wait(guard).unwrap_or_else(|p| p.into_inner());
