@@ -59,17 +59,38 @@ fn a_directory_is_an_io_error() {
     }
 }
 
+/// Lox strings are bytes: a string literal or a comment may hold bytes
+/// that are not UTF-8 (clox reads files as bytes), in every mode; elsewhere
+/// such a byte is an unexpected character, shown lossily in the snippet.
 #[test]
-fn invalid_utf8_source_is_a_compile_error() {
+fn non_utf8_bytes_in_strings_and_comments_are_bytes() {
     let dir = scratch();
-    write(dir.path(), "latin1.tvm", b"print \"caf\xe9\";\n");
-    for command in ["run", "compile", "disasm"] {
-        let out = run_in(dir.path(), &[command, "latin1.tvm"]);
-        assert_eq!(out.status, Some(65), "{command}: {out:?}");
-        assert_one_error_line(&out, "latin1.tvm");
-        assert!(out.stderr.contains("UTF-8"), "{:?}", out.stderr);
+    write(dir.path(), "latin1.tvm", b"// caf\xe9 au lait\nprint \"caf\xe9\";\nprint len(\"\xe9\xff\");\n");
+    build_in(dir.path(), "latin1.tvm", "latin1");
+    let expected = b"caf\xe9\n2\n".to_vec();
+    let run_bytes = |mut command: std::process::Command| {
+        let out = command.current_dir(dir.path()).output().expect("run");
+        (out.status.code(), out.stdout, String::from_utf8_lossy(&out.stderr).into_owned())
+    };
+    for mode in ["--jit=off", "--jit=always"] {
+        let got = run_bytes(tinyvm_cmd(&["run", mode, "latin1.tvm"]));
+        assert_eq!(got, (Some(0), expected.clone(), String::new()), "{mode}");
     }
-    assert!(!dir.path().join("latin1.tvmc").exists());
+    assert_eq!(
+        run_bytes(std::process::Command::new(dir.path().join("latin1"))),
+        (Some(0), expected.clone(), String::new())
+    );
+    assert_eq!(run_in(dir.path(), &["compile", "latin1.tvm"]).status, Some(0));
+    assert_eq!(run_bytes(tinyvm_cmd(&["run", "latin1.tvmc"])), (Some(0), expected, String::new()));
+    let listing = run_in(dir.path(), &["disasm", "latin1.tvmc"]);
+    assert!(listing.stdout.contains("\"caf\u{fffd}\""), "{}", listing.stdout);
+
+    write(dir.path(), "stray.tvm", b"var x = 1;\nprint x \xff;\n");
+    let short = run_in(dir.path(), &["run", "--error-format=short", "stray.tvm"]);
+    assert_eq!((short.status, short.stderr.as_str()), (Some(65), "[line 2] Error: Unexpected character.\n"));
+    let human = run_in(dir.path(), &["run", "stray.tvm"]);
+    assert_eq!(human.status, Some(65));
+    assert!(human.stderr.contains("2 | print x \u{fffd};"), "{}", human.stderr);
 }
 
 #[test]
@@ -339,6 +360,66 @@ fn arguments_after_the_file_reach_the_program() {
     assert_eq!(run_in(dir.path(), &["compile", "a.tvm"]).status, Some(0));
     let out = run_in(dir.path(), &["run", "a.tvmc", "b", "c"]);
     assert_eq!((out.status, out.stdout.as_str()), (Some(0), "2\n<b>\n<c>\n"));
+
+    // `--` after FILE is the program's, as it is for a built executable.
+    build_in(dir.path(), "a.tvm", "a");
+    let wanted = "3\n<-->\n<--help>\n<x>\n";
+    let out = run_in(dir.path(), &["run", "a.tvm", "--", "--help", "x"]);
+    assert_eq!((out.status, out.stdout.as_str()), (Some(0), wanted));
+    let mut exe = std::process::Command::new(dir.path().join("a"));
+    exe.args(["--", "--help", "x"]);
+    let out = run_with(exe, b"", Duration::from_secs(60));
+    assert_eq!((out.status, out.stdout.as_str()), (Some(0), wanted));
+    let out = run_in(dir.path(), &["run", "--jit=off", "--", "a.tvm", "--"]);
+    assert_eq!((out.status, out.stdout.as_str()), (Some(0), "1\n<-->\n"));
+}
+
+/// A read error on stdin (here: stdin is a directory) is a runtime error
+/// that names it, not the end of the input, in every mode.
+#[test]
+fn stdin_read_errors_are_runtime_errors() {
+    let dir = scratch();
+    write(dir.path(), "getc.tvm", b"print \"before\";\nprint getc();\n");
+    write(dir.path(), "line.tvm", b"print \"before\";\nprint readLine();\n");
+    build_in(dir.path(), "getc.tvm", "getc");
+    build_in(dir.path(), "line.tvm", "line");
+    let expected = "Cannot read standard input: Is a directory.\n[line 2] in script\n";
+    for program in ["getc", "line"] {
+        let src = format!("{program}.tvm");
+        let commands = [
+            tinyvm_cmd(&["run", "--jit=off", "--error-format=short", &src]),
+            tinyvm_cmd(&["run", "--jit=always", "--error-format=short", &src]),
+            std::process::Command::new(dir.path().join(program)),
+        ];
+        for mut command in commands {
+            let stdin = std::fs::File::open(dir.path()).expect("open the directory");
+            let out = command.current_dir(dir.path()).stdin(stdin).output().expect("run");
+            let got = (out.status.code(), String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+            assert_eq!(got, (Some(70), "before\n".into(), expected.into()), "{command:?}");
+        }
+    }
+}
+
+/// The short format prints every frame of a trace, as clox does; the human
+/// format shortens a deep one, saying how many frames it leaves out.
+#[test]
+fn short_traces_show_every_frame_human_traces_elide() {
+    let dir = scratch();
+    write(dir.path(), "deep.tvm", b"fun f(n) { if (n == 0) return nil.x; return f(n - 1); }\nf(40);\n");
+    let short = run_in(dir.path(), &["run", "--error-format=short", "deep.tvm"]);
+    let mut expected = String::from("Only instances have properties.\n");
+    expected.push_str(&"[line 1] in f()\n".repeat(41));
+    expected.push_str("[line 2] in script\n");
+    assert_eq!((short.status, short.stderr.lines().count()), (Some(70), 43));
+    assert_eq!(short.stderr, expected);
+
+    write(dir.path(), "deeper.tvm", b"fun f(n) { if (n == 0) return nil.x; return f(n - 1); }\nf(100);\n");
+    let human = run_in(dir.path(), &["run", "deeper.tvm"]);
+    let lines: Vec<&str> = human.stderr.lines().collect();
+    assert_eq!(human.status, Some(70));
+    assert_eq!(lines.len(), 1 + 32 + 1 + 8, "{}", human.stderr);
+    assert_eq!(lines[33], "... 62 more frames ...");
+    assert_eq!(lines[41], "[line 2] in script");
 }
 
 #[test]
@@ -440,6 +521,43 @@ fn a_closed_pipe_ends_the_program_like_a_c_program() {
 
 /// SIGPIPE's number on Linux.
 const SIGPIPE: i32 = 13;
+
+/// When the parent ignores SIGPIPE, a closed pipe is a write error, as a C
+/// program then gets EPIPE: reported, exit 74, in both products.
+#[test]
+fn a_closed_pipe_with_sigpipe_ignored_is_an_output_error() {
+    use std::io::{BufRead, BufReader, Read};
+    let dir = scratch();
+    write(dir.path(), "forever.tvm", b"var i = 0;\nwhile (true) { print i; i = i + 1; }\n");
+    build_in(dir.path(), "forever.tvm", "forever");
+    let src = dir.path().join("forever.tvm");
+    let exe = dir.path().join("forever");
+    let programs: [Vec<&std::ffi::OsStr>; 2] =
+        [vec![tinyvm().as_os_str().to_owned().leak(), "run".as_ref(), src.as_os_str()], vec![exe.as_os_str()]];
+    for program in programs {
+        // The shell ignores SIGPIPE, then becomes the program: it inherits that.
+        let mut child = std::process::Command::new("sh")
+            .arg("-c")
+            .arg("trap '' PIPE; exec \"$@\"")
+            .arg("sh")
+            .args(&program)
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .expect("spawn");
+        let mut first = String::new();
+        BufReader::new(child.stdout.take().expect("stdout")).read_line(&mut first).expect("read");
+        assert_eq!(first, "0\n", "{program:?}");
+        let mut stderr = String::new();
+        child.stderr.take().expect("stderr").read_to_string(&mut stderr).expect("stderr");
+        let status = child.wait().expect("wait");
+        assert_eq!(
+            (status.code(), stderr.as_str()),
+            (Some(74), "error: cannot write to standard output: Broken pipe\n"),
+            "{program:?}"
+        );
+    }
+}
 
 #[test]
 fn sleeping_longer_than_a_duration_holds_is_a_long_sleep_not_a_panic() {

@@ -54,8 +54,31 @@ fn default_output_name_is_the_source_without_extension() {
     assert_eq!(run_exe(&dir.path().join("prog")).stdout, "42\n");
 }
 
+/// `readelf ARGS EXE`'s output.
+fn readelf(args: &[&str], exe: &Path) -> String {
+    let out = Command::new("readelf").args(args).arg(exe).output().expect("readelf");
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+/// Executables are hardened as a C toolchain's defaults would have them:
+/// PIE with full RELRO (`-z now`: no lazily bound, writable PLT slots).
 #[test]
-fn static_executables() {
+fn executables_have_full_relro() {
+    let dir = scratch();
+    let src = write(dir.path(), "h.tvm", "print \"hardened\";\n");
+    let exe = dir.path().join("h");
+    assert_eq!(build(&src, &exe, &[]).status, Some(0));
+    let dynamic = readelf(&["-d"], &exe);
+    assert!(dynamic.contains("BIND_NOW") || dynamic.contains("Flags: NOW"), "no BIND_NOW:\n{dynamic}");
+    assert!(dynamic.contains("PIE"), "not a PIE:\n{dynamic}");
+    assert!(readelf(&["-l"], &exe).contains("GNU_RELRO"), "no RELRO segment");
+    assert_eq!(run_exe(&exe).stdout, "hardened\n");
+}
+
+/// `--static` makes a static PIE: no interpreter, no shared libraries,
+/// position independent, full RELRO.
+#[test]
+fn static_executables_are_static_pies() {
     let dir = scratch();
     let src = write(dir.path(), "s.tvm", "var t = spawn clock();\njoin(t);\nprint \"static\";\n");
     let exe = dir.path().join("s");
@@ -64,6 +87,12 @@ fn static_executables() {
     let ldd = Command::new("ldd").arg(&exe).output().expect("ldd");
     let text = String::from_utf8_lossy(&ldd.stdout).to_string() + &String::from_utf8_lossy(&ldd.stderr);
     assert!(text.contains("not a dynamic executable") || text.contains("statically linked"), "{}", text);
+    assert!(readelf(&["-h"], &exe).contains("DYN (Position-Independent Executable file)"), "not a PIE");
+    let segments = readelf(&["-l"], &exe);
+    assert!(!segments.contains("INTERP"), "has an interpreter:\n{segments}");
+    assert!(segments.contains("GNU_RELRO"), "no RELRO segment");
+    let dynamic = readelf(&["-d"], &exe);
+    assert!(dynamic.contains("BIND_NOW") || dynamic.contains("Flags: NOW"), "no BIND_NOW:\n{dynamic}");
     assert_eq!(run_exe(&exe).stdout, "static\n");
 }
 
@@ -150,7 +179,8 @@ fn stack_overflow_is_reported_under_a_small_ulimit() {
     let expected = expectations(&program);
     let dir = scratch();
     let exe = dir.path().join("stack_overflow");
-    assert_eq!(build(&program, &exe, &[]).status, Some(0));
+    // Built with the short format, the executable reports errors as clox does.
+    assert_eq!(build(&program, &exe, &["--error-format=short"]).status, Some(0));
     let src = program.to_str().unwrap();
     for kb in [256, 1024] {
         for (label, out) in [

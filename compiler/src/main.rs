@@ -61,10 +61,13 @@ enum Command {
         jit: JitArg,
         #[arg(long, value_enum, default_value = "human")]
         error_format: ErrorFormat,
-        file: PathBuf,
-        /// Any bytes: invalid UTF-8 becomes U+FFFD, as in built executables.
-        #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
-        args: Vec<std::ffi::OsString>,
+        /// The program (.tvm, .lox or .tvmc), then its arguments: everything
+        /// after FILE, `--` included, goes to the program as it is.
+        // FILE and the arguments are one list so that clap does not take a
+        // `--` right after FILE for its end-of-options marker, as built
+        // executables do not (invalid UTF-8 becomes U+FFFD in both).
+        #[arg(value_name = "FILE [ARGS]", required = true, trailing_var_arg = true)]
+        program: Vec<std::ffi::OsString>,
     },
     /// List the bytecode of a source or bytecode file.
     Disasm {
@@ -93,6 +96,9 @@ enum Command {
 }
 
 fn main() {
+    // Before anything else (the runtime's constructor did so already): no
+    // early SIGUSR1 or SIGUSR2 may end the process.
+    tinyvm_runtime::signals::block_user_signals();
     let cli = Cli::parse();
     let status = match cli.command {
         Command::Build { src, output, debug, static_link, no_fallback, error_format } => commands::build::run(
@@ -100,8 +106,9 @@ fn main() {
             commands::build::BuildOptions { output, debug, static_link, no_fallback, format: error_format },
         ),
         Command::Compile { src, output, error_format } => commands::compile::run(&src, output, error_format),
-        Command::Run { jit, error_format, file, args } => {
-            let args = args.iter().map(|a| a.to_string_lossy().into_owned()).collect();
+        Command::Run { jit, error_format, program } => {
+            let file = PathBuf::from(&program[0]);
+            let args = program[1..].iter().map(|a| a.to_string_lossy().into_owned()).collect();
             commands::run::run(&file, args, jit, error_format)
         }
         Command::Disasm { file, native, error_format } => commands::disasm::run(&file, native, error_format),

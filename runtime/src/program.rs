@@ -31,7 +31,7 @@ pub fn run_module(module: Module, options: Options) -> i32 {
 /// Runs `module` with ahead-of-time machine code for its functions.
 pub fn run_module_with_natives(module: Module, options: Options, natives: NativeTable) -> i32 {
     crate::natives::start_clock();
-    crate::stats::block_sigusr1();
+    crate::signals::block_user_signals();
     // The script runs on the calling (process main) thread, so debuggers
     // see it under `main`; deep recursion is caught by the frame limit and
     // the native stack check (`Thread::native_stack_limit`). The main
@@ -106,7 +106,8 @@ fn run_main_thread(module: Module, options: Options, natives: NativeTable) -> i3
     scheduler::lock().register(1, th as *mut Thread);
     let vm_box = Vm::new(options, th);
     let vm = Box::leak(vm_box);
-    crate::stats::watch_sigusr1(vm as *mut Vm);
+    crate::stats::set_vm(vm as *mut Vm);
+    crate::signals::watch();
     let script = match loader::load_with_natives(vm, th, module, natives.0) {
         Ok(script) => script,
         Err(e) => {
@@ -130,7 +131,7 @@ fn run_main_thread(module: Module, options: Options, natives: NativeTable) -> i3
         }
         Err(_) => {
             if let Some(error) = th.error.take() {
-                report(&error, th.id);
+                report(&error, th.id, vm.options.error_format);
             }
             EXIT_RUNTIME
         }
@@ -154,8 +155,12 @@ pub struct ProgramDescriptor {
     /// Machine-code entry per function (null: interpreted).
     pub natives: *const *const u8,
     pub native_count: usize,
+    /// `PROGRAM_*` bits.
     pub flags: u64,
 }
+
+/// `ProgramDescriptor::flags`: runtime errors in the short (clox) format.
+pub const PROGRAM_SHORT_ERRORS: u64 = 1;
 
 /// The `main` of a built executable.
 ///
@@ -188,6 +193,11 @@ pub unsafe fn run_executable(program: &ProgramDescriptor, argc: i32, argv: *cons
         stats: std::env::var("TINYVM_STATS").is_ok_and(|v| v == "1"),
         args,
         program_name: module.source_name.clone(),
+        error_format: if program.flags & PROGRAM_SHORT_ERRORS != 0 {
+            crate::vm::ErrorFormat::Short
+        } else {
+            crate::vm::ErrorFormat::Human
+        },
     };
     // Like `tinyvm`'s main: report output that could not be written.
     crate::output::finish(run_module_with_natives(module, options, NativeTable(natives)))
@@ -204,6 +214,7 @@ mod exe_main {
     /// The C entry point of executables built by `tinyvm build`.
     #[no_mangle]
     pub extern "C" fn main(argc: i32, argv: *const *const std::ffi::c_char) -> i32 {
+        crate::signals::block_user_signals();
         // SAFETY: `tvm_program` is defined by the object `tinyvm build`
         // generates; argv comes from the C runtime.
         let status = unsafe { super::run_executable(&*std::ptr::addr_of!(tvm_program), argc, argv) };

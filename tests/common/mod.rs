@@ -80,7 +80,8 @@ pub fn run_tinyvm(args: &[&str]) -> Outcome {
 }
 
 /// Expectations written in a test program's comments:
-/// `expect: TEXT` (a stdout line), `expect stderr: TEXT`, `expect exit: N`,
+/// `expect: TEXT` (a stdout line), `expect stderr: TEXT`, `expect stderr xN:
+/// TEXT` (N such lines), `expect exit: N`,
 /// `stdin: TEXT` (a line fed to stdin), `args: A B` (program arguments).
 #[derive(Debug, Default, Clone)]
 pub struct Expectations {
@@ -111,6 +112,12 @@ pub fn expectations(path: &Path) -> Expectations {
         } else if let Some(v) = rest.strip_prefix("expect stderr: ") {
             e.stderr.push_str(v);
             e.stderr.push('\n');
+        } else if let Some((count, v)) = rest.strip_prefix("expect stderr x").and_then(|r| r.split_once(": ")) {
+            // `expect stderr xN: TEXT`: N lines of TEXT (a deep trace).
+            for _ in 0..count.parse::<usize>().expect("repeat count") {
+                e.stderr.push_str(v);
+                e.stderr.push('\n');
+            }
         } else if let Some(v) = rest.strip_prefix("expect exit: ") {
             e.status = v.trim().parse().expect("exit status");
         } else if let Some(v) = rest.strip_prefix("stdin: ") {

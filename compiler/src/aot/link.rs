@@ -16,20 +16,33 @@ pub const EXIT_LINK_FAILED: i32 = 70;
 
 /// Links `object` with the runtime `archive` into `output`. Without `debug`
 /// the executable gets no DWARF at all (not even the Rust standard
-/// library's, which the archive carries).
+/// library's, which the archive carries). Executables get full RELRO
+/// (`-z relro -z now`: no writable GOT or PLT slots after start-up); a
+/// `static_link` build is a static PIE, or, where the C toolchain cannot
+/// make one (no `rcrt1.o`), a plain static executable.
 pub fn link(object: &Path, archive: &Path, output: &Path, static_link: bool, debug: bool) -> Result<(), LinkError> {
+    if !static_link {
+        return run_cc(object, archive, output, None, debug);
+    }
+    match run_cc(object, archive, output, Some("-static-pie"), debug) {
+        Err(e) if e.status == EXIT_LINK_FAILED => run_cc(object, archive, output, Some("-static"), debug),
+        result => result,
+    }
+}
+
+fn run_cc(object: &Path, archive: &Path, output: &Path, mode: Option<&str>, debug: bool) -> Result<(), LinkError> {
     let cc = std::env::var("CC").ok().filter(|c| !c.is_empty()).unwrap_or_else(|| "cc".to_string());
     let mut cmd = Command::new(&cc);
     cmd.arg("-o").arg(output).arg(object).arg(archive);
-    if static_link {
-        cmd.arg("-static");
+    if let Some(mode) = mode {
+        cmd.arg(mode);
     }
     if !debug {
         cmd.arg("-Wl,--strip-debug");
     }
     // --gc-sections drops the parts of the runtime a program cannot reach
     // (about two thirds of the archive's code).
-    cmd.args(["-Wl,--gc-sections", "-static-libgcc", "-lpthread", "-ldl", "-lm"]);
+    cmd.args(["-Wl,--gc-sections", "-Wl,-z,relro,-z,now", "-static-libgcc", "-lpthread", "-ldl", "-lm"]);
     let result = cmd.output();
     match result {
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => Err(LinkError {

@@ -65,7 +65,11 @@ fn build(src: &Path, options: &BuildOptions) -> Result<(), Failure> {
             *debug_error.borrow_mut() = Some(e);
         }
     };
-    let object = aot::object::write_object(&module, &bytecode, &code, Some(&add_debug))
+    let flags = match options.format {
+        ErrorFormat::Short => tinyvm_runtime::program::PROGRAM_SHORT_ERRORS,
+        ErrorFormat::Human => 0,
+    };
+    let object = aot::object::write_object(&module, &bytecode, flags, &code, Some(&add_debug))
         .map_err(|e| failure(format!("cannot write the object file: {}", e), EXIT_RUNTIME))?;
     if let Some(e) = debug_error.into_inner() {
         return Err(failure(format!("cannot write debug information: {}", e), EXIT_RUNTIME));

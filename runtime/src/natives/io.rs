@@ -13,12 +13,22 @@ pub fn getc(vm: &mut Vm, th: &mut Thread, _: &[Value]) -> Result<Value, Trap> {
     crate::output::flush_stdout();
     let byte = blocking(vm, th, || {
         let mut b = [0u8; 1];
-        match std::io::stdin().lock().read(&mut b) {
-            Ok(1) => b[0] as f64,
-            _ => -1.0,
+        loop {
+            match std::io::stdin().lock().read(&mut b) {
+                Ok(0) => return Ok(-1.0),
+                Ok(_) => return Ok(b[0] as f64),
+                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+                Err(e) => return Err(e),
+            }
         }
     });
-    Ok(Value::number(byte))
+    byte.map(Value::number).map_err(|e| stdin_error(th, &e))
+}
+
+/// A failed read of stdin (a directory, a closed terminal): a runtime
+/// error, so that a read error is not mistaken for the end of the input.
+fn stdin_error(th: &mut Thread, e: &std::io::Error) -> Trap {
+    raise(th, format!("Cannot read standard input: {}.", crate::output::io_error_text(e)))
 }
 
 pub fn read_line(vm: &mut Vm, th: &mut Thread, _: &[Value]) -> Result<Value, Trap> {
@@ -26,7 +36,7 @@ pub fn read_line(vm: &mut Vm, th: &mut Thread, _: &[Value]) -> Result<Value, Tra
     let line = blocking(vm, th, || {
         let mut buf = Vec::new();
         match std::io::stdin().lock().read_until(b'\n', &mut buf) {
-            Ok(0) | Err(_) => None,
+            Ok(0) => Ok(None),
             Ok(_) => {
                 if buf.last() == Some(&b'\n') {
                     buf.pop();
@@ -34,11 +44,12 @@ pub fn read_line(vm: &mut Vm, th: &mut Thread, _: &[Value]) -> Result<Value, Tra
                         buf.pop();
                     }
                 }
-                Some(buf)
+                Ok(Some(buf))
             }
+            Err(e) => Err(e),
         }
     });
-    Ok(match line {
+    Ok(match line.map_err(|e| stdin_error(th, &e))? {
         Some(bytes) => Value::object(new_string(vm, th, &bytes) as *mut Obj),
         None => Value::NIL,
     })

@@ -63,14 +63,25 @@ pub fn raise(th: &mut Thread, message: impl Into<String>) -> Trap {
     Trap
 }
 
-/// Innermost and outermost frames shown in a trace; the middle of a deeper
-/// stack (typically runaway recursion) is summarized in one line.
+/// How runtime errors are reported.
+#[derive(Copy, Clone, Debug, PartialEq, Eq, Default)]
+pub enum ErrorFormat {
+    /// For people: a very deep trace is shortened, saying how many frames
+    /// it leaves out.
+    #[default]
+    Human,
+    /// Exactly clox's lines: every frame of the trace.
+    Short,
+}
+
+/// Innermost and outermost frames the human format shows of a deep trace;
+/// the middle (typically runaway recursion) is summarized in one line.
 const TRACE_HEAD: usize = 32;
 const TRACE_TAIL: usize = 8;
 
-/// Appends trace lines, eliding the middle of very deep stacks.
-pub fn write_trace(text: &mut String, trace: &[TraceLine]) {
-    let elide = trace.len() > TRACE_HEAD + TRACE_TAIL + 1;
+/// Appends trace lines; the human format elides the middle of very deep stacks.
+pub fn write_trace(text: &mut String, trace: &[TraceLine], format: ErrorFormat) {
+    let elide = format == ErrorFormat::Human && trace.len() > TRACE_HEAD + TRACE_TAIL + 1;
     for (i, line) in trace.iter().enumerate() {
         if elide && i == TRACE_HEAD {
             text.push_str(&format!("... {} more frames ...\n", trace.len() - TRACE_HEAD - TRACE_TAIL));
@@ -85,11 +96,11 @@ pub fn write_trace(text: &mut String, trace: &[TraceLine]) {
 
 /// Writes a runtime error report: the message and the trace lines. Spawned
 /// threads add a line that names the thread.
-pub fn report(error: &RuntimeError, thread_id: u64) {
+pub fn report(error: &RuntimeError, thread_id: u64, format: ErrorFormat) {
     let mut text = String::new();
     text.push_str(&error.message);
     text.push('\n');
-    write_trace(&mut text, &error.trace);
+    write_trace(&mut text, &error.trace, format);
     if thread_id != 1 {
         text.push_str(&format!("in <thread {}>\n", thread_id));
     }

@@ -17,7 +17,7 @@ pub mod property;
 pub mod trivial;
 pub mod upvalue;
 
-pub use error::{RuntimeError, Trap};
+pub use error::{ErrorFormat, RuntimeError, Trap};
 pub use frame::{Frame, Thread};
 pub use globals::Globals;
 
@@ -46,11 +46,18 @@ pub struct Options {
     pub args: Vec<String>,
     /// Prefix of runtime-error traces: none for `tinyvm run`.
     pub program_name: String,
+    pub error_format: ErrorFormat,
 }
 
 impl Default for Options {
     fn default() -> Self {
-        Options { jit: JitMode::Off, stats: false, args: Vec::new(), program_name: String::new() }
+        Options {
+            jit: JitMode::Off,
+            stats: false,
+            args: Vec::new(),
+            program_name: String::new(),
+            error_format: ErrorFormat::Human,
+        }
     }
 }
 
