@@ -1,11 +1,51 @@
 //! The bytecode verifier: proves a module safe to run before anything runs.
 //!
-//! It checks every constant index and type, global, upvalue, cache and local
-//! slot, every jump target (it must start an instruction), and simulates the
-//! operand stack over all paths so that depths agree where paths meet, never
-//! underflow, and no path falls off the end of a function. It computes each
-//! function's maximum stack depth, which the runtime trusts for its
-//! stack-overflow checks. It never panics on any input.
+//! The interpreter, the GC and generated code trust verified code: they
+//! read operands without bounds checks and keep no other guard. So every
+//! invariant they rely on is checked here, and each has a test that breaks
+//! it (`tests::` below, or the end-to-end cases in `tests/tvmc.rs`):
+//!
+//! 1. The module has functions; function 0, and only it, is a script
+//!    with no parameters or upvalues (`rejects_a_second_script`;
+//!    tvmc.rs "no functions", "function 0 is not a script").
+//! 2. Counts the runtime sizes memory by stay under `MAX_COUNT`, and a
+//!    function has no more caches than code bytes (tvmc.rs "more caches
+//!    than the code has room for").
+//! 3. The line table covers offset 0, ascends, and stays in the code
+//!    (`rejects_bad_line_tables`).
+//! 4. Every instruction decodes, and every jump lands on an instruction
+//!    start, forwards for JUMP/JUMP_IF_FALSE and backwards for LOOP
+//!    (tvmc.rs "unknown opcode", "truncated operand", "jump into an
+//!    operand", "jump past the end"; `rejects_a_loop_that_jumps_forwards`).
+//! 5. Operand indices are in range: constants, globals, upvalues, caches,
+//!    and locals below the current stack depth (tvmc.rs "constant out of
+//!    range", "global out of range", "local beyond the stack", "cache out
+//!    of range").
+//! 6. Constants have the type their instruction reads: numbers or strings
+//!    for CONSTANT, functions for CLOSURE (whose target is not the script),
+//!    strings for names (tvmc.rs "property name that is a number",
+//!    "closure of a number constant", "function constant naming the
+//!    script").
+//! 7. An inline cache belongs to one instruction, which alone interprets
+//!    what it holds (`rejects_a_shared_cache`).
+//! 8. CLOSURE's captures are complete and valid: a local at or below the
+//!    depth (the new closure's own slot included) or an upvalue of the
+//!    enclosing closure (`rejects_bad_captures`).
+//! 9. The operand stack never underflows, depths agree where paths meet,
+//!    and no path falls off the end (tvmc.rs "stack underflow", "stack
+//!    depths that disagree where paths meet", "falls off the end").
+//! 10. A slot that an open upvalue may point at (captured by a CLOSURE and
+//!    not closed since, on some path) leaves the stack only by
+//!    CLOSE_UPVALUE or RETURN: popped otherwise, the upvalue would point
+//!    at a dead slot that the GC does not scan and the next push reuses
+//!    (tvmc.rs `captured_locals_must_be_closed_before_their_slot_is_popped`).
+//! 11. Local-variable debug records have slots under `MAX_COUNT` and
+//!    ranges inside the code (`rejects_bad_local_records`; only gdb reads
+//!    them).
+//!
+//! The verifier computes each function's maximum stack depth, which the
+//! runtime trusts for its stack-overflow checks. It never panics on any
+//! input.
 
 use super::module::{Constant, FunctionKind, FunctionProto, Module};
 use super::opcode::{decode_fixed, read_u32, stack_effect, Op, Operand, UPVALUE_DESCRIPTOR_SIZE};
@@ -368,6 +408,127 @@ impl FunctionVerifier<'_> {
             Ok(())
         } else {
             Err(format!("constant {} has the wrong type for {}", k, op.mnemonic()))
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::bytecode::module::LocalInfo;
+
+    fn function(kind: FunctionKind, code: Vec<u8>, constants: Vec<Constant>) -> FunctionProto {
+        FunctionProto {
+            name: "f".into(),
+            short_name: "f".into(),
+            kind,
+            arity: 0,
+            upvalue_count: 0,
+            cache_count: 0,
+            line: 1,
+            code,
+            lines: vec![(0, 1)],
+            constants,
+            locals: Vec::new(),
+        }
+    }
+
+    fn script(code: Vec<u8>) -> FunctionProto {
+        function(FunctionKind::Script, code, vec![Constant::Number(1.0)])
+    }
+
+    fn module(functions: Vec<FunctionProto>) -> Module {
+        Module { source_name: "t.tvm".into(), globals: vec!["g".into()], functions }
+    }
+
+    fn code(parts: &[&[u8]]) -> Vec<u8> {
+        parts.concat()
+    }
+
+    const NIL_RETURN: &[u8] = &[Op::Nil as u8, Op::Return as u8];
+
+    fn rejected(m: &Module, why: &str) {
+        let e = verify_module(m).expect_err("must be rejected");
+        assert!(e.0.contains(why), "{e}: expected {why:?}");
+    }
+
+    #[test]
+    fn accepts_a_minimal_script() {
+        assert_eq!(verify_module(&module(vec![script(NIL_RETURN.to_vec())])), Ok(Verified { max_stack: vec![2] }));
+    }
+
+    #[test]
+    fn rejects_a_second_script() {
+        let m = module(vec![script(NIL_RETURN.to_vec()), script(NIL_RETURN.to_vec())]);
+        rejected(&m, "only function 0 may be a script");
+    }
+
+    #[test]
+    fn rejects_bad_line_tables() {
+        for (lines, why) in [
+            (vec![], "does not cover offset 0"),
+            (vec![(1, 1)], "does not cover offset 0"),
+            (vec![(0, 1), (0, 2)], "not ascending"),
+            (vec![(0, 1), (5, 2)], "past the end"),
+        ] {
+            let mut f = script(NIL_RETURN.to_vec());
+            f.lines = lines;
+            rejected(&module(vec![f]), why);
+        }
+    }
+
+    #[test]
+    fn rejects_a_loop_that_jumps_forwards() {
+        let forward = (1i32).to_le_bytes();
+        let m = module(vec![script(code(&[&[Op::Loop as u8], &forward, &[Op::Nil as u8], NIL_RETURN]))]);
+        rejected(&m, "jump direction wrong");
+    }
+
+    #[test]
+    fn rejects_a_shared_cache() {
+        let get = |cache: u32| code(&[&[Op::GetProperty as u8], &0u32.to_le_bytes(), &cache.to_le_bytes()]);
+        let body = code(&[&[Op::Nil as u8], &get(0), &get(0), &[Op::Pop as u8], NIL_RETURN]);
+        let mut f = function(FunctionKind::Script, body, vec![Constant::String(b"x".to_vec())]);
+        f.cache_count = 1;
+        rejected(&module(vec![f]), "shared by two instructions");
+    }
+
+    /// A script that makes a closure of function 1 (one upvalue) with the
+    /// capture descriptor `(is_local, index)` after pushing `before` nils.
+    fn capture(before: usize, is_local: u8, index: u32) -> Module {
+        let nils = vec![Op::Nil as u8; before];
+        let closure = code(&[&[Op::Closure as u8], &0u32.to_le_bytes(), &[is_local], &index.to_le_bytes()]);
+        let pops = vec![Op::Pop as u8; 1];
+        let body = code(&[&nils, &closure, &pops, &vec![Op::CloseUpvalue as u8; before], NIL_RETURN]);
+        let s = function(FunctionKind::Script, body, vec![Constant::Function(1)]);
+        let mut g = function(
+            FunctionKind::Function,
+            code(&[&[Op::GetUpvalue as u8], &0u32.to_le_bytes(), &[Op::Return as u8]]),
+            vec![],
+        );
+        g.upvalue_count = 1;
+        module(vec![s, g])
+    }
+
+    #[test]
+    fn rejects_bad_captures() {
+        assert!(verify_module(&capture(1, 1, 1)).is_ok(), "a local below the depth");
+        rejected(&capture(1, 1, 3), "closure capture 0 invalid");
+        rejected(&capture(1, 0, 0), "closure capture 0 invalid"); // the script has no upvalues
+        rejected(&capture(1, 2, 1), "closure capture 0 invalid");
+        let mut truncated = capture(0, 1, 0);
+        let f = &mut truncated.functions[0];
+        f.code.truncate(7);
+        f.lines = vec![(0, 1)];
+        rejected(&truncated, "truncated closure");
+    }
+
+    #[test]
+    fn rejects_bad_local_records() {
+        for (slot, start, end) in [(MAX_COUNT, 0, 1), (1, 1, 0), (1, 0, 3)] {
+            let mut f = script(NIL_RETURN.to_vec());
+            f.locals = vec![LocalInfo { name: "v".into(), slot, start, end, is_parameter: false }];
+            rejected(&module(vec![f]), "invalid slot or range");
         }
     }
 }
