@@ -35,13 +35,13 @@
 //!    and no path falls off the end (tvmc.rs "stack underflow", "stack
 //!    depths that disagree where paths meet", "falls off the end").
 //! 10. A slot that an open upvalue may point at (captured by a CLOSURE and
-//!    not closed since, on some path) leaves the stack only by
-//!    CLOSE_UPVALUE or RETURN: popped otherwise, the upvalue would point
-//!    at a dead slot that the GC does not scan and the next push reuses
-//!    (tvmc.rs `captured_locals_must_be_closed_before_their_slot_is_popped`).
+//!     not closed since, on some path) leaves the stack only by
+//!     CLOSE_UPVALUE or RETURN: popped otherwise, the upvalue would point
+//!     at a dead slot that the GC does not scan and the next push reuses
+//!     (tvmc.rs `captured_locals_must_be_closed_before_their_slot_is_popped`).
 //! 11. Local-variable debug records have slots under `MAX_COUNT` and
-//!    ranges inside the code (`rejects_bad_local_records`; only gdb reads
-//!    them).
+//!     ranges inside the code (`rejects_bad_local_records`; only gdb reads
+//!     them).
 //!
 //! The verifier computes each function's maximum stack depth, which the
 //! runtime trusts for its stack-overflow checks. It never panics on any
