@@ -326,32 +326,33 @@ fn every_truncation_and_extension_is_rejected() {
 
 // ---------------------------------------------------------------- (d)
 
-/// Opcode numbers (runtime/src/bytecode/opcode.rs).
+/// Opcode numbers, from the opcode table.
 mod op {
-    pub const CONSTANT: u8 = 0;
-    pub const NIL: u8 = 1;
-    pub const POP: u8 = 4;
-    pub const GET_LOCAL: u8 = 5;
-    pub const GET_GLOBAL: u8 = 7;
-    pub const DEFINE_GLOBAL: u8 = 8;
-    pub const GET_PROPERTY: u8 = 12;
-    pub const SET_PROPERTY: u8 = 13;
-    pub const GET_SUPER: u8 = 14;
-    pub const ADD: u8 = 18;
-    pub const PRINT: u8 = 25;
-    pub const JUMP: u8 = 26;
-    pub const JUMP_IF_FALSE: u8 = 27;
-    pub const LOOP: u8 = 28;
-    pub const CALL: u8 = 29;
-    pub const INVOKE: u8 = 30;
-    pub const SUPER_INVOKE: u8 = 31;
-    pub const CLOSURE: u8 = 32;
-    pub const CLOSE_UPVALUE: u8 = 33;
-    pub const GET_UPVALUE: u8 = 10;
-    pub const RETURN: u8 = 34;
-    pub const CLASS: u8 = 35;
-    pub const INHERIT: u8 = 36;
-    pub const METHOD: u8 = 37;
+    use tinyvm_runtime::bytecode::Op;
+    pub const CONSTANT: u8 = Op::Constant as u8;
+    pub const NIL: u8 = Op::Nil as u8;
+    pub const POP: u8 = Op::Pop as u8;
+    pub const GET_LOCAL: u8 = Op::GetLocal as u8;
+    pub const GET_GLOBAL: u8 = Op::GetGlobal as u8;
+    pub const DEFINE_GLOBAL: u8 = Op::DefineGlobal as u8;
+    pub const GET_PROPERTY: u8 = Op::GetProperty as u8;
+    pub const SET_PROPERTY: u8 = Op::SetProperty as u8;
+    pub const GET_SUPER: u8 = Op::GetSuper as u8;
+    pub const ADD: u8 = Op::Add as u8;
+    pub const PRINT: u8 = Op::Print as u8;
+    pub const JUMP: u8 = Op::Jump as u8;
+    pub const JUMP_IF_FALSE: u8 = Op::JumpIfFalse as u8;
+    pub const LOOP: u8 = Op::Loop as u8;
+    pub const CALL: u8 = Op::Call as u8;
+    pub const INVOKE: u8 = Op::Invoke as u8;
+    pub const SUPER_INVOKE: u8 = Op::SuperInvoke as u8;
+    pub const CLOSURE: u8 = Op::Closure as u8;
+    pub const CLOSE_UPVALUE: u8 = Op::CloseUpvalue as u8;
+    pub const GET_UPVALUE: u8 = Op::GetUpvalue as u8;
+    pub const RETURN: u8 = Op::Return as u8;
+    pub const CLASS: u8 = Op::Class as u8;
+    pub const INHERIT: u8 = Op::Inherit as u8;
+    pub const METHOD: u8 = Op::Method as u8;
 }
 
 #[derive(Clone)]

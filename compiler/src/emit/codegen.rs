@@ -3,6 +3,7 @@
 use super::function::FunctionEmitter;
 use super::ModuleBuilder;
 use crate::frontend::ast::*;
+use tinyvm_runtime::bytecode::opcode::Capture;
 use tinyvm_runtime::bytecode::{self as bc, Constant, FunctionProto, Op};
 
 struct Codegen<'m> {
@@ -212,8 +213,7 @@ impl Codegen<'_> {
         let k = self.f.push_constant(Constant::Function(index as u32));
         self.f.op_u32(Op::Closure, k, decl.end_line);
         for &(is_local, index) in &decl.upvalues {
-            self.f.u8(is_local as u8);
-            self.f.u32(index);
+            self.f.capture(Capture { is_local, index });
         }
     }
 
@@ -294,33 +294,27 @@ impl Codegen<'_> {
                 self.expr(callee);
                 let argc = self.args(args);
                 let cache = self.f.new_cache();
-                self.f.op(Op::Call, line);
-                self.f.u8(argc);
-                self.f.u32(cache);
+                self.f.emit(Op::Call, &[argc as i64, cache as i64], line);
             }
             ExprKind::Invoke(object, name, args) => {
                 self.expr(object);
                 let argc = self.args(args);
                 let k = self.f.string_constant(name.as_bytes());
                 let cache = self.f.new_cache();
-                self.f.op_u32(Op::Invoke, k, line);
-                self.f.u8(argc);
-                self.f.u32(cache);
+                self.f.emit(Op::Invoke, &[k as i64, argc as i64, cache as i64], line);
             }
             ExprKind::Get(object, name) => {
                 self.expr(object);
                 let k = self.f.string_constant(name.as_bytes());
                 let cache = self.f.new_cache();
-                self.f.op_u32(Op::GetProperty, k, line);
-                self.f.u32(cache);
+                self.f.emit(Op::GetProperty, &[k as i64, cache as i64], line);
             }
             ExprKind::Set(object, name, value) => {
                 self.expr(object);
                 self.expr(value);
                 let k = self.f.string_constant(name.as_bytes());
                 let cache = self.f.new_cache();
-                self.f.op_u32(Op::SetProperty, k, line);
-                self.f.u32(cache);
+                self.f.emit(Op::SetProperty, &[k as i64, cache as i64], line);
             }
             ExprKind::SuperGet { this, superclass, name } => {
                 self.get(this, line);
@@ -333,8 +327,7 @@ impl Codegen<'_> {
                 let argc = self.args(args);
                 self.get(superclass, line);
                 let k = self.f.string_constant(name.as_bytes());
-                self.f.op_u32(Op::SuperInvoke, k, line);
-                self.f.u8(argc);
+                self.f.emit(Op::SuperInvoke, &[k as i64, argc as i64], line);
             }
             ExprKind::Array(items) => {
                 for item in items {
@@ -356,8 +349,7 @@ impl Codegen<'_> {
             ExprKind::Spawn(callee, args) => {
                 self.expr(callee);
                 let argc = self.args(args);
-                self.f.op(Op::Spawn, line);
-                self.f.u8(argc);
+                self.f.emit(Op::Spawn, &[argc as i64], line);
             }
         }
     }

@@ -1,6 +1,7 @@
 //! The per-function emitter: code buffer, constants, lines, jumps, locals.
 
 use std::collections::HashMap;
+use tinyvm_runtime::bytecode::opcode::{self, Capture};
 use tinyvm_runtime::bytecode::{Constant, LocalInfo, Op};
 
 pub(super) struct FunctionEmitter {
@@ -33,8 +34,9 @@ impl FunctionEmitter {
         self.code.len()
     }
 
-    /// Starts an instruction attributed to `line`.
-    pub fn op(&mut self, op: Op, line: u32) {
+    /// Appends `op` with its operand values (one per operand in the opcode
+    /// table), attributed to `line`; returns where it starts.
+    pub fn emit(&mut self, op: Op, args: &[i64], line: u32) -> usize {
         let offset = self.code.len() as u32;
         if self.lines.last().map(|l| l.1) != Some(line) {
             if self.lines.last().map(|l| l.0) == Some(offset) {
@@ -44,21 +46,22 @@ impl FunctionEmitter {
                 self.lines.push((offset, line));
             }
         }
-        self.code.push(op as u8);
+        opcode::encode(op, args, &mut self.code)
     }
 
-    pub fn u8(&mut self, v: u8) {
-        self.code.push(v);
+    /// An instruction without operands.
+    pub fn op(&mut self, op: Op, line: u32) {
+        self.emit(op, &[], line);
     }
 
-    pub fn u32(&mut self, v: u32) {
-        self.code.extend_from_slice(&v.to_le_bytes());
-    }
-
-    /// An instruction with one u32 operand.
+    /// An instruction with one index operand.
     pub fn op_u32(&mut self, op: Op, operand: u32, line: u32) {
-        self.op(op, line);
-        self.u32(operand);
+        self.emit(op, &[operand as i64], line);
+    }
+
+    /// A `CLOSURE`'s capture, after the instruction.
+    pub fn capture(&mut self, capture: Capture) {
+        capture.write(&mut self.code);
     }
 
     pub fn new_cache(&mut self) -> u32 {
@@ -92,9 +95,8 @@ impl FunctionEmitter {
 
     /// Emits a forward jump; returns the operand position to patch.
     pub fn jump(&mut self, op: Op, line: u32) -> usize {
-        self.op(op, line);
-        self.u32(0);
-        self.code.len() - 4
+        let start = self.emit(op, &[0], line);
+        start + op.operand_offset(0)
     }
 
     /// Points a forward jump at the current offset.
@@ -105,9 +107,8 @@ impl FunctionEmitter {
 
     /// Emits a backward jump to `start`.
     pub fn loop_to(&mut self, start: usize, line: u32) {
-        self.op(Op::Loop, line);
-        let offset = start as i64 - (self.code.len() as i64 + 4);
-        self.u32(offset as i32 as u32);
+        let end = self.code.len() + Op::Loop.fixed_size();
+        self.emit(Op::Loop, &[start as i64 - end as i64], line);
     }
 
     /// A local comes into scope here.

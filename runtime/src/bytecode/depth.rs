@@ -4,7 +4,7 @@
 //! slots, so it needs the depth before each instruction; this recomputes
 //! what the verifier proved, without re-checking.
 
-use super::opcode::{decode_fixed, stack_effect, Op, Operand, UPVALUE_DESCRIPTOR_SIZE};
+use super::opcode::decode;
 
 /// Depth before each instruction start (`None`: unreachable or not a start).
 /// `capture_count(k)` is the upvalue count of the function constant `k`.
@@ -16,18 +16,14 @@ pub fn stack_depths(code: &[u8], arity: u32, capture_count: &dyn Fn(u32) -> u32)
             continue;
         }
         depth_at[offset] = Some(depth);
-        let Some(ins) = decode_fixed(code, offset) else { continue };
-        let mut size = ins.size;
-        if ins.op == Op::Closure {
-            size += capture_count(ins.args[0] as u32) as usize * UPVALUE_DESCRIPTOR_SIZE;
-        }
-        let effect = stack_effect(&ins);
+        let Some(ins) = decode(code, offset, &|k| Some(capture_count(k))) else { continue };
+        let effect = ins.effect();
         let after = (depth + effect.pushes).saturating_sub(effect.pops);
-        if ins.op.operands().contains(&Operand::Jump) {
+        if ins.op.operands().iter().any(|o| o.is_jump()) {
             work.push((ins.jump_target() as usize, after));
         }
-        if effect.falls_through {
-            work.push((offset + size, after));
+        if effect.falls_through() {
+            work.push((offset + ins.size, after));
         }
     }
     depth_at

@@ -8,7 +8,7 @@
 
 use super::module::{Constant, FunctionKind, FunctionProto, Module};
 use super::opcode::{Instruction, Op, Operand};
-use super::walk::{closure_captures, instructions};
+use super::walk::instructions;
 use std::fmt::Write;
 
 /// Lists one function; `max_stack` comes from the verifier.
@@ -86,7 +86,7 @@ fn describe(module: &Module, index: usize, ins: &Instruction) -> (String, String
     let mut comments = Vec::new();
     for (operand, &value) in ins.op.operands().iter().zip(&ins.args) {
         match operand {
-            Operand::Const => {
+            Operand::Const(_) => {
                 operands.push(format!("#{}", value));
                 if let Some(c) = f.constants.get(value as usize) {
                     comments.push(constant_text(module, c));
@@ -110,7 +110,7 @@ fn describe(module: &Module, index: usize, ins: &Instruction) -> (String, String
             }
             Operand::Upvalue => operands.push(format!("^{}", value)),
             Operand::Cache => operands.push(format!("ic{}", value)),
-            Operand::Jump => {
+            Operand::JumpForward | Operand::JumpBack => {
                 operands.push(format!("{:+}", value));
                 comments.push(format!("-> {}", ins.jump_target()));
             }
@@ -119,8 +119,9 @@ fn describe(module: &Module, index: usize, ins: &Instruction) -> (String, String
         }
     }
     if ins.op == Op::Closure {
-        let captures: Vec<String> = closure_captures(module, index, ins)
-            .iter()
+        let captures: Vec<String> = ins
+            .captures(&f.code)
+            .flatten()
             .map(|c| if c.is_local { format!("local %{}", c.index) } else { format!("upvalue ^{}", c.index) })
             .collect();
         if !captures.is_empty() {

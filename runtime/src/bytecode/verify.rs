@@ -48,7 +48,7 @@
 //! input.
 
 use super::module::{Constant, FunctionKind, FunctionProto, Module};
-use super::opcode::{decode_fixed, read_u32, stack_effect, Op, Operand, UPVALUE_DESCRIPTOR_SIZE};
+use super::opcode::{decode, decode_fixed, ConstKind, Instruction, Op, Operand, StackEffect, Trailing};
 
 /// Upper bound on any count the runtime sizes memory by (slots, constants).
 pub const MAX_COUNT: u32 = 1 << 24;
@@ -96,16 +96,6 @@ struct FunctionVerifier<'a> {
     module: &'a Module,
     function: &'a FunctionProto,
     index: usize,
-}
-
-/// How an instruction changes the stack, and where control goes next.
-struct Effect {
-    pops: u32,
-    pushes: u32,
-    /// Lowest depth required before the instruction (peeks count here).
-    needs: u32,
-    falls_through: bool,
-    jump: Option<usize>,
 }
 
 /// Stack slots that an open upvalue may point at, ascending (usually
@@ -207,6 +197,26 @@ impl FunctionVerifier<'_> {
         Ok(())
     }
 
+    /// The upvalue count of function constant `k`, when it is one.
+    fn capture_count(&self, k: u32) -> Option<u32> {
+        match self.function.constants.get(k as usize) {
+            Some(Constant::Function(target)) => self.module.functions.get(*target as usize).map(|f| f.upvalue_count),
+            _ => None,
+        }
+    }
+
+    /// Decodes the whole instruction at `offset`, saying why it cannot.
+    fn decode(&self, offset: usize) -> Result<Instruction, String> {
+        let code = &self.function.code;
+        let fixed =
+            decode_fixed(code, offset).ok_or_else(|| format!("bad or truncated instruction at offset {}", offset))?;
+        if fixed.op.info().trailing == Trailing::Captures && self.capture_count(fixed.args[0] as u32).is_none() {
+            return Err(format!("constant {} is not a function", fixed.args[0]));
+        }
+        decode(code, offset, &|k| self.capture_count(k))
+            .ok_or_else(|| format!("truncated closure at offset {}", offset))
+    }
+
     /// Decodes every instruction once; returns a map of instruction starts.
     fn instruction_starts(&self) -> Result<Vec<bool>, String> {
         let code = &self.function.code;
@@ -217,8 +227,7 @@ impl FunctionVerifier<'_> {
         let mut offset = 0;
         while offset < code.len() {
             starts[offset] = true;
-            let ins = decode_fixed(code, offset)
-                .ok_or_else(|| format!("bad or truncated instruction at offset {}", offset))?;
+            let ins = self.decode(offset)?;
             for (operand, &value) in ins.op.operands().iter().zip(&ins.args) {
                 if *operand == Operand::Cache {
                     match cache_used.get_mut(value as usize) {
@@ -228,24 +237,9 @@ impl FunctionVerifier<'_> {
                     }
                 }
             }
-            let mut size = ins.size;
-            if ins.op == Op::Closure {
-                let count = self.closure_target(ins.args[0])?.upvalue_count as usize;
-                size += count * UPVALUE_DESCRIPTOR_SIZE;
-                if offset + size > code.len() {
-                    return Err(format!("truncated closure at offset {}", offset));
-                }
-            }
-            offset += size;
+            offset += ins.size;
         }
         Ok(starts)
-    }
-
-    fn closure_target(&self, k: i64) -> Result<&FunctionProto, String> {
-        match self.function.constants.get(k as usize) {
-            Some(Constant::Function(target)) => Ok(&self.module.functions[*target as usize]),
-            _ => Err(format!("constant {} is not a function", k)),
-        }
     }
 
     /// Simulates the operand stack over every path. The state before an
@@ -276,7 +270,7 @@ impl FunctionVerifier<'_> {
                     captured
                 }
             };
-            let (effect, size) = self.effect(offset, depth, starts)?;
+            let (ins, effect, jump) = self.effect(offset, depth, starts)?;
             if depth < effect.needs || depth < effect.pops {
                 return Err(format!("stack underflow at offset {}", offset));
             }
@@ -284,13 +278,13 @@ impl FunctionVerifier<'_> {
             if after >= MAX_COUNT {
                 return Err("stack too deep".into());
             }
-            let captured = self.captures_after(offset, depth, &effect, captured)?;
+            let captured = self.captures_after(&ins, depth, &effect, captured)?;
             max_depth = max_depth.max(after);
-            if let Some(target) = effect.jump {
+            if let Some(target) = jump {
                 work.push((target, after, captured.clone()));
             }
-            if effect.falls_through {
-                let next = offset + size;
+            if effect.falls_through() {
+                let next = offset + ins.size;
                 if next >= code.len() {
                     return Err(format!("control falls off the end after offset {}", offset));
                 }
@@ -300,29 +294,25 @@ impl FunctionVerifier<'_> {
         Ok(max_depth)
     }
 
-    /// The captured slots after the instruction at `offset`. A slot that an
-    /// open upvalue may point at must be closed (`CLOSE_UPVALUE`, or the
-    /// function's `RETURN`) before it leaves the stack: popped any other
-    /// way, the upvalue would point at a dead slot that the GC does not
-    /// scan and that the next push reuses.
+    /// The captured slots after `ins`. A slot that an open upvalue may
+    /// point at must be closed (`CLOSE_UPVALUE`, or the function's
+    /// `RETURN`) before it leaves the stack: popped any other way, the
+    /// upvalue would point at a dead slot that the GC does not scan and
+    /// that the next push reuses.
     fn captures_after(
         &self,
-        offset: usize,
+        ins: &Instruction,
         depth: u32,
-        effect: &Effect,
+        effect: &StackEffect,
         mut captured: Captured,
     ) -> Result<Captured, String> {
-        let ins = decode_fixed(&self.function.code, offset).ok_or("bad instruction")?;
         match ins.op {
             Op::Return => return Ok(Captured::default()),
             Op::CloseUpvalue => captured.remove(depth - 1),
             Op::Closure => {
-                let target = self.closure_target(ins.args[0])?;
-                let descriptors = offset + ins.size;
-                for i in 0..target.upvalue_count as usize {
-                    let at = descriptors + i * UPVALUE_DESCRIPTOR_SIZE;
-                    if self.function.code[at] == 1 {
-                        captured.insert(read_u32(&self.function.code, at + 1));
+                for capture in ins.captures(&self.function.code).flatten() {
+                    if capture.is_local {
+                        captured.insert(capture.index);
                     }
                 }
             }
@@ -330,7 +320,7 @@ impl FunctionVerifier<'_> {
                 if let Some(slot) = captured.lowest_from(depth - effect.pops) {
                     return Err(format!(
                         "captured local slot {} leaves the stack without CLOSE_UPVALUE at offset {}",
-                        slot, offset
+                        slot, ins.offset
                     ));
                 }
             }
@@ -338,15 +328,20 @@ impl FunctionVerifier<'_> {
         Ok(captured)
     }
 
-    /// Checks the operands of the instruction at `offset` and returns its effect and size.
-    fn effect(&self, offset: usize, depth: u32, starts: &[bool]) -> Result<(Effect, usize), String> {
+    /// Checks the operands of the instruction at `offset` (reached with
+    /// `depth` values on the stack); returns it, its effect and its jump target.
+    fn effect(
+        &self,
+        offset: usize,
+        depth: u32,
+        starts: &[bool],
+    ) -> Result<(Instruction, StackEffect, Option<usize>), String> {
         let f = self.function;
-        let ins = decode_fixed(&f.code, offset).ok_or("bad instruction")?;
-        let mut size = ins.size;
+        let ins = self.decode(offset)?;
         let mut jump = None;
         for (operand, &value) in ins.op.operands().iter().zip(&ins.args) {
-            match operand {
-                Operand::Const => self.check_constant_use(ins.op, value)?,
+            match *operand {
+                Operand::Const(kind) => self.check_constant_use(ins.op, kind, value)?,
                 Operand::Local if value as u64 >= depth as u64 => {
                     return Err(format!("local slot {} beyond stack depth {} at offset {}", value, depth, offset))
                 }
@@ -360,12 +355,12 @@ impl FunctionVerifier<'_> {
                     return Err(format!("cache {} out of range", value))
                 }
                 Operand::Count if value as u64 >= MAX_COUNT as u64 => return Err("count too large".into()),
-                Operand::Jump => {
+                Operand::JumpForward | Operand::JumpBack => {
                     let target = ins.jump_target();
-                    let backward = ins.op == Op::Loop;
                     if target < 0 || target as usize >= f.code.len() || !starts[target as usize] {
                         return Err(format!("jump target {} invalid at offset {}", target, offset));
                     }
+                    let backward = *operand == Operand::JumpBack;
                     if backward != (target as usize <= offset) {
                         return Err(format!("jump direction wrong at offset {}", offset));
                     }
@@ -374,35 +369,27 @@ impl FunctionVerifier<'_> {
                 _ => {}
             }
         }
-        if ins.op == Op::Closure {
-            let target = self.closure_target(ins.args[0])?;
-            for i in 0..target.upvalue_count as usize {
-                let at = offset + size + i * UPVALUE_DESCRIPTOR_SIZE;
-                let is_local = f.code[at];
-                let index = read_u32(&f.code, at + 1);
-                let ok = match is_local {
-                    // The new closure is pushed before its captures are taken.
-                    1 => index <= depth,
-                    0 => index < f.upvalue_count,
-                    _ => false,
-                };
-                if !ok {
-                    return Err(format!("closure capture {} invalid at offset {}", i, offset));
-                }
+        for (i, capture) in ins.captures(&f.code).enumerate() {
+            let ok = match capture {
+                // The new closure is pushed before its captures are taken.
+                Some(c) if c.is_local => c.index <= depth,
+                Some(c) => c.index < f.upvalue_count,
+                None => false,
+            };
+            if !ok {
+                return Err(format!("closure capture {} invalid at offset {}", i, offset));
             }
-            size += target.upvalue_count as usize * UPVALUE_DESCRIPTOR_SIZE;
         }
-        let e = stack_effect(&ins);
-        let effect = Effect { pops: e.pops, pushes: e.pushes, needs: e.needs, falls_through: e.falls_through, jump };
-        Ok((effect, size))
+        let effect = ins.effect();
+        Ok((ins, effect, jump))
     }
 
-    fn check_constant_use(&self, op: Op, k: i64) -> Result<(), String> {
+    fn check_constant_use(&self, op: Op, kind: ConstKind, k: i64) -> Result<(), String> {
         let constant = self.function.constants.get(k as usize).ok_or_else(|| format!("constant {} out of range", k))?;
-        let ok = match op {
-            Op::Constant => matches!(constant, Constant::Number(_) | Constant::String(_)),
-            Op::Closure => matches!(constant, Constant::Function(_)),
-            _ => matches!(constant, Constant::String(_)),
+        let ok = match kind {
+            ConstKind::Value => matches!(constant, Constant::Number(_) | Constant::String(_)),
+            ConstKind::Name => matches!(constant, Constant::String(_)),
+            ConstKind::Function => matches!(constant, Constant::Function(_)),
         };
         if ok {
             Ok(())

@@ -8,6 +8,7 @@
 //! path the interpreter uses too. Helpers that need instruction operands get
 //! the instruction's offset and decode it from the current function.
 
+pub use crate::bytecode::opcode::Helper;
 use crate::bytecode::opcode::{decode_fixed, Instruction};
 use crate::object::*;
 use crate::value::Value;
@@ -16,13 +17,7 @@ use crate::vm::{call, interp, ops, property, Thread, Trap, Vm};
 
 macro_rules! helpers {
     ($($variant:ident => $function:ident),* $(,)?) => {
-        /// A runtime helper that generated code may call.
-        #[derive(Copy, Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
-        pub enum Helper { $($variant),* }
-
         impl Helper {
-            pub const ALL: &'static [Helper] = &[$(Helper::$variant),*];
-
             /// The exported symbol (AOT relocations name it).
             pub fn symbol(self) -> &'static str {
                 match self { $(Helper::$variant => stringify!($function)),* }
@@ -36,6 +31,9 @@ macro_rules! helpers {
     };
 }
 
+// Every helper of the opcode table (`bytecode::opcode::Helper`) and its
+// exported function; the `match`es are exhaustive, so a helper named in
+// the table and not wired here does not compile.
 helpers! {
     StackOverflow => tvm_rt_stack_overflow,
     UndefinedGlobal => tvm_rt_undefined_global,
@@ -233,7 +231,7 @@ pub extern "sysv64" fn tvm_rt_closure(vm: *mut Vm, th: *mut Thread, offset: u32)
         unsafe {
             let frame = &*th.frames_top.sub(1);
             let target = (*(*f).constants.add(ins.args[0] as usize)).as_obj() as *mut ObjFunction;
-            let captures = (*f).code.add(offset as usize + ins.size);
+            let captures = (*f).code.add(ins.captures_start());
             ops::make_closure(vm, th, target, captures, frame.base, frame.closure);
         }
         0

@@ -13,7 +13,7 @@
 use super::call::{self, Called};
 use super::error::raise;
 use super::{ops, property, upvalue, Thread, Trap, Vm};
-use crate::bytecode::opcode::{Op, UPVALUE_DESCRIPTOR_SIZE};
+use crate::bytecode::opcode::{Capture, Op};
 use crate::codegen::jit;
 use crate::object::*;
 use crate::sync::safepoint;
@@ -412,7 +412,7 @@ pub fn run(vm: &mut Vm, th: &mut Thread) -> Result<(), Trap> {
                     let target = constant!(k).as_obj() as *mut ObjFunction;
                     save!();
                     ops::make_closure(vm, th, target, ip, base, closure);
-                    ip = ip.add((*target).upvalue_count as usize * UPVALUE_DESCRIPTOR_SIZE);
+                    ip = ip.add((*target).upvalue_count as usize * Capture::SIZE);
                     sp = th.sp;
                 }
                 Op::CloseUpvalue => {

@@ -140,10 +140,14 @@ fn link_globals(vm: &mut Vm, th: &mut Thread, module: &mut Module) -> bool {
         return true;
     }
     for index in 0..module.functions.len() {
-        let patches: Vec<(usize, u32)> = instructions(module, index)
-            .filter(|ins| ins.op.operands().first() == Some(&Operand::Global))
-            .map(|ins| (ins.offset + 1, slots[ins.args[0] as usize]))
-            .collect();
+        let mut patches: Vec<(usize, u32)> = Vec::new();
+        for ins in instructions(module, index) {
+            for (i, operand) in ins.op.operands().iter().enumerate() {
+                if *operand == Operand::Global {
+                    patches.push((ins.offset + ins.op.operand_offset(i), slots[ins.args[i] as usize]));
+                }
+            }
+        }
         let code = &mut module.functions[index].code;
         for (at, slot) in patches {
             code[at..at + 4].copy_from_slice(&slot.to_le_bytes());

@@ -5,6 +5,7 @@
 
 use super::error::raise;
 use super::{Thread, Trap, Vm};
+use crate::bytecode::opcode::Capture;
 use crate::heap::{new_array, new_class, new_string};
 use crate::object::*;
 use crate::value::Value;
@@ -197,17 +198,19 @@ pub unsafe fn make_closure(
 ) {
     let made = crate::heap::new_closure(vm, th, target);
     th.push(Value::object(made as *mut Obj));
-    // SAFETY: guaranteed by the caller; the new closure is rooted on the stack
-    // while captures allocate upvalues.
+    // SAFETY: guaranteed by the caller: `captures` holds the verified
+    // descriptors; the new closure is rooted on the stack while captures
+    // allocate upvalues.
     unsafe {
+        let count = (*made).upvalue_count as usize;
+        let descriptors = std::slice::from_raw_parts(captures, count * Capture::SIZE);
         let upvalues = ObjClosure::upvalues(made);
-        for i in 0..(*made).upvalue_count as usize {
-            let at = captures.add(i * crate::bytecode::opcode::UPVALUE_DESCRIPTOR_SIZE);
-            let index = (at.add(1) as *const u32).read_unaligned() as usize;
-            let up = if *at == 1 {
-                super::upvalue::capture(vm, th, base.add(index))
+        for i in 0..count {
+            let Some(capture) = Capture::read(descriptors, i * Capture::SIZE) else { continue };
+            let up = if capture.is_local {
+                super::upvalue::capture(vm, th, base.add(capture.index as usize))
             } else {
-                *ObjClosure::upvalues(enclosing).add(index)
+                *ObjClosure::upvalues(enclosing).add(capture.index as usize)
             };
             *upvalues.add(i) = up;
         }

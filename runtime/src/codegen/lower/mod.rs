@@ -26,7 +26,7 @@ mod trivial;
 
 use super::helpers::Helper;
 use crate::bytecode::depth::stack_depths;
-use crate::bytecode::opcode::{decode_fixed, Op, Operand, UPVALUE_DESCRIPTOR_SIZE};
+use crate::bytecode::opcode::{decode, Op, Operand};
 use crate::object::layout as obj;
 use crate::vm::frame::layout as fl;
 use iced_x86::code_asm::*;
@@ -273,31 +273,26 @@ impl Lowerer<'_> {
     /// Instruction starts in order, and which of them are jump targets.
     fn scan(&mut self, depths: &[Option<u32>]) -> Vec<usize> {
         let code = self.input.code;
+        let capture_count = |k: u32| Some((self.input.capture_count)(k));
         let mut starts = Vec::new();
         let mut offset = 0;
-        while offset < code.len() {
-            let Some(ins) = decode_fixed(code, offset) else { break };
+        while let Some(ins) = decode(code, offset, &capture_count) {
             starts.push(offset);
             self.uses_caches |= ins.op.operands().contains(&Operand::Cache);
-            if ins.op.operands().contains(&Operand::Jump) && depths[offset].is_some() {
+            if ins.op.operands().iter().any(|o| o.is_jump()) && depths[offset].is_some() {
                 let target = ins.jump_target() as usize;
                 if target < self.jump_targets.len() {
                     self.jump_targets[target] = true;
                 }
-                if ins.op == Op::Loop && !self.loop_headers.contains(&target) {
+                if ins.op == Op::Loop {
                     self.loop_headers.push(target);
                 }
             }
-            let mut size = ins.size;
-            if ins.op == Op::Closure {
-                let count = (self.input.capture_count)(ins.args[0] as u32) as usize;
-                let descriptors = offset + size;
-                self.captures_locals |=
-                    (0..count).any(|i| code.get(descriptors + i * UPVALUE_DESCRIPTOR_SIZE) == Some(&1));
-                size += count * UPVALUE_DESCRIPTOR_SIZE;
-            }
-            offset += size;
+            self.captures_locals |= ins.captures(code).flatten().any(|c| c.is_local);
+            offset += ins.size;
         }
+        self.loop_headers.sort_unstable();
+        self.loop_headers.dedup();
         starts
     }
 

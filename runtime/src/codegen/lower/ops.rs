@@ -7,14 +7,21 @@ use super::emit::{slot, Cond, Emit};
 use super::stack::Source;
 use super::trivial::TrivialCall;
 use super::{Arg, ColdBlock, LowerError, Lowerer, FAST_ENTRY_OFFSET};
-use crate::bytecode::opcode::{decode_fixed, Instruction, Op};
+use crate::bytecode::opcode::{decode_fixed, Instruction, Op, Stack};
 use crate::codegen::helpers::Helper;
+use crate::helper_of;
 use crate::object::layout as obj;
 use crate::object::{ObjKind, TRIVIAL_NONE};
 use crate::value::{Value, SIGN_BIT};
 use crate::vm::frame::layout as fl;
 use crate::vm::layout::{VM_GLOBALS_BASE, VM_POLL, VM_UNDEFINED};
 use iced_x86::code_asm::*;
+
+/// The slow-path helper of `op`'s row, where `op` is only known at run
+/// time of the lowering (a family of opcodes sharing one lowering).
+fn row_helper(op: Op) -> Result<Helper, LowerError> {
+    op.helper().ok_or_else(|| LowerError(format!("{} has no slow-path helper in the opcode table", op.mnemonic())))
+}
 
 impl Lowerer<'_> {
     fn label_at(&self, offset: i64) -> CodeLabel {
@@ -83,15 +90,12 @@ impl Lowerer<'_> {
         let pc = offset as u32 + 1;
         let here = Arg::Imm(offset as u64);
         let number = (ins.op == Op::Constant).then(|| (self.input.number_constant)(ins.args[0] as u32)).flatten();
-        // Instructions that work on pending values (stack.rs); all others
-        // need the operand stack in memory first.
+        // The table says which instructions take operands where they are
+        // pending (stack.rs); all others need the operand stack in memory.
+        // A CONSTANT that is not a number is loaded from memory too.
         let lazy = match ins.op {
             Op::Constant => number.is_some(),
-            Op::Nil | Op::True | Op::False | Op::Pop | Op::GetLocal | Op::GetGlobal | Op::DefineGlobal => true,
-            Op::Greater | Op::Less | Op::GreaterEqual | Op::LessEqual | Op::Equal | Op::NotEqual => true,
-            Op::Add | Op::Subtract | Op::Multiply | Op::Divide | Op::Not | Op::Negate => true,
-            Op::GetProperty | Op::SetProperty | Op::Return => true,
-            _ => false,
+            op => op.info().stack == Stack::Pending,
         };
         if !lazy {
             self.flush()?;
@@ -115,7 +119,7 @@ impl Lowerer<'_> {
             }
             Op::GetGlobal => {
                 let g = ins.args[0];
-                let undefined = self.error_path(pc, d, Helper::UndefinedGlobal, vec![Arg::Imm(g as u64)]);
+                let undefined = self.error_path(pc, d, helper_of!(Op::GetGlobal), vec![Arg::Imm(g as u64)]);
                 self.load_globals(rax)?;
                 self.a.mov(rax, qword_ptr(rax + (g as i32) * 8))?;
                 self.a.cmp(rax, qword_ptr(r12 + VM_UNDEFINED))?;
@@ -132,7 +136,7 @@ impl Lowerer<'_> {
             }
             Op::SetGlobal => {
                 let g = ins.args[0];
-                let undefined = self.error_path(pc, d, Helper::UndefinedGlobal, vec![Arg::Imm(g as u64)]);
+                let undefined = self.error_path(pc, d, helper_of!(Op::SetGlobal), vec![Arg::Imm(g as u64)]);
                 self.load_globals(rcx)?;
                 self.a.mov(rax, qword_ptr(rcx + (g as i32) * 8))?;
                 self.a.cmp(rax, qword_ptr(r12 + VM_UNDEFINED))?;
@@ -155,7 +159,7 @@ impl Lowerer<'_> {
             }
             Op::GetProperty => self.get_property(&ins, pc, d)?,
             Op::SetProperty => self.set_property(&ins, pc, d, next)?,
-            Op::GetSuper => self.inline_helper(pc, d, Helper::GetSuper, &[Arg::Imm(ins.args[0] as u64)])?,
+            Op::GetSuper => self.inline_helper(pc, d, helper_of!(Op::GetSuper), &[Arg::Imm(ins.args[0] as u64)])?,
             Op::Equal | Op::NotEqual => {
                 let branch = self.fusable_branch(next);
                 self.equality(ins.op == Op::Equal, d, branch.as_ref())?;
@@ -167,7 +171,7 @@ impl Lowerer<'_> {
                 return Ok(branch.is_some());
             }
             Op::Add | Op::Subtract | Op::Multiply | Op::Divide => self.arithmetic(ins.op, pc, d)?,
-            Op::Modulo => self.inline_helper(pc, d, Helper::Modulo, &[])?,
+            Op::Modulo => self.inline_helper(pc, d, helper_of!(Op::Modulo), &[])?,
             Op::Not => {
                 self.take_operand(rax, d - 1)?;
                 self.a.mov(rcx, Value::NIL.0)?;
@@ -177,7 +181,7 @@ impl Lowerer<'_> {
                 self.store_bool(Cond::BelowOrEqual, d - 1)?;
             }
             Op::Negate => {
-                let error = self.error_path(pc, d, Helper::NumberError, vec![]);
+                let error = self.error_path(pc, d, helper_of!(Op::Negate), vec![]);
                 if !self.take_operand(rax, d - 1)?.is_some_and(Source::is_number) {
                     self.jump_unless_number(rax, rcx, error)?;
                 }
@@ -185,7 +189,7 @@ impl Lowerer<'_> {
                 self.a.xor(rax, rcx)?;
                 self.a.mov(slot(d - 1), rax)?;
             }
-            Op::Print => self.inline_helper(pc, d, Helper::Print, &[])?,
+            Op::Print => self.inline_helper(pc, d, helper_of!(Op::Print), &[])?,
             Op::Jump => {
                 let target = self.label_at(ins.jump_target());
                 self.a.jmp(target)?;
@@ -204,20 +208,20 @@ impl Lowerer<'_> {
             Op::Invoke => self.invoke(&ins, pc, d)?,
             Op::SuperInvoke => {
                 let args = [Arg::Imm(ins.args[0] as u64), Arg::Imm(ins.args[1] as u64)];
-                self.inline_helper(pc, d, Helper::SuperInvoke, &args)?
+                self.inline_helper(pc, d, helper_of!(Op::SuperInvoke), &args)?
             }
-            Op::Closure => self.inline_helper(pc, d, Helper::Closure, &[here])?,
-            Op::CloseUpvalue => self.inline_helper(pc, d, Helper::CloseUpvalues, &[Arg::SlotAddress(d - 1)])?,
+            Op::Closure => self.inline_helper(pc, d, helper_of!(Op::Closure), &[here])?,
+            Op::CloseUpvalue => self.inline_helper(pc, d, helper_of!(Op::CloseUpvalue), &[Arg::SlotAddress(d - 1)])?,
             Op::Return => self.return_(pc, d)?,
-            Op::Class => self.inline_helper(pc, d, Helper::Class, &[here])?,
-            Op::Inherit => self.inline_helper(pc, d, Helper::Inherit, &[])?,
-            Op::Method => self.inline_helper(pc, d, Helper::Method, &[here])?,
-            Op::Array => self.inline_helper(pc, d, Helper::Array, &[Arg::Imm(ins.args[0] as u64)])?,
+            Op::Class => self.inline_helper(pc, d, helper_of!(Op::Class), &[here])?,
+            Op::Inherit => self.inline_helper(pc, d, helper_of!(Op::Inherit), &[])?,
+            Op::Method => self.inline_helper(pc, d, helper_of!(Op::Method), &[here])?,
+            Op::Array => self.inline_helper(pc, d, helper_of!(Op::Array), &[Arg::Imm(ins.args[0] as u64)])?,
             Op::GetIndex => self.get_index(pc, d)?,
-            Op::SetIndex => self.inline_helper(pc, d, Helper::SetIndex, &[])?,
-            Op::Spawn => self.inline_helper(pc, d, Helper::Spawn, &[Arg::Imm(ins.args[0] as u64)])?,
-            Op::MonitorEnter => self.inline_helper(pc, d, Helper::MonitorEnter, &[])?,
-            Op::MonitorExit => self.inline_helper(pc, d, Helper::MonitorExit, &[])?,
+            Op::SetIndex => self.inline_helper(pc, d, helper_of!(Op::SetIndex), &[])?,
+            Op::Spawn => self.inline_helper(pc, d, helper_of!(Op::Spawn), &[Arg::Imm(ins.args[0] as u64)])?,
+            Op::MonitorEnter => self.inline_helper(pc, d, helper_of!(Op::MonitorEnter), &[])?,
+            Op::MonitorExit => self.inline_helper(pc, d, helper_of!(Op::MonitorExit), &[])?,
         }
         Ok(false)
     }
@@ -232,7 +236,7 @@ impl Lowerer<'_> {
         let cache = ins.args[1];
         self.poll(pc, d)?;
         let args = vec![Arg::SlotAddress(callee), Arg::Imm(argc as u64), Arg::CacheAddress(cache as u32)];
-        let (slow, mut resume) = self.slow_path(pc, d, Helper::Call, args);
+        let (slow, mut resume) = self.slow_path(pc, d, helper_of!(Op::Call), args);
         let mut uncached = self.a.create_label();
         let cached_class = self.a.create_label();
         let mut call_cached = self.a.create_label();
@@ -308,7 +312,7 @@ impl Lowerer<'_> {
 
     fn get_property(&mut self, ins: &Instruction, pc: u32, d: u32) -> Emit {
         let args = vec![Arg::Imm(ins.args[0] as u64), Arg::CacheAddress(ins.args[1] as u32)];
-        let (slow, mut resume) = self.slow_path(pc, d, Helper::GetProperty, args);
+        let (slow, mut resume) = self.slow_path(pc, d, helper_of!(Op::GetProperty), args);
         self.take_operand(rax, d - 1)?;
         self.shape_guard(ins.args[1], slow)?;
         self.a.mov(rsi, qword_ptr(rdx + obj::CACHE_INDEX))?;
@@ -323,7 +327,7 @@ impl Lowerer<'_> {
     /// follows (`this.x = v;`).
     fn set_property(&mut self, ins: &Instruction, pc: u32, d: u32, next: Option<usize>) -> Emit {
         let args = vec![Arg::Imm(ins.args[0] as u64), Arg::CacheAddress(ins.args[1] as u32)];
-        let (slow, mut resume) = self.slow_path(pc, d, Helper::SetProperty, args);
+        let (slow, mut resume) = self.slow_path(pc, d, helper_of!(Op::SetProperty), args);
         let mut store = self.a.create_label();
         let value = self.pending_source(d - 1);
         self.take_operand(rax, d - 2)?;
@@ -354,7 +358,7 @@ impl Lowerer<'_> {
         let receiver = d - argc - 1;
         self.poll(pc, d)?;
         let args = vec![Arg::Imm(ins.args[0] as u64), Arg::Imm(argc as u64), Arg::CacheAddress(ins.args[2] as u32)];
-        let (slow, mut resume) = self.slow_path(pc, d, Helper::Invoke, args);
+        let (slow, mut resume) = self.slow_path(pc, d, helper_of!(Op::Invoke), args);
         self.a.mov(rax, slot(receiver))?;
         self.shape_guard(ins.args[2], slow)?;
         if self.input.inline_trivial_methods {
@@ -451,7 +455,7 @@ impl Lowerer<'_> {
     /// A comparison; with `branch`, also the `JUMP_IF_FALSE` after it,
     /// branching on the flags.
     fn comparison(&mut self, op: Op, pc: u32, d: u32, branch: Option<&Instruction>) -> Emit {
-        let error = self.error_path(pc, d, Helper::NumbersError, vec![]);
+        let error = self.error_path(pc, d, row_helper(op)?, vec![]);
         self.number_operands(error, d)?;
         // clox defines >= as !(a < b) and <= as !(a > b), NaN included.
         let cond = match op {
@@ -491,10 +495,10 @@ impl Lowerer<'_> {
 
     fn arithmetic(&mut self, op: Op, pc: u32, d: u32) -> Emit {
         let (not_numbers, resume) = if op == Op::Add {
-            let (slow, resume) = self.slow_path(pc, d, Helper::Add, vec![]);
+            let (slow, resume) = self.slow_path(pc, d, helper_of!(Op::Add), vec![]);
             (slow, Some(resume))
         } else {
-            (self.error_path(pc, d, Helper::NumbersError, vec![]), None)
+            (self.error_path(pc, d, row_helper(op)?, vec![]), None)
         };
         self.number_operands(not_numbers, d)?;
         match op {
@@ -511,7 +515,7 @@ impl Lowerer<'_> {
     }
 
     fn get_index(&mut self, pc: u32, d: u32) -> Emit {
-        let (slow, mut resume) = self.slow_path(pc, d, Helper::GetIndex, vec![]);
+        let (slow, mut resume) = self.slow_path(pc, d, helper_of!(Op::GetIndex), vec![]);
         self.a.mov(rax, slot(d - 2))?;
         self.jump_unless_kind(rax, rcx, ObjKind::Array, slow)?;
         self.a.mov(rax, slot(d - 1))?;
@@ -542,7 +546,7 @@ impl Lowerer<'_> {
             self.a.jz(no_upvalues)?;
             self.a.cmp(qword_ptr(rcx + obj::UPVALUE_LOCATION), r14)?;
             self.a.jb(no_upvalues)?;
-            self.inline_helper(pc, d, Helper::CloseUpvalues, &[Arg::SlotAddress(0)])?;
+            self.inline_helper(pc, d, helper_of!(Op::Return), &[Arg::SlotAddress(0)])?;
             self.set(&mut no_upvalues)?;
         }
         // Slot 0 may have been captured, so the result goes there only now.
