@@ -8,6 +8,7 @@
 
 pub mod gc;
 pub mod intern;
+pub mod oom;
 pub mod pool;
 
 use crate::object::class::PtrMap;
