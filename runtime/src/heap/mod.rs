@@ -182,10 +182,15 @@ pub fn retry_after_collecting<R>(
 /// Raises `Out of memory.` (and drops `init`) when there is no room.
 fn alloc_object<T>(vm: &mut Vm, th: &mut Thread, size: usize, init: T) -> Result<*mut T, Trap> {
     debug_assert!(size >= std::mem::size_of::<T>());
-    reserve(vm, th, size)?;
-    let mut ptr = vm.heap.pools.alloc(size);
+    // The fast path: no collection due (which is also the limit's test, see
+    // `reserve`) and a free slot of the size class. Everything else is out
+    // of line, so the fast path keeps few values live across calls.
+    let mut ptr = std::ptr::null_mut();
+    if vm.heap.bytes_allocated + size <= vm.heap.next_gc {
+        ptr = vm.heap.pools.pop(size);
+    }
     if ptr.is_null() {
-        ptr = retry_after_collecting(vm, th, |vm| Some(vm.heap.pools.alloc(size)).filter(|p| !p.is_null()))?;
+        ptr = alloc_slow(vm, th, size)?;
     }
     let ptr = ptr as *mut T;
     // SAFETY: `ptr` is a fresh allocation of at least size_of::<T>() bytes,
@@ -198,6 +203,20 @@ fn alloc_object<T>(vm: &mut Vm, th: &mut Thread, size: usize, init: T) -> Result
     }
     vm.heap.account(size);
     Ok(ptr)
+}
+
+/// `alloc_object`'s slow path: collects when due, raises past the limit,
+/// refills the pools or allocates a large object, and collects and tries
+/// again when the system refuses memory.
+#[cold]
+#[inline(never)]
+fn alloc_slow(vm: &mut Vm, th: &mut Thread, size: usize) -> Result<*mut u8, Trap> {
+    reserve(vm, th, size)?;
+    let p = vm.heap.pools.alloc(size);
+    if !p.is_null() {
+        return Ok(p);
+    }
+    retry_after_collecting(vm, th, |vm| Some(vm.heap.pools.alloc(size)).filter(|p| !p.is_null()))
 }
 
 /// Interns `bytes`, allocating a string only when it is new.

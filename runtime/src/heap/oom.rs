@@ -93,8 +93,9 @@ fn refused() -> *mut u8 {
 }
 
 /// Ends the process for an allocation that cannot fail gracefully:
-/// buffered stdout (when no other thread is writing it), `Out of memory.`
-/// on stderr, exit 70. Allocates nothing and never blocks.
+/// buffered stdout (unless some thread, this one included, is in the
+/// middle of writing to it), `Out of memory.` on stderr, exit 70.
+/// Allocates nothing and never blocks.
 pub fn die() -> ! {
     crate::output::flush_stdout_without_blocking();
     let line = b"Out of memory.\n";

@@ -59,17 +59,31 @@ impl Pools {
         let Some(class) = class_of(size) else {
             return alloc_large(size);
         };
-        let head = self.free[class];
-        if !head.is_null() {
-            // SAFETY: free-list nodes are dead objects of this class owned by the pool.
-            let next = unsafe { (*head).next };
-            self.free[class] = next;
-            // The next allocation of this class reads `next`: start loading
-            // it now rather than stall on it then.
-            prefetch(next);
-            return head as *mut u8;
+        let p = self.pop(size);
+        if !p.is_null() {
+            return p;
         }
         self.carve((class + 1) * GRANULE)
+    }
+
+    /// `alloc`'s fast path: memory from the free list of `size`'s class,
+    /// or null when that list is empty or `size` is large.
+    #[inline(always)]
+    pub fn pop(&mut self, size: usize) -> *mut u8 {
+        let Some(class) = class_of(size) else {
+            return std::ptr::null_mut();
+        };
+        let head = self.free[class];
+        if head.is_null() {
+            return std::ptr::null_mut();
+        }
+        // SAFETY: free-list nodes are dead objects of this class owned by the pool.
+        let next = unsafe { (*head).next };
+        self.free[class] = next;
+        // The next allocation of this class reads `next`: start loading
+        // it now rather than stall on it then.
+        prefetch(next);
+        head as *mut u8
     }
 
     #[cold]
