@@ -103,6 +103,14 @@ pub fn write_stdout(bytes: &[u8]) {
         // SAFETY: isatty only inspects the descriptor.
         unsafe { libc::isatty(1) == 1 }
     });
+    if bytes.len() >= FLUSH_AT {
+        // Written as it is rather than copied into the buffer first: a
+        // huge write then needs no memory.
+        write_fd(1, &out.bytes);
+        out.bytes.clear();
+        write_fd(1, bytes);
+        return;
+    }
     out.bytes.extend_from_slice(bytes);
     if out.bytes.len() >= FLUSH_AT || (line_buffered && bytes.contains(&b'\n')) {
         write_fd(1, &out.bytes);
@@ -113,6 +121,21 @@ pub fn write_stdout(bytes: &[u8]) {
 /// Writes out everything buffered for stdout.
 pub fn flush_stdout() {
     let mut out = lock();
+    if !out.bytes.is_empty() {
+        write_fd(1, &out.bytes);
+        out.bytes.clear();
+    }
+}
+
+/// Writes out buffered stdout unless another thread holds the buffer;
+/// never blocks and allocates nothing (for ending the process when memory
+/// has run out, see `heap::oom::die`).
+pub fn flush_stdout_without_blocking() {
+    let mut out = match STDOUT.try_lock() {
+        Ok(out) => out,
+        Err(std::sync::TryLockError::Poisoned(poisoned)) => poisoned.into_inner(),
+        Err(std::sync::TryLockError::WouldBlock) => return,
+    };
     if !out.bytes.is_empty() {
         write_fd(1, &out.bytes);
         out.bytes.clear();

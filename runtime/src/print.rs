@@ -5,6 +5,7 @@
 //! values have no decimal point, exponents appear from 1e21 up and below
 //! 1e-6 (`1e+21`, `1e-7`); `nan`, `inf`, `-inf`, `-0`.
 
+use crate::heap::oom::NoMemory;
 use crate::object::*;
 use crate::value::Value;
 
@@ -47,7 +48,54 @@ pub fn format_number(n: f64) -> String {
 
 /// Appends the printed form of `v` to `out`.
 pub fn write_value(out: &mut Vec<u8>, v: Value) {
-    write_nested(out, v, &mut Vec::new());
+    if try_write_value(out, v, usize::MAX).is_err() {
+        // No bound was given, so the system refused the memory.
+        crate::heap::oom::die();
+    }
+}
+
+/// Appends the printed form of `v` to `out` unless it would make `out`
+/// longer than `max` bytes or the system has no memory for it: then `Err`,
+/// with `out` holding some prefix of it. (An array that holds another
+/// array many times prints it each time, so the text can be exponentially
+/// longer than the array's memory.)
+pub fn try_write_value(out: &mut Vec<u8>, v: Value, max: usize) -> Result<(), NoMemory> {
+    let mut printer = Printer { out, max, failed: false };
+    write_nested(&mut printer, v, &mut Vec::new());
+    if printer.failed {
+        Err(NoMemory)
+    } else {
+        Ok(())
+    }
+}
+
+/// Where `write_nested` writes: text up to `max` bytes, in memory reserved
+/// fallibly.
+struct Printer<'a> {
+    out: &'a mut Vec<u8>,
+    max: usize,
+    /// Some text did not fit: nothing more is written.
+    failed: bool,
+}
+
+impl Printer<'_> {
+    #[inline]
+    fn extend_from_slice(&mut self, bytes: &[u8]) {
+        if self.failed {
+            return;
+        }
+        let fits = bytes.len() <= self.max.saturating_sub(self.out.len());
+        if !fits || crate::heap::oom::try_reserve(self.out, bytes.len()).is_err() {
+            self.failed = true;
+            return;
+        }
+        self.out.extend_from_slice(bytes);
+    }
+
+    #[inline]
+    fn push(&mut self, byte: u8) {
+        self.extend_from_slice(&[byte]);
+    }
 }
 
 /// Arrays nested deeper than this print as `[...]` (a bound on recursion).
@@ -56,7 +104,7 @@ const MAX_NESTING: usize = 1000;
 /// Writes `v`; `path` holds the arrays being printed around it, and an array
 /// that contains itself prints as `[...]` where it recurs (as in Python), so
 /// a cycle costs one `[...]` per path, not an exponential expansion.
-fn write_nested(out: &mut Vec<u8>, v: Value, path: &mut Vec<*mut Obj>) {
+fn write_nested(out: &mut Printer, v: Value, path: &mut Vec<*mut Obj>) {
     if v.is_number() {
         out.extend_from_slice(format_number(v.as_number()).as_bytes());
         return;
@@ -96,6 +144,9 @@ fn write_nested(out: &mut Vec<u8>, v: Value, path: &mut Vec<*mut Obj>) {
                 path.push(obj);
                 out.push(b'[');
                 for (i, &item) in (*(obj as *mut ObjArray)).items().iter().enumerate() {
+                    if out.failed {
+                        break;
+                    }
                     if i > 0 {
                         out.extend_from_slice(b", ");
                     }
@@ -115,7 +166,7 @@ fn write_nested(out: &mut Vec<u8>, v: Value, path: &mut Vec<*mut Obj>) {
 
 /// # Safety
 /// `f` must be a live function.
-unsafe fn write_function(out: &mut Vec<u8>, f: *mut ObjFunction) {
+unsafe fn write_function(out: &mut Printer, f: *mut ObjFunction) {
     // SAFETY: guaranteed by the caller; a non-null name is a live string.
     unsafe {
         if (*f).name.is_null() {

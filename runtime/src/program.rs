@@ -9,6 +9,7 @@
 use crate::bytecode::Module;
 use crate::sync::{gil, scheduler, threads};
 use crate::vm::error::report;
+use crate::vm::loader::LoadError;
 use crate::vm::{call, loader, Options, Thread, Vm};
 
 /// Exit statuses (sysexits).
@@ -104,21 +105,26 @@ fn run_main_thread(module: Module, options: Options, natives: NativeTable) -> i3
     let th: &mut Thread = Box::leak(Thread::new(1));
     gil::acquire();
     scheduler::lock().register(1, th as *mut Thread);
-    let vm_box = Vm::new(options, th);
-    let vm = Box::leak(vm_box);
+    let format = options.error_format;
+    let vm = match Vm::new(options, th) {
+        Ok(vm) => Box::leak(vm),
+        Err(_) => return report_start_failure(th, format),
+    };
     crate::stats::set_vm(vm as *mut Vm);
     crate::signals::watch();
-    let script = match loader::load_with_natives(vm, th, module, natives.0) {
-        Ok(script) => script,
-        Err(e) => {
+    match loader::load_with_natives(vm, th, module, natives.0) {
+        Ok(_) => {}
+        Err(LoadError::Invalid(e)) => {
             crate::output::write_stderr(format!("error: invalid bytecode file: {}\n", e).as_bytes());
             return EXIT_COMPILE;
         }
-    };
-    let _ = script;
+        Err(LoadError::Trap(_)) => return report_start_failure(th, vm.options.error_format),
+    }
     // After the module: its globals keep their own slot numbers, which
     // ahead-of-time code relies on.
-    crate::natives::define_all(vm, th);
+    if crate::natives::define_all(vm, th).is_err() {
+        return report_start_failure(th, vm.options.error_format);
+    }
     let base = th.stack_base;
     let status = match call::call_from_native(vm, th, base, 0) {
         Ok(()) => {
@@ -144,6 +150,15 @@ fn run_main_thread(module: Module, options: Options, natives: NativeTable) -> i3
         crate::output::exit(status);
     }
     status
+}
+
+/// Reports the runtime error (out of memory) that stopped the program
+/// before its first instruction; returns the exit status.
+fn report_start_failure(th: &mut Thread, format: crate::vm::ErrorFormat) -> i32 {
+    if let Some(error) = th.error.take() {
+        report(&error, th.id, format);
+    }
+    EXIT_RUNTIME
 }
 
 /// What a built executable's object file describes (symbol `tvm_program`).
@@ -188,6 +203,13 @@ pub unsafe fn run_executable(program: &ProgramDescriptor, argc: i32, argv: *cons
         let arg = unsafe { std::ffi::CStr::from_ptr(*argv.add(i)) };
         args.push(arg.to_string_lossy().into_owned());
     }
+    let heap_limit = match crate::heap::oom::heap_limit_from_env() {
+        Ok(limit) => limit,
+        Err(message) => {
+            crate::output::write_stderr(message.as_bytes());
+            return crate::output::finish(EXIT_RUNTIME);
+        }
+    };
     let options = Options {
         jit: crate::vm::JitMode::Auto,
         stats: std::env::var("TINYVM_STATS").is_ok_and(|v| v == "1"),
@@ -198,6 +220,7 @@ pub unsafe fn run_executable(program: &ProgramDescriptor, argc: i32, argv: *cons
         } else {
             crate::vm::ErrorFormat::Human
         },
+        heap_limit,
     };
     // Like `tinyvm`'s main: report output that could not be written.
     crate::output::finish(run_module_with_natives(module, options, NativeTable(natives)))

@@ -1,13 +1,19 @@
 //! `tinyvm run FILE [ARGS...]`: interpret (and JIT-compile) a program.
 
-use super::load_program;
+use super::{load_program, Failure};
 use crate::JitArg;
 use std::path::Path;
 use tinyvm::frontend::diagnostic::ErrorFormat;
 use tinyvm_runtime::bytecode::verify::verify_module;
+use tinyvm_runtime::program::EXIT_RUNTIME;
 use tinyvm_runtime::vm::{JitMode, Options};
 
 pub fn run(file: &Path, args: Vec<String>, jit: JitArg, format: ErrorFormat) -> i32 {
+    // Checked first, like the command line: a bad value stops everything.
+    let heap_limit = match tinyvm_runtime::heap::oom::heap_limit_from_env() {
+        Ok(limit) => limit,
+        Err(message) => return Failure { message, status: EXIT_RUNTIME }.report(),
+    };
     let module = match load_program(file, format) {
         Ok(m) => m,
         Err(f) => return f.report(),
@@ -25,6 +31,7 @@ pub fn run(file: &Path, args: Vec<String>, jit: JitArg, format: ErrorFormat) -> 
         args,
         program_name: file.display().to_string(),
         error_format: format.for_runtime(),
+        heap_limit,
     };
     tinyvm_runtime::program::run_module(module, options)
 }

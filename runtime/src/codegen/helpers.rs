@@ -195,12 +195,15 @@ pub extern "sysv64" fn tvm_rt_call(
 pub extern "sysv64" fn tvm_rt_new_instance(vm: *mut Vm, th: *mut Thread, slot: *mut Value) -> u64 {
     with(vm, th, |vm, th| {
         // SAFETY: generated code passes the callee slot, which holds a class.
-        unsafe {
-            let class = (*slot).as_obj() as *mut ObjClass;
-            let instance = crate::heap::new_instance(vm, th, class);
-            *slot = Value::object(instance as *mut Obj);
+        let class = unsafe { (*slot).as_obj() } as *mut ObjClass;
+        match crate::heap::new_instance(vm, th, class) {
+            Ok(instance) => {
+                // SAFETY: as above.
+                unsafe { *slot = Value::object(instance as *mut Obj) };
+                0
+            }
+            Err(Trap) => 1,
         }
-        0
     })
 }
 
@@ -232,9 +235,8 @@ pub extern "sysv64" fn tvm_rt_closure(vm: *mut Vm, th: *mut Thread, offset: u32)
             let frame = &*th.frames_top.sub(1);
             let target = (*(*f).constants.add(ins.args[0] as usize)).as_obj() as *mut ObjFunction;
             let captures = (*f).code.add(ins.captures_start());
-            ops::make_closure(vm, th, target, captures, frame.base, frame.closure);
+            status(ops::make_closure(vm, th, target, captures, frame.base, frame.closure))
         }
-        0
     })
 }
 
@@ -248,18 +250,14 @@ pub extern "sysv64" fn tvm_rt_close_upvalues(vm: *mut Vm, th: *mut Thread, from:
 
 #[no_mangle]
 pub extern "sysv64" fn tvm_rt_print(vm: *mut Vm, th: *mut Thread) -> u64 {
-    with(vm, th, |_, th| {
-        ops::print(th);
-        0
-    })
+    with(vm, th, |_, th| status(ops::print(th)))
 }
 
 #[no_mangle]
 pub extern "sysv64" fn tvm_rt_class(vm: *mut Vm, th: *mut Thread, offset: u32) -> u64 {
     with(vm, th, |vm, th| {
         let (f, ins) = instruction(th, offset);
-        ops::make_class(vm, th, name(f, ins.args[0]));
-        0
+        status(ops::make_class(vm, th, name(f, ins.args[0])))
     })
 }
 
@@ -278,10 +276,7 @@ pub extern "sysv64" fn tvm_rt_method(vm: *mut Vm, th: *mut Thread, offset: u32) 
 
 #[no_mangle]
 pub extern "sysv64" fn tvm_rt_array(vm: *mut Vm, th: *mut Thread, count: u64) -> u64 {
-    with(vm, th, |vm, th| {
-        ops::make_array(vm, th, count as usize);
-        0
-    })
+    with(vm, th, |vm, th| status(ops::make_array(vm, th, count as usize)))
 }
 
 #[no_mangle]

@@ -4,6 +4,7 @@
 //! as in clox's `tableFindString`. It is weak: the GC removes strings that
 //! nothing else marked (`remove_unmarked`) before it sweeps them.
 
+use super::oom::NoMemory;
 use crate::object::ObjString;
 
 const TOMBSTONE: usize = 1;
@@ -55,10 +56,25 @@ impl Interner {
         }
     }
 
-    /// Adds a string known not to be present.
-    pub fn insert(&mut self, s: *mut ObjString) {
+    /// Makes sure that the next `insert` does not grow the table; `Err`
+    /// when the system has no memory for a larger one.
+    #[inline]
+    pub fn reserve_one(&mut self) -> Result<(), NoMemory> {
         if (self.used + 1) * 4 > self.slots.len() * 3 {
-            self.rehash(if self.live * 2 > self.slots.len() / 2 { self.slots.len() * 2 } else { self.slots.len() });
+            return self.rehash(if self.live * 2 > self.slots.len() / 2 {
+                self.slots.len() * 2
+            } else {
+                self.slots.len()
+            });
+        }
+        Ok(())
+    }
+
+    /// Adds a string known not to be present (after `reserve_one`).
+    pub fn insert(&mut self, s: *mut ObjString) {
+        if self.reserve_one().is_err() {
+            // Only a caller that skipped `reserve_one` gets here.
+            super::oom::die();
         }
         // SAFETY: `s` is a freshly allocated, initialized string.
         let hash = unsafe { (*s).hash() };
@@ -74,8 +90,13 @@ impl Interner {
         self.live += 1;
     }
 
-    fn rehash(&mut self, capacity: usize) {
-        let old = std::mem::replace(&mut self.slots, vec![std::ptr::null_mut(); capacity]);
+    #[cold]
+    #[inline(never)]
+    fn rehash(&mut self, capacity: usize) -> Result<(), NoMemory> {
+        let mut slots = Vec::new();
+        super::oom::try_reserve_exact(&mut slots, capacity)?;
+        slots.resize(capacity, std::ptr::null_mut());
+        let old = std::mem::replace(&mut self.slots, slots);
         self.used = 0;
         self.live = 0;
         for p in old {
@@ -83,6 +104,7 @@ impl Interner {
                 self.insert(p);
             }
         }
+        Ok(())
     }
 
     /// Drops every string whose mark bit is clear (called during GC).

@@ -5,16 +5,27 @@
 //! they still need reachable from a root (the thread's value stack or
 //! `Vm::temp_roots`) across any call into this module. This module must not
 //! run program code.
+//!
+//! The heap has a limit (`TINYVM_HEAP_MAX`, none by default) on the bytes
+//! it accounts: objects and the buffers they own. A collection becomes due
+//! at `next_gc`, which never exceeds the limit, so the one test of the
+//! allocation fast paths (`bytes_allocated + size > next_gc`, here and in
+//! generated code) also guards the limit; the slow path collects and raises
+//! `Out of memory.` when the heap would still pass the limit (`reserve`).
+//! When the system itself refuses memory, the allocation collects and tries
+//! once more before raising (`retry_after_collecting`).
 
 pub mod gc;
 pub mod intern;
+pub mod oom;
 pub mod pool;
 
 use crate::object::class::PtrMap;
 use crate::object::*;
 use crate::value::Value;
-use crate::vm::{Thread, Vm};
-use std::alloc::{alloc, dealloc, handle_alloc_error, Layout};
+use crate::vm::error::raise;
+use crate::vm::{Thread, Trap, Vm};
+use std::alloc::{alloc, dealloc, Layout};
 
 const MIN_NEXT_GC: usize = 1 << 20;
 /// After a collection, the next one starts when the heap reaches this many
@@ -39,8 +50,10 @@ pub struct Heap {
     pub objects: *mut Obj,
     /// Bytes currently allocated (objects and their buffers).
     pub bytes_allocated: usize,
-    /// Collect when `bytes_allocated` passes this.
+    /// Collect when `bytes_allocated` passes this. Never above `limit`.
     pub next_gc: usize,
+    /// The most bytes the heap may account (`TINYVM_HEAP_MAX`).
+    pub limit: usize,
     /// `TINYVM_GC_STRESS=1`: collect before every allocation (`next_gc`
     /// then stays 0, so every allocation finds a collection due).
     stress: bool,
@@ -55,6 +68,7 @@ impl Default for Heap {
             objects: std::ptr::null_mut(),
             bytes_allocated: 0,
             next_gc: MIN_NEXT_GC,
+            limit: usize::MAX,
             stress: false,
             stats: GcStats::default(),
             pools: pool::Pools::default(),
@@ -76,7 +90,14 @@ impl Heap {
     }
 
     pub fn after_collection(&mut self) {
-        self.next_gc = if self.stress { 0 } else { (self.bytes_allocated * HEAP_GROWTH).max(MIN_NEXT_GC) };
+        self.next_gc =
+            if self.stress { 0 } else { (self.bytes_allocated * HEAP_GROWTH).max(MIN_NEXT_GC).min(self.limit) };
+    }
+
+    /// Sets the heap limit (`None`: no limit beyond what the system gives).
+    pub fn set_limit(&mut self, limit: Option<usize>) {
+        self.limit = limit.unwrap_or(usize::MAX);
+        self.after_collection();
     }
 
     pub fn set_stress(&mut self, stress: bool) {
@@ -104,22 +125,74 @@ pub mod layout {
         ((pool::MAX_SMALL - std::mem::size_of::<ObjInstance>()) / std::mem::size_of::<Value>()) as u32;
 }
 
-fn layout(size: usize) -> Layout {
-    match Layout::from_size_align(size, 8) {
-        Ok(layout) => layout,
-        Err(_) => handle_alloc_error(Layout::new::<u64>()),
+/// The layout of a buffer of `size` bytes (a multiple of 8).
+fn layout(size: usize) -> Option<Layout> {
+    Layout::from_size_align(size, 8).ok()
+}
+
+/// Raises the runtime error `Out of memory.` (the current frame's `pc`
+/// and the stack top must be up to date, as for every runtime error).
+#[cold]
+#[inline(never)]
+pub fn out_of_memory(th: &mut Thread) -> Trap {
+    raise(th, oom::MESSAGE)
+}
+
+/// Makes room for `bytes` more accounted heap bytes: collects first when a
+/// collection is due, and raises `Out of memory.` when even after it the
+/// heap would pass its limit. May collect, so everything the caller still
+/// needs must be reachable from roots.
+#[inline(always)]
+pub fn reserve(vm: &mut Vm, th: &mut Thread, bytes: usize) -> Result<(), Trap> {
+    // `next_gc` never exceeds the limit: this one test covers both. Under
+    // GC stress `next_gc` is 0, so every allocation collects.
+    if vm.heap.bytes_allocated + bytes > vm.heap.next_gc {
+        return collect_for(vm, th, bytes);
     }
+    Ok(())
+}
+
+#[cold]
+#[inline(never)]
+fn collect_for(vm: &mut Vm, th: &mut Thread, bytes: usize) -> Result<(), Trap> {
+    gc::collect(vm, th);
+    if vm.heap.bytes_allocated.saturating_add(bytes) > vm.heap.limit {
+        return Err(out_of_memory(th));
+    }
+    Ok(())
+}
+
+/// After the system refused the memory that `attempt` asks for: collects
+/// (dead objects' memory goes back to the pools and the system) and tries
+/// once more, else raises `Out of memory.`. The caller's values must be
+/// reachable from roots, as for any allocation.
+#[cold]
+#[inline(never)]
+pub fn retry_after_collecting<R>(
+    vm: &mut Vm,
+    th: &mut Thread,
+    attempt: impl FnOnce(&mut Vm) -> Option<R>,
+) -> Result<R, Trap> {
+    gc::collect(vm, th);
+    attempt(vm).ok_or_else(|| out_of_memory(th))
 }
 
 /// Allocates `size` bytes for an object of `kind`, collecting first if due,
 /// and writes `init` (whose first field is the header) at the start.
-fn alloc_object<T>(vm: &mut Vm, th: &mut Thread, size: usize, init: T) -> *mut T {
+/// Raises `Out of memory.` (and drops `init`) when there is no room.
+fn alloc_object<T>(vm: &mut Vm, th: &mut Thread, size: usize, init: T) -> Result<*mut T, Trap> {
     debug_assert!(size >= std::mem::size_of::<T>());
-    // Under GC stress `next_gc` is 0: every allocation collects.
-    if vm.heap.bytes_allocated + size > vm.heap.next_gc {
-        gc::collect(vm, th);
+    // The fast path: no collection due (which is also the limit's test, see
+    // `reserve`) and a free slot of the size class. Everything else is out
+    // of line, so the fast path keeps few values live across calls.
+    let mut ptr = std::ptr::null_mut();
+    if vm.heap.bytes_allocated + size <= vm.heap.next_gc {
+        ptr = vm.heap.pools.pop(size);
     }
-    let ptr = vm.heap.pools.alloc(size) as *mut T;
+    if ptr.is_null() {
+        ptr = alloc_slow(vm, th, size)?;
+    }
+    let ptr = ptr as *mut T;
     // SAFETY: `ptr` is a fresh allocation of at least size_of::<T>() bytes,
     // aligned to 8, and every object type starts with an `Obj` header.
     unsafe {
@@ -129,30 +202,49 @@ fn alloc_object<T>(vm: &mut Vm, th: &mut Thread, size: usize, init: T) -> *mut T
         vm.heap.objects = obj;
     }
     vm.heap.account(size);
-    ptr
+    Ok(ptr)
+}
+
+/// `alloc_object`'s slow path: collects when due, raises past the limit,
+/// refills the pools or allocates a large object, and collects and tries
+/// again when the system refuses memory.
+#[cold]
+#[inline(never)]
+fn alloc_slow(vm: &mut Vm, th: &mut Thread, size: usize) -> Result<*mut u8, Trap> {
+    reserve(vm, th, size)?;
+    let p = vm.heap.pools.alloc(size);
+    if !p.is_null() {
+        return Ok(p);
+    }
+    retry_after_collecting(vm, th, |vm| Some(vm.heap.pools.alloc(size)).filter(|p| !p.is_null()))
 }
 
 /// Interns `bytes`, allocating a string only when it is new.
-pub fn new_string(vm: &mut Vm, th: &mut Thread, bytes: &[u8]) -> *mut ObjString {
+pub fn new_string(vm: &mut Vm, th: &mut Thread, bytes: &[u8]) -> Result<*mut ObjString, Trap> {
     let hash = string::hash_bytes(bytes);
     if let Some(s) = vm.strings.find(bytes, hash) {
-        return s;
+        return Ok(s);
+    }
+    // Room in the table first: a collection (in `alloc_object`) only
+    // turns entries into tombstones, so the room stays.
+    if vm.strings.reserve_one().is_err() {
+        retry_after_collecting(vm, th, |vm| vm.strings.reserve_one().ok())?;
     }
     let mut header = Obj::new(ObjKind::String);
     header.hash = hash;
-    let s = alloc_object(vm, th, ObjString::alloc_size(bytes.len()), ObjString { obj: header, len: bytes.len() });
+    let s = alloc_object(vm, th, ObjString::alloc_size(bytes.len()), ObjString { obj: header, len: bytes.len() })?;
     // SAFETY: the allocation has room for `len` bytes after the struct.
     unsafe { std::ptr::copy_nonoverlapping(bytes.as_ptr(), s.add(1) as *mut u8, bytes.len()) };
     vm.strings.insert(s);
-    s
+    Ok(s)
 }
 
 /// A string value for `text`.
-pub fn string_value(vm: &mut Vm, th: &mut Thread, text: &[u8]) -> Value {
-    Value::object(new_string(vm, th, text) as *mut Obj)
+pub fn string_value(vm: &mut Vm, th: &mut Thread, text: &[u8]) -> Result<Value, Trap> {
+    Ok(Value::object(new_string(vm, th, text)? as *mut Obj))
 }
 
-pub fn new_closure(vm: &mut Vm, th: &mut Thread, function: *mut ObjFunction) -> *mut ObjClosure {
+pub fn new_closure(vm: &mut Vm, th: &mut Thread, function: *mut ObjFunction) -> Result<*mut ObjClosure, Trap> {
     // SAFETY: the caller keeps `function` alive (it is a constant of a live function).
     let count = unsafe { (*function).upvalue_count };
     let closure = alloc_object(
@@ -160,23 +252,23 @@ pub fn new_closure(vm: &mut Vm, th: &mut Thread, function: *mut ObjFunction) -> 
         th,
         ObjClosure::alloc_size(count as usize),
         ObjClosure { obj: Obj::new(ObjKind::Closure), function, upvalue_count: count },
-    );
+    )?;
     let upvalues = ObjClosure::upvalues(closure);
     for i in 0..count as usize {
         // SAFETY: the allocation holds `count` upvalue pointers after the struct.
         unsafe { upvalues.add(i).write(std::ptr::null_mut()) };
     }
-    closure
+    Ok(closure)
 }
 
-pub fn new_upvalue(vm: &mut Vm, th: &mut Thread, location: *mut Value) -> *mut ObjUpvalue {
+pub fn new_upvalue(vm: &mut Vm, th: &mut Thread, location: *mut Value) -> Result<*mut ObjUpvalue, Trap> {
     let init =
         ObjUpvalue { obj: Obj::new(ObjKind::Upvalue), location, closed: Value::NIL, next_open: std::ptr::null_mut() };
     alloc_object(vm, th, std::mem::size_of::<ObjUpvalue>(), init)
 }
 
 /// A class with its root shape. `name` must be reachable from a root.
-pub fn new_class(vm: &mut Vm, th: &mut Thread, name: *mut ObjString) -> *mut ObjClass {
+pub fn new_class(vm: &mut Vm, th: &mut Thread, name: *mut ObjString) -> Result<*mut ObjClass, Trap> {
     let init = ObjClass {
         obj: Obj::new(ObjKind::Class),
         name,
@@ -185,13 +277,13 @@ pub fn new_class(vm: &mut Vm, th: &mut Thread, name: *mut ObjString) -> *mut Obj
         field_hint: 0,
         methods: PtrMap::default(),
     };
-    let class = alloc_object(vm, th, std::mem::size_of::<ObjClass>(), init);
+    let class = alloc_object(vm, th, std::mem::size_of::<ObjClass>(), init)?;
     vm.temp_roots.push(Value::object(class as *mut Obj));
     let root = new_shape(vm, th, class, std::ptr::null_mut(), std::ptr::null_mut());
     vm.temp_roots.pop();
     // SAFETY: `class` was just allocated and is still live (it was rooted).
-    unsafe { (*class).root_shape = root };
-    class
+    unsafe { (*class).root_shape = root? };
+    Ok(class)
 }
 
 /// A shape; `class`, `parent` and `key` must be reachable from roots.
@@ -201,7 +293,7 @@ pub fn new_shape(
     class: *mut ObjClass,
     parent: *mut ObjShape,
     key: *mut ObjString,
-) -> *mut ObjShape {
+) -> Result<*mut ObjShape, Trap> {
     // SAFETY: a non-null parent is a live shape.
     let field_count = if parent.is_null() { 0 } else { unsafe { (*parent).field_count + 1 } };
     let init = ObjShape { obj: Obj::new(ObjKind::Shape), class, parent, key, field_count, transitions: Vec::new() };
@@ -211,7 +303,7 @@ pub fn new_shape(
 /// An instance of `class` (which the caller keeps reachable). Generated
 /// code has an inline copy of this for the common case
 /// (`codegen/lower/alloc.rs`): keep the two in step.
-pub fn new_instance(vm: &mut Vm, th: &mut Thread, class: *mut ObjClass) -> *mut ObjInstance {
+pub fn new_instance(vm: &mut Vm, th: &mut Thread, class: *mut ObjClass) -> Result<*mut ObjInstance, Trap> {
     // SAFETY: the caller keeps `class` alive.
     let (shape, hint) = unsafe { ((*class).root_shape, (*class).field_hint) };
     let init = ObjInstance {
@@ -222,31 +314,87 @@ pub fn new_instance(vm: &mut Vm, th: &mut Thread, class: *mut ObjClass) -> *mut 
         capacity: hint,
         inline_capacity: hint,
     };
-    let instance = alloc_object(vm, th, ObjInstance::alloc_size(hint as usize), init);
+    let instance = alloc_object(vm, th, ObjInstance::alloc_size(hint as usize), init)?;
     // SAFETY: `instance` is fresh; its inline slots follow the struct.
     unsafe { (*instance).fields = ObjInstance::inline_fields(instance) };
-    instance
+    Ok(instance)
 }
 
-pub fn new_bound_method(vm: &mut Vm, th: &mut Thread, receiver: Value, method: *mut ObjClosure) -> *mut ObjBoundMethod {
+pub fn new_bound_method(
+    vm: &mut Vm,
+    th: &mut Thread,
+    receiver: Value,
+    method: *mut ObjClosure,
+) -> Result<*mut ObjBoundMethod, Trap> {
     let init = ObjBoundMethod { obj: Obj::new(ObjKind::BoundMethod), receiver, method };
     alloc_object(vm, th, std::mem::size_of::<ObjBoundMethod>(), init)
 }
 
-pub fn new_native(vm: &mut Vm, th: &mut Thread, name: &'static str, arity: u8, function: NativeFn) -> *mut ObjNative {
+pub fn new_native(
+    vm: &mut Vm,
+    th: &mut Thread,
+    name: &'static str,
+    arity: u8,
+    function: NativeFn,
+) -> Result<*mut ObjNative, Trap> {
     let init = ObjNative { obj: Obj::new(ObjKind::Native), function, name, arity };
     alloc_object(vm, th, std::mem::size_of::<ObjNative>(), init)
 }
 
 /// An array owning `items` (whose values the caller keeps reachable until this returns).
-pub fn new_array(vm: &mut Vm, th: &mut Thread, items: Vec<Value>) -> *mut ObjArray {
+pub fn new_array(vm: &mut Vm, th: &mut Thread, items: Vec<Value>) -> Result<*mut ObjArray, Trap> {
+    let size = std::mem::size_of::<ObjArray>();
     let buffer = items.capacity() * std::mem::size_of::<Value>();
+    // Room for the object and its buffer together, so that the heap stays
+    // within its limit once both are accounted.
+    reserve(vm, th, size + buffer)?;
+    let empty = ObjArray { obj: Obj::new(ObjKind::Array), ptr: std::ptr::NonNull::dangling().as_ptr(), len: 0, cap: 0 };
+    let array = alloc_object(vm, th, size, empty)?;
     let mut items = std::mem::ManuallyDrop::new(items);
-    let init =
-        ObjArray { obj: Obj::new(ObjKind::Array), ptr: items.as_mut_ptr(), len: items.len(), cap: items.capacity() };
-    let array = alloc_object(vm, th, std::mem::size_of::<ObjArray>(), init);
+    // SAFETY: `array` was just allocated; it takes over the buffer of `items`.
+    unsafe {
+        (*array).ptr = items.as_mut_ptr();
+        (*array).len = items.len();
+        (*array).cap = items.capacity();
+    }
     vm.heap.account(buffer);
-    array
+    Ok(array)
+}
+
+/// Makes room in `array` (which the caller keeps reachable) for
+/// `additional` more items, growing its buffer as `Vec` does (doubling);
+/// raises `Out of memory.` when there is no room. May collect.
+#[inline]
+pub fn grow_array(vm: &mut Vm, th: &mut Thread, array: *mut ObjArray, additional: usize) -> Result<(), Trap> {
+    // SAFETY: the caller keeps the array alive.
+    let (len, cap) = unsafe { ((*array).len, (*array).cap) };
+    if cap - len >= additional {
+        return Ok(());
+    }
+    grow_array_buffer(vm, th, array, additional)
+}
+
+#[cold]
+#[inline(never)]
+fn grow_array_buffer(vm: &mut Vm, th: &mut Thread, array: *mut ObjArray, additional: usize) -> Result<(), Trap> {
+    // SAFETY: the caller keeps the array alive.
+    let (len, cap) = unsafe { ((*array).len, (*array).cap) };
+    let Some(needed) = len.checked_add(additional) else {
+        return Err(out_of_memory(th));
+    };
+    let new_cap = needed.max(cap.saturating_mul(2)).max(4);
+    reserve(vm, th, (new_cap - cap).saturating_mul(std::mem::size_of::<Value>()))?;
+    let attempt = |_: &mut Vm| {
+        // SAFETY: as above; a collection does not move or free the array.
+        unsafe { (*array).with_vec(|v| oom::try_reserve_exact(v, new_cap - len).ok()) }
+    };
+    if attempt(vm).is_none() {
+        retry_after_collecting(vm, th, attempt)?;
+    }
+    // SAFETY: as above.
+    let grown = unsafe { (*array).cap } - cap;
+    vm.heap.account(grown * std::mem::size_of::<Value>());
+    Ok(())
 }
 
 pub fn new_thread_object(
@@ -254,13 +402,13 @@ pub fn new_thread_object(
     th: &mut Thread,
     id: u64,
     shared: std::sync::Arc<crate::sync::threads::ThreadShared>,
-) -> *mut ObjThread {
+) -> Result<*mut ObjThread, Trap> {
     let init = ObjThread { obj: Obj::new(ObjKind::Thread), id, shared };
     alloc_object(vm, th, std::mem::size_of::<ObjThread>(), init)
 }
 
 /// Allocates a function object (used by the module loader).
-pub fn new_function(vm: &mut Vm, th: &mut Thread, function: ObjFunction) -> *mut ObjFunction {
+pub fn new_function(vm: &mut Vm, th: &mut Thread, function: ObjFunction) -> Result<*mut ObjFunction, Trap> {
     alloc_object(vm, th, std::mem::size_of::<ObjFunction>(), function)
 }
 
@@ -370,15 +518,14 @@ unsafe fn free_owning_object(pools: &mut pool::Pools, obj: *mut Obj) -> usize {
     }
 }
 
-/// Allocates a separate field buffer of `capacity` values.
-pub fn alloc_field_buffer(capacity: u32) -> *mut Value {
-    let layout = layout(capacity as usize * std::mem::size_of::<Value>());
+/// Allocates a separate field buffer of `capacity` values (at least 1);
+/// `None` when the system has no memory for it.
+pub fn alloc_field_buffer(capacity: u32) -> Option<*mut Value> {
+    debug_assert!(capacity > 0);
+    let layout = layout(capacity as usize * std::mem::size_of::<Value>())?;
     // SAFETY: capacity is at least 1 when a buffer is needed, so the size is non-zero.
-    let p = unsafe { alloc(layout) } as *mut Value;
-    if p.is_null() {
-        handle_alloc_error(layout);
-    }
-    p
+    let p = oom::fallible(|| unsafe { alloc(layout) }) as *mut Value;
+    (!p.is_null()).then_some(p)
 }
 
 /// Frees a buffer from `alloc_field_buffer`; returns its size.
@@ -387,7 +534,10 @@ pub fn alloc_field_buffer(capacity: u32) -> *mut Value {
 /// `fields` must come from `alloc_field_buffer(capacity)` and not be used again.
 pub unsafe fn free_field_buffer(fields: *mut Value, capacity: u32) -> usize {
     let size = capacity as usize * std::mem::size_of::<Value>();
-    // SAFETY: guaranteed by the caller.
-    unsafe { dealloc(fields as *mut u8, layout(size)) };
+    // `alloc_field_buffer` allocated it with this layout, so it exists.
+    if let Some(layout) = layout(size) {
+        // SAFETY: guaranteed by the caller.
+        unsafe { dealloc(fields as *mut u8, layout) };
+    }
     size
 }

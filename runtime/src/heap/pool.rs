@@ -5,8 +5,11 @@
 //! their list instead of to the system allocator, so allocation and freeing
 //! are a few instructions. Larger objects use the system allocator. Pools
 //! are only used under the VM lock. Chunks are kept for the life of the VM.
+//! When the system has no memory for a chunk or a large object, `alloc`
+//! returns null and the heap decides what to do (`heap::alloc_object`).
 
-use std::alloc::{alloc, dealloc, handle_alloc_error, Layout};
+use super::oom::fallible;
+use std::alloc::{alloc, dealloc, Layout};
 
 const GRANULE: usize = 16;
 /// log2(GRANULE): the class of `size` bytes is `(size - 1) >> GRANULE_SHIFT`.
@@ -43,39 +46,60 @@ fn class_of(size: usize) -> Option<usize> {
     (size <= MAX_SMALL).then(|| (size.max(1) - 1) >> GRANULE_SHIFT)
 }
 
-fn large_layout(size: usize) -> Layout {
-    Layout::from_size_align(size, 8).unwrap_or_else(|_| handle_alloc_error(Layout::new::<u64>()))
+/// `None` when `size` is too large for any allocation.
+fn large_layout(size: usize) -> Option<Layout> {
+    Layout::from_size_align(size, 8).ok()
 }
 
 impl Pools {
-    /// Memory for an object of `size` bytes (8-byte aligned, uninitialized).
+    /// Memory for an object of `size` bytes (8-byte aligned, uninitialized),
+    /// or null when the system has none.
     #[inline(always)]
     pub fn alloc(&mut self, size: usize) -> *mut u8 {
         let Some(class) = class_of(size) else {
             return alloc_large(size);
         };
-        let head = self.free[class];
-        if !head.is_null() {
-            // SAFETY: free-list nodes are dead objects of this class owned by the pool.
-            let next = unsafe { (*head).next };
-            self.free[class] = next;
-            // The next allocation of this class reads `next`: start loading
-            // it now rather than stall on it then.
-            prefetch(next);
-            return head as *mut u8;
+        let p = self.pop(size);
+        if !p.is_null() {
+            return p;
         }
         self.carve((class + 1) * GRANULE)
+    }
+
+    /// `alloc`'s fast path: memory from the free list of `size`'s class,
+    /// or null when that list is empty or `size` is large.
+    #[inline(always)]
+    pub fn pop(&mut self, size: usize) -> *mut u8 {
+        let Some(class) = class_of(size) else {
+            return std::ptr::null_mut();
+        };
+        let head = self.free[class];
+        if head.is_null() {
+            return std::ptr::null_mut();
+        }
+        // SAFETY: free-list nodes are dead objects of this class owned by the pool.
+        let next = unsafe { (*head).next };
+        self.free[class] = next;
+        // The next allocation of this class reads `next`: start loading
+        // it now rather than stall on it then.
+        prefetch(next);
+        head as *mut u8
     }
 
     #[cold]
     #[inline(never)]
     fn carve(&mut self, bytes: usize) -> *mut u8 {
         if self.bump_left < bytes {
-            let layout = large_layout(CHUNK);
+            let Some(layout) = large_layout(CHUNK) else {
+                return std::ptr::null_mut();
+            };
+            if super::oom::try_reserve(&mut self.chunks, 1).is_err() {
+                return std::ptr::null_mut();
+            }
             // SAFETY: a non-zero-sized layout.
-            let chunk = unsafe { alloc(layout) };
+            let chunk = fallible(|| unsafe { alloc(layout) });
             if chunk.is_null() {
-                handle_alloc_error(layout);
+                return chunk;
             }
             self.chunks.push(chunk);
             self.bump = chunk;
@@ -122,13 +146,11 @@ pub fn prefetch<T>(p: *const T) {
 #[cold]
 #[inline(never)]
 fn alloc_large(size: usize) -> *mut u8 {
-    let layout = large_layout(size);
+    let Some(layout) = large_layout(size) else {
+        return std::ptr::null_mut();
+    };
     // SAFETY: the size is larger than MAX_SMALL, so non-zero.
-    let p = unsafe { alloc(layout) };
-    if p.is_null() {
-        handle_alloc_error(layout);
-    }
-    p
+    fallible(|| unsafe { alloc(layout) })
 }
 
 /// # Safety
@@ -136,8 +158,11 @@ fn alloc_large(size: usize) -> *mut u8 {
 #[cold]
 #[inline(never)]
 unsafe fn free_large(p: *mut u8, size: usize) {
-    // SAFETY: per the contract, `p` was allocated with this layout.
-    unsafe { dealloc(p, large_layout(size)) }
+    // `alloc_large` allocated `p` with this layout, so it exists.
+    if let Some(layout) = large_layout(size) {
+        // SAFETY: per the contract, `p` was allocated with this layout.
+        unsafe { dealloc(p, layout) }
+    }
 }
 
 #[cfg(test)]
@@ -156,5 +181,12 @@ mod tests {
         let big = pools.alloc(1000);
         // SAFETY: big came from alloc(1000).
         unsafe { pools.free(big, 1000) };
+    }
+
+    #[test]
+    fn memory_the_system_refuses_is_null() {
+        let mut pools = Pools::default();
+        assert!(pools.alloc(1 << 47).is_null(), "more than a process's address space");
+        assert!(pools.alloc(usize::MAX - 7).is_null(), "more than any allocation can have");
     }
 }

@@ -1,6 +1,6 @@
 //! Natives on values: clock, len, push, pop, str, num, chr, ord, sqrt, floor.
 
-use crate::heap::{new_string, string_value};
+use crate::heap::{grow_array, new_string, out_of_memory, string_value};
 use crate::object::*;
 use crate::value::Value;
 use crate::vm::error::raise;
@@ -46,15 +46,10 @@ pub fn len(_: &mut Vm, th: &mut Thread, args: &[Value]) -> Result<Value, Trap> {
 
 pub fn push(vm: &mut Vm, th: &mut Thread, args: &[Value]) -> Result<Value, Trap> {
     let array = array_arg(th, "push", args[0])?;
-    // SAFETY: the array is live (an argument on the stack).
-    let grown = unsafe {
-        (*array).with_vec(|v| {
-            let before = v.capacity();
-            v.push(args[1]);
-            v.capacity() - before
-        })
-    };
-    vm.heap.account(grown * std::mem::size_of::<Value>());
+    // The array is an argument on the stack, so it survives a collection.
+    grow_array(vm, th, array, 1)?;
+    // SAFETY: the array is live; it has room for the item (no reallocation).
+    unsafe { (*array).with_vec(|v| v.push(args[1])) };
     Ok(args[0])
 }
 
@@ -72,8 +67,11 @@ pub fn str(vm: &mut Vm, th: &mut Thread, args: &[Value]) -> Result<Value, Trap> 
         return Ok(args[0]);
     }
     let mut out = Vec::new();
-    crate::print::write_value(&mut out, args[0]);
-    Ok(string_value(vm, th, &out))
+    // Text longer than the heap limit could never become a string.
+    if crate::print::try_write_value(&mut out, args[0], vm.heap.limit).is_err() {
+        return Err(out_of_memory(th));
+    }
+    string_value(vm, th, &out)
 }
 
 /// Parses a decimal number: optional sign, digits, optional fraction and exponent.
@@ -116,7 +114,7 @@ pub fn chr(vm: &mut Vm, th: &mut Thread, args: &[Value]) -> Result<Value, Trap> 
     if n.fract() != 0.0 || !(0.0..=255.0).contains(&n) {
         return Err(raise(th, "chr() expects an integer from 0 to 255."));
     }
-    Ok(Value::object(new_string(vm, th, &[n as u8]) as *mut Obj))
+    Ok(Value::object(new_string(vm, th, &[n as u8])? as *mut Obj))
 }
 
 pub fn ord(_: &mut Vm, th: &mut Thread, args: &[Value]) -> Result<Value, Trap> {

@@ -1,7 +1,8 @@
 //! Natives that talk to the outside: stdin, stderr, exit, arguments, sleep,
 //! and the classic dialect's stack trace. Blocking calls release the VM lock.
 
-use crate::heap::{new_array, new_string};
+use crate::heap::oom::try_reserve;
+use crate::heap::{grow_array, new_array, new_string, out_of_memory};
 use crate::object::*;
 use crate::sync::blocking;
 use crate::value::Value;
@@ -33,31 +34,68 @@ fn stdin_error(th: &mut Thread, e: &std::io::Error) -> Trap {
 
 pub fn read_line(vm: &mut Vm, th: &mut Thread, _: &[Value]) -> Result<Value, Trap> {
     crate::output::flush_stdout();
-    let line = blocking(vm, th, || {
-        let mut buf = Vec::new();
-        match std::io::stdin().lock().read_until(b'\n', &mut buf) {
-            Ok(0) => Ok(None),
-            Ok(_) => {
-                if buf.last() == Some(&b'\n') {
-                    buf.pop();
-                    if buf.last() == Some(&b'\r') {
-                        buf.pop();
-                    }
-                }
-                Ok(Some(buf))
-            }
-            Err(e) => Err(e),
-        }
-    });
-    Ok(match line.map_err(|e| stdin_error(th, &e))? {
-        Some(bytes) => Value::object(new_string(vm, th, &bytes) as *mut Obj),
-        None => Value::NIL,
-    })
+    // A line longer than the heap limit could never become a string.
+    let max = vm.heap.limit;
+    let line = blocking(vm, th, || read_stdin_line(max));
+    match line {
+        Ok(Some(bytes)) => Ok(Value::object(new_string(vm, th, &bytes)? as *mut Obj)),
+        Ok(None) => Ok(Value::NIL),
+        Err(LineError::NoMemory) => Err(out_of_memory(th)),
+        Err(LineError::Read(e)) => Err(stdin_error(th, &e)),
+    }
 }
 
-pub fn print_error(_: &mut Vm, _: &mut Thread, args: &[Value]) -> Result<Value, Trap> {
+/// Why `read_stdin_line` returned no line.
+enum LineError {
+    NoMemory,
+    Read(std::io::Error),
+}
+
+/// The next line of stdin without its line ending (`\n` or `\r\n`), `None`
+/// at the end. Reads into memory reserved fallibly, at most `max` bytes
+/// (`NoMemory` when the line does not fit).
+fn read_stdin_line(max: usize) -> Result<Option<Vec<u8>>, LineError> {
+    let mut stdin = std::io::stdin().lock();
+    let mut buf = Vec::new();
+    loop {
+        let chunk = match stdin.fill_buf() {
+            Ok(chunk) => chunk,
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+            Err(e) => return Err(LineError::Read(e)),
+        };
+        if chunk.is_empty() {
+            break;
+        }
+        let (take, done) = match chunk.iter().position(|&b| b == b'\n') {
+            Some(i) => (i + 1, true),
+            None => (chunk.len(), false),
+        };
+        if take > max.saturating_sub(buf.len()) || try_reserve(&mut buf, take).is_err() {
+            return Err(LineError::NoMemory);
+        }
+        buf.extend_from_slice(&chunk[..take]);
+        stdin.consume(take);
+        if done {
+            break;
+        }
+    }
+    if buf.is_empty() {
+        return Ok(None);
+    }
+    if buf.last() == Some(&b'\n') {
+        buf.pop();
+        if buf.last() == Some(&b'\r') {
+            buf.pop();
+        }
+    }
+    Ok(Some(buf))
+}
+
+pub fn print_error(_: &mut Vm, th: &mut Thread, args: &[Value]) -> Result<Value, Trap> {
     let mut out = Vec::new();
-    crate::print::write_value(&mut out, args[0]);
+    if crate::print::try_write_value(&mut out, args[0], usize::MAX).is_err() || try_reserve(&mut out, 1).is_err() {
+        return Err(out_of_memory(th));
+    }
     out.push(b'\n');
     crate::output::write_stderr(&out);
     Ok(Value::NIL)
@@ -73,15 +111,22 @@ pub fn exit(vm: &mut Vm, th: &mut Thread, args: &[Value]) -> Result<Value, Trap>
 }
 
 pub fn args(vm: &mut Vm, th: &mut Thread, _: &[Value]) -> Result<Value, Trap> {
-    let array = new_array(vm, th, Vec::new());
+    let array = new_array(vm, th, Vec::new())?;
     th.push(Value::object(array as *mut Obj));
-    for arg in vm.options.args.clone() {
-        let s = new_string(vm, th, arg.as_bytes());
-        // SAFETY: the array is rooted on the stack.
-        unsafe { (*array).with_vec(|v| v.push(Value::object(s as *mut Obj))) };
-    }
+    let filled = (|| {
+        for arg in vm.options.args.clone() {
+            let s = new_string(vm, th, arg.as_bytes())?;
+            th.push(Value::object(s as *mut Obj));
+            let grown = grow_array(vm, th, array, 1);
+            th.pop();
+            grown?;
+            // SAFETY: the array is rooted on the stack and has room for the item.
+            unsafe { (*array).with_vec(|v| v.push(Value::object(s as *mut Obj))) };
+        }
+        Ok(())
+    })();
     th.pop();
-    Ok(Value::object(array as *mut Obj))
+    filled.map(|()| Value::object(array as *mut Obj))
 }
 
 pub fn sleep(vm: &mut Vm, th: &mut Thread, args: &[Value]) -> Result<Value, Trap> {

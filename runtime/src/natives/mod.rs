@@ -12,7 +12,7 @@ pub use core::{parse_number, start_clock};
 use crate::heap::{new_native, new_string};
 use crate::object::{NativeFn, Obj};
 use crate::value::Value;
-use crate::vm::{Thread, Vm};
+use crate::vm::{Thread, Trap, Vm};
 
 /// Name of the native behind the classic dialect's `print_stack_trace`;
 /// not a valid identifier, so programs cannot shadow or call it by name.
@@ -46,15 +46,16 @@ const NATIVES: &[(&str, u8, NativeFn)] = &[
     ("$sleep", 1, io::sleep),
 ];
 
-/// Defines every native as a global.
-pub fn define_all(vm: &mut Vm, th: &mut Thread) {
+/// Defines every native as a global (`Err`: out of memory).
+pub fn define_all(vm: &mut Vm, th: &mut Thread) -> Result<(), Trap> {
     for &(name, arity, function) in NATIVES {
-        let name_string = new_string(vm, th, name.as_bytes());
+        let name_string = new_string(vm, th, name.as_bytes())?;
         th.push(Value::object(name_string as *mut Obj));
         let native = new_native(vm, th, name, arity, function);
         th.pop();
-        vm.globals.define(name_string, Value::object(native as *mut Obj));
+        vm.globals.define(name_string, Value::object(native? as *mut Obj));
     }
+    Ok(())
 }
 
 /// The names of all natives (the compiler treats them as known globals).

@@ -76,6 +76,10 @@ pub fn spawn(vm: &mut Vm, th: &mut Thread, argc: usize) -> Result<(), Trap> {
         let s = lock();
         s.started + 1
     };
+    let shared = Arc::new(ThreadShared::new(id));
+    // Allocated first, so that running out of memory leaves nothing to undo
+    // (the callee and arguments stay on this thread's stack meanwhile).
+    let object = new_thread_object(vm, th, id, shared.clone())?;
     let child = Box::into_raw(Thread::new(id));
     // SAFETY: the child was just created and is not shared yet; the callee
     // and arguments are argc + 1 values below the parent's top.
@@ -86,8 +90,6 @@ pub fn spawn(vm: &mut Vm, th: &mut Thread, argc: usize) -> Result<(), Trap> {
     }
     vm.threads.push(child);
     lock().register(id, child);
-    let shared = Arc::new(ThreadShared::new(id));
-    let object = new_thread_object(vm, th, id, shared.clone());
     for _ in 0..=argc {
         th.pop();
     }

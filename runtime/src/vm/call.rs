@@ -116,7 +116,7 @@ pub fn call_native_code(
 }
 
 fn call_class(vm: &mut Vm, th: &mut Thread, class: *mut ObjClass, argc: usize) -> Result<Called, Trap> {
-    let instance = new_instance(vm, th, class);
+    let instance = new_instance(vm, th, class)?;
     // SAFETY: the callee slot is argc + 1 below the top; the class is live.
     unsafe {
         let slot = th.sp.sub(argc + 1);

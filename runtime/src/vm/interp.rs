@@ -334,7 +334,7 @@ pub fn run(vm: &mut Vm, th: &mut Thread) -> Result<(), Trap> {
                 }
                 Op::Print => {
                     save!();
-                    ops::print(th);
+                    ops::print(th)?;
                     sp = th.sp;
                 }
                 Op::Jump => {
@@ -411,7 +411,7 @@ pub fn run(vm: &mut Vm, th: &mut Thread) -> Result<(), Trap> {
                     let k = read_u32!();
                     let target = constant!(k).as_obj() as *mut ObjFunction;
                     save!();
-                    ops::make_closure(vm, th, target, ip, base, closure);
+                    ops::make_closure(vm, th, target, ip, base, closure)?;
                     ip = ip.add((*target).upvalue_count as usize * Capture::SIZE);
                     sp = th.sp;
                 }
@@ -429,7 +429,7 @@ pub fn run(vm: &mut Vm, th: &mut Thread) -> Result<(), Trap> {
                 Op::Class => {
                     let name = read_u32!();
                     save!();
-                    ops::make_class(vm, th, string_constant!(name));
+                    ops::make_class(vm, th, string_constant!(name))?;
                     sp = th.sp;
                 }
                 Op::Inherit => {
@@ -446,7 +446,7 @@ pub fn run(vm: &mut Vm, th: &mut Thread) -> Result<(), Trap> {
                 Op::Array => {
                     let count = read_u32!() as usize;
                     save!();
-                    ops::make_array(vm, th, count);
+                    ops::make_array(vm, th, count)?;
                     sp = th.sp;
                 }
                 Op::GetIndex => {

@@ -5,7 +5,7 @@
 //! with its constants as values and empty inline caches, and returns the
 //! script's closure. It never runs code.
 
-use super::{Thread, Vm};
+use super::{Thread, Trap, Vm};
 use crate::bytecode::module::{Constant, Module};
 use crate::bytecode::opcode::Operand;
 use crate::bytecode::verify::{verify_module, VerifyError};
@@ -16,8 +16,23 @@ use crate::object::*;
 use crate::value::Value;
 use std::sync::Arc;
 
+/// Why a module could not be loaded.
+#[derive(Debug)]
+pub enum LoadError {
+    /// It is not valid bytecode (nothing was loaded).
+    Invalid(VerifyError),
+    /// Out of memory: the runtime error is pending in `Thread::error`.
+    Trap(Trap),
+}
+
+impl From<Trap> for LoadError {
+    fn from(trap: Trap) -> LoadError {
+        LoadError::Trap(trap)
+    }
+}
+
 /// Verifies and loads `module`; returns the script closure, pushed on `th`'s stack.
-pub fn load(vm: &mut Vm, th: &mut Thread, module: Module) -> Result<*mut ObjClosure, VerifyError> {
+pub fn load(vm: &mut Vm, th: &mut Thread, module: Module) -> Result<*mut ObjClosure, LoadError> {
     load_with_natives(vm, th, module, &[])
 }
 
@@ -28,25 +43,40 @@ pub fn load_with_natives(
     th: &mut Thread,
     mut module: Module,
     natives: &[*const u8],
-) -> Result<*mut ObjClosure, VerifyError> {
-    let verified = verify_module(&module)?;
-    let identity = link_globals(vm, th, &mut module);
+) -> Result<*mut ObjClosure, LoadError> {
+    let verified = verify_module(&module).map_err(LoadError::Invalid)?;
+    let identity = link_globals(vm, th, &mut module)?;
     if !natives.is_empty() && !identity {
         // Machine code addresses globals by the module's slot numbers.
-        return Err(VerifyError("native code needs the module's global slots, which are taken".into()));
+        let e = VerifyError("native code needs the module's global slots, which are taken".into());
+        return Err(LoadError::Invalid(e));
     }
     let id = vm.modules_loaded;
     vm.modules_loaded += 1;
     let info = Arc::new(ModuleInfo { source_name: module.source_name.clone(), id });
     let roots_mark = vm.temp_roots.len();
+    let script = make_functions(vm, th, module, &verified.max_stack, natives, info);
+    vm.temp_roots.truncate(roots_mark);
+    Ok(script?)
+}
 
+/// Creates the module's functions (rooted in `vm.temp_roots`, which the
+/// caller truncates) and pushes the script closure.
+fn make_functions(
+    vm: &mut Vm,
+    th: &mut Thread,
+    mut module: Module,
+    max_stack: &[u32],
+    natives: &[*const u8],
+    info: Arc<ModuleInfo>,
+) -> Result<*mut ObjClosure, Trap> {
     let mut functions = Vec::with_capacity(module.functions.len());
     let protos = std::mem::take(&mut module.functions);
     for (index, proto) in protos.into_iter().enumerate() {
         let name = if index == 0 {
             std::ptr::null_mut()
         } else {
-            let name = new_string(vm, th, proto.short_name.as_bytes());
+            let name = new_string(vm, th, proto.short_name.as_bytes())?;
             vm.temp_roots.push(Value::object(name as *mut Obj));
             name
         };
@@ -58,7 +88,7 @@ pub fn load_with_natives(
             ObjFunction {
                 obj: Obj::new(ObjKind::Function),
                 arity: proto.arity as u32,
-                max_stack: verified.max_stack[index],
+                max_stack: max_stack[index],
                 upvalue_count: proto.upvalue_count,
                 hotness: 0,
                 code,
@@ -78,14 +108,14 @@ pub fn load_with_natives(
                 osr_entries: Vec::new(),
                 gdb_registration: None,
             },
-        );
+        )?;
         // SAFETY: `f` was just allocated; its vectors are owned by it.
         unsafe { (*f).caches = (*f).cache_storage.as_mut_ptr() };
         vm.temp_roots.push(Value::object(f as *mut Obj));
         functions.push(f);
     }
     for &f in &functions {
-        fill_constants(vm, th, f, &functions);
+        fill_constants(vm, th, f, &functions)?;
     }
     for (&f, &entry) in functions.iter().zip(natives) {
         if !entry.is_null() {
@@ -97,13 +127,17 @@ pub fn load_with_natives(
             crate::codegen::jit::note_native_function();
         }
     }
-    let script = new_closure(vm, th, functions[0]);
+    let script = new_closure(vm, th, functions[0])?;
     th.push(Value::object(script as *mut Obj));
-    vm.temp_roots.truncate(roots_mark);
     Ok(script)
 }
 
-fn fill_constants(vm: &mut Vm, th: &mut Thread, f: *mut ObjFunction, functions: &[*mut ObjFunction]) {
+fn fill_constants(
+    vm: &mut Vm,
+    th: &mut Thread,
+    f: *mut ObjFunction,
+    functions: &[*mut ObjFunction],
+) -> Result<(), Trap> {
     // SAFETY: `f` and every function in `functions` are rooted in temp_roots;
     // constants are written into `f`'s own vector before its pointer is taken.
     unsafe {
@@ -115,29 +149,30 @@ fn fill_constants(vm: &mut Vm, th: &mut Thread, f: *mut ObjFunction, functions: 
                 Constant::Number(n) => Value::number(*n),
                 Constant::String(s) => {
                     let bytes = s.clone();
-                    Value::object(new_string(vm, th, &bytes) as *mut Obj)
+                    Value::object(new_string(vm, th, &bytes)? as *mut Obj)
                 }
                 Constant::Function(target) => Value::object(functions[*target as usize] as *mut Obj),
             };
             (&mut (*f).constant_values)[i] = value;
         }
     }
+    Ok(())
 }
 
 /// Maps the module's global names to program slots and rewrites the code's
 /// global operands to those slots. Returns whether the slots were the
 /// module's own numbers (nothing rewritten).
-fn link_globals(vm: &mut Vm, th: &mut Thread, module: &mut Module) -> bool {
+fn link_globals(vm: &mut Vm, th: &mut Thread, module: &mut Module) -> Result<bool, Trap> {
     let mut slots = Vec::with_capacity(module.globals.len());
     for name in &module.globals {
-        let s = new_string(vm, th, name.as_bytes());
+        let s = new_string(vm, th, name.as_bytes())?;
         vm.temp_roots.push(Value::object(s as *mut Obj));
         slots.push(vm.globals.slot_for(s));
         vm.temp_roots.pop();
     }
     let identity = slots.iter().enumerate().all(|(i, &s)| i as u32 == s);
     if identity {
-        return true;
+        return Ok(true);
     }
     for index in 0..module.functions.len() {
         let mut patches: Vec<(usize, u32)> = Vec::new();
@@ -153,7 +188,7 @@ fn link_globals(vm: &mut Vm, th: &mut Thread, module: &mut Module) -> bool {
             code[at..at + 4].copy_from_slice(&slot.to_le_bytes());
         }
     }
-    false
+    Ok(false)
 }
 
 /// `load(path)`: reads, verifies and links a `.tvmc` module and runs its
@@ -170,8 +205,12 @@ pub fn load_native(vm: &mut Vm, th: &mut Thread, args: &[Value]) -> Result<Value
         bytes.map_err(|e| raise(th, format!("Cannot load '{}': {}.", path, crate::output::io_error_text(&e))))?;
     let module = crate::bytecode::tvmc::decode(&bytes)
         .map_err(|e| raise(th, format!("Cannot load '{}': invalid bytecode file: {}.", path, e)))?;
-    if let Err(e) = load(vm, th, module) {
-        return Err(raise(th, format!("Cannot load '{}': invalid bytecode file: {}.", path, e)));
+    match load(vm, th, module) {
+        Ok(_) => {}
+        Err(LoadError::Invalid(e)) => {
+            return Err(raise(th, format!("Cannot load '{}': invalid bytecode file: {}.", path, e)));
+        }
+        Err(LoadError::Trap(trap)) => return Err(trap),
     }
     // SAFETY: `load` pushed the script closure on the stack.
     let slot = unsafe { th.sp.sub(1) };

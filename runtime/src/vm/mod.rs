@@ -47,6 +47,9 @@ pub struct Options {
     /// Prefix of runtime-error traces: none for `tinyvm run`.
     pub program_name: String,
     pub error_format: ErrorFormat,
+    /// The most bytes the GC heap may hold (`TINYVM_HEAP_MAX`); `None`: no
+    /// limit beyond what the system gives.
+    pub heap_limit: Option<usize>,
 }
 
 impl Default for Options {
@@ -57,6 +60,7 @@ impl Default for Options {
             args: Vec::new(),
             program_name: String::new(),
             error_format: ErrorFormat::Human,
+            heap_limit: None,
         }
     }
 }
@@ -119,8 +123,9 @@ pub mod layout {
 impl Vm {
     /// A VM without globals (see `program.rs`: the first module's globals
     /// take the first slots, then the natives are defined). `th` becomes its
-    /// first thread.
-    pub fn new(options: Options, th: &mut Thread) -> Box<Vm> {
+    /// first thread. `Err` (with the error pending in `th`) when the heap
+    /// limit leaves no room for the VM's first string.
+    pub fn new(options: Options, th: &mut Thread) -> Result<Box<Vm>, Trap> {
         let mut vm = Box::new(Vm {
             globals: Globals::default(),
             poll: std::sync::atomic::AtomicBool::new(false),
@@ -135,11 +140,19 @@ impl Vm {
             modules_loaded: 0,
         });
         crate::sync::safepoint::install(&vm);
+        vm.heap.set_limit(vm.options.heap_limit);
         vm.heap.set_stress(std::env::var("TINYVM_GC_STRESS").map(|v| v == "1").unwrap_or(false));
         vm.threads.push(th as *mut Thread);
-        let init = crate::heap::new_string(&mut vm, th, b"init");
+        let init = match crate::heap::new_string(&mut vm, th, b"init") {
+            Ok(init) => init,
+            Err(trap) => {
+                // The safepoint flag points into it: it must never be freed.
+                let _ = Box::leak(vm);
+                return Err(trap);
+            }
+        };
         vm.permanent_strings.push(init);
         vm.init_string = init;
-        vm
+        Ok(vm)
     }
 }

@@ -6,7 +6,8 @@
 use super::error::raise;
 use super::{Thread, Trap, Vm};
 use crate::bytecode::opcode::Capture;
-use crate::heap::{new_array, new_class, new_string};
+use crate::heap::oom::try_reserve_exact;
+use crate::heap::{new_array, new_class, new_string, out_of_memory, retry_after_collecting};
 use crate::object::*;
 use crate::value::Value;
 
@@ -15,13 +16,15 @@ pub fn add(vm: &mut Vm, th: &mut Thread) -> Result<(), Trap> {
     let (a, b) = (th.peek(1), th.peek(0));
     if let (Some(x), Some(y)) = (a.as_kind::<ObjString>(ObjKind::String), b.as_kind::<ObjString>(ObjKind::String)) {
         // SAFETY: both strings are on the stack (rooted) until replaced.
-        let joined = unsafe {
-            let mut bytes = Vec::with_capacity((*x).len + (*y).len);
-            bytes.extend_from_slice((*x).bytes());
-            bytes.extend_from_slice((*y).bytes());
-            bytes
-        };
-        let s = new_string(vm, th, &joined);
+        let (x, y) = unsafe { ((*x).bytes(), (*y).bytes()) };
+        let mut joined = Vec::new();
+        // Both lengths are those of allocated strings, so the sum fits.
+        if try_reserve_exact(&mut joined, x.len() + y.len()).is_err() {
+            retry_after_collecting(vm, th, |_| try_reserve_exact(&mut joined, x.len() + y.len()).ok())?;
+        }
+        joined.extend_from_slice(x);
+        joined.extend_from_slice(y);
+        let s = new_string(vm, th, &joined)?;
         th.pop();
         th.pop();
         th.push(Value::object(s as *mut Obj));
@@ -86,7 +89,7 @@ pub fn get_index(vm: &mut Vm, th: &mut Thread) -> Result<(), Trap> {
             let bytes = unsafe { (*(object.as_obj() as *mut ObjString)).bytes() };
             let i = checked_index(th, index, bytes.len())?;
             let byte = [bytes[i]];
-            Value::object(new_string(vm, th, &byte) as *mut Obj)
+            Value::object(new_string(vm, th, &byte)? as *mut Obj)
         }
         _ => return Err(raise(th, "Only arrays and strings can be indexed.")),
     };
@@ -116,28 +119,38 @@ pub fn set_index(th: &mut Thread) -> Result<(), Trap> {
 }
 
 /// Builds an array from the top `count` values, replacing them.
-pub fn make_array(vm: &mut Vm, th: &mut Thread, count: usize) {
+pub fn make_array(vm: &mut Vm, th: &mut Thread, count: usize) -> Result<(), Trap> {
+    let mut items = Vec::new();
+    if try_reserve_exact(&mut items, count).is_err() {
+        retry_after_collecting(vm, th, |_| try_reserve_exact(&mut items, count).ok())?;
+    }
     // SAFETY: the verifier guarantees `count` values on the stack.
-    let items = unsafe { std::slice::from_raw_parts(th.sp.sub(count), count).to_vec() };
-    let array = new_array(vm, th, items);
+    items.extend_from_slice(unsafe { std::slice::from_raw_parts(th.sp.sub(count), count) });
+    let array = new_array(vm, th, items)?;
     // SAFETY: as above; the values were rooted until the array owned copies.
     th.sp = unsafe { th.sp.sub(count) };
     th.push(Value::object(array as *mut Obj));
+    Ok(())
 }
 
 /// `print` of the value on top (popped).
-pub fn print(th: &mut Thread) {
-    let v = th.pop();
+pub fn print(th: &mut Thread) -> Result<(), Trap> {
+    let v = th.peek(0);
     let mut out = Vec::with_capacity(32);
-    crate::print::write_value(&mut out, v);
+    if crate::print::try_write_value(&mut out, v, usize::MAX).is_err() || try_reserve_exact(&mut out, 1).is_err() {
+        return Err(out_of_memory(th));
+    }
+    th.pop();
     out.push(b'\n');
     crate::output::write_stdout(&out);
+    Ok(())
 }
 
 /// `class Name`: pushes a new class.
-pub fn make_class(vm: &mut Vm, th: &mut Thread, name: *mut ObjString) {
-    let class = new_class(vm, th, name);
+pub fn make_class(vm: &mut Vm, th: &mut Thread, name: *mut ObjString) -> Result<(), Trap> {
+    let class = new_class(vm, th, name)?;
     th.push(Value::object(class as *mut Obj));
+    Ok(())
 }
 
 /// `class B < A`: with the superclass and subclass on the stack, copies A's
@@ -195,8 +208,8 @@ pub unsafe fn make_closure(
     captures: *const u8,
     base: *mut Value,
     enclosing: *mut ObjClosure,
-) {
-    let made = crate::heap::new_closure(vm, th, target);
+) -> Result<(), Trap> {
+    let made = crate::heap::new_closure(vm, th, target)?;
     th.push(Value::object(made as *mut Obj));
     // SAFETY: guaranteed by the caller: `captures` holds the verified
     // descriptors; the new closure is rooted on the stack while captures
@@ -208,11 +221,12 @@ pub unsafe fn make_closure(
         for i in 0..count {
             let Some(capture) = Capture::read(descriptors, i * Capture::SIZE) else { continue };
             let up = if capture.is_local {
-                super::upvalue::capture(vm, th, base.add(capture.index as usize))
+                super::upvalue::capture(vm, th, base.add(capture.index as usize))?
             } else {
                 *ObjClosure::upvalues(enclosing).add(capture.index as usize)
             };
             *upvalues.add(i) = up;
         }
     }
+    Ok(())
 }

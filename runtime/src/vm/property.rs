@@ -8,7 +8,9 @@
 use super::call::{find_method, undefined_property};
 use super::error::raise;
 use super::{Thread, Trap, Vm};
-use crate::heap::{alloc_field_buffer, free_field_buffer, new_bound_method, new_shape};
+use crate::heap::{
+    alloc_field_buffer, free_field_buffer, new_bound_method, new_shape, reserve, retry_after_collecting,
+};
 use crate::object::*;
 use crate::value::Value;
 
@@ -41,7 +43,7 @@ pub fn bind_method(vm: &mut Vm, th: &mut Thread, class: *mut ObjClass, name: *mu
         return Err(undefined_property(th, name));
     };
     let receiver = th.peek(0);
-    let bound = new_bound_method(vm, th, receiver, method.as_obj() as *mut ObjClosure);
+    let bound = new_bound_method(vm, th, receiver, method.as_obj() as *mut ObjClosure)?;
     // SAFETY: the receiver slot is still on the stack.
     unsafe { *th.sp.sub(1) = Value::object(bound as *mut Obj) };
     Ok(())
@@ -75,13 +77,15 @@ pub fn set_property(vm: &mut Vm, th: &mut Thread, name: *mut ObjString, cache: *
             let child = match (*shape).transition(name) {
                 Some(child) => child,
                 None => {
-                    let child = new_shape(vm, th, (*instance).class, shape, name);
+                    let child = new_shape(vm, th, (*instance).class, shape, name)?;
                     (*shape).transitions.push((name, child));
                     child
                 }
             };
             let index = (*shape).field_count;
-            ensure_capacity(vm, instance, index + 1);
+            // The child shape is reachable (a transition of `shape`) if
+            // this collects.
+            ensure_capacity(vm, th, instance, index + 1)?;
             *(*instance).fields.add(index as usize) = value;
             (*instance).shape = child;
             let class = (*instance).class;
@@ -97,17 +101,22 @@ pub fn set_property(vm: &mut Vm, th: &mut Thread, name: *mut ObjString, cache: *
     Ok(())
 }
 
-/// Grows the field storage of `instance` to hold at least `needed` slots.
-pub fn ensure_capacity(vm: &mut Vm, instance: *mut ObjInstance, needed: u32) {
+/// Grows the field storage of `instance` (which the caller keeps
+/// reachable) to hold at least `needed` slots; may collect.
+pub fn ensure_capacity(vm: &mut Vm, th: &mut Thread, instance: *mut ObjInstance, needed: u32) -> Result<(), Trap> {
     // SAFETY: the instance is live; the old storage holds `field_count`
     // initialized values, which are copied before it is released.
     unsafe {
         let old_capacity = (*instance).capacity;
         if needed <= old_capacity {
-            return;
+            return Ok(());
         }
-        let capacity = (old_capacity * 2).max(needed).max(4);
-        let fields = alloc_field_buffer(capacity);
+        let capacity = old_capacity.saturating_mul(2).max(needed).max(4);
+        reserve(vm, th, capacity as usize * std::mem::size_of::<Value>())?;
+        let fields = match alloc_field_buffer(capacity) {
+            Some(fields) => fields,
+            None => retry_after_collecting(vm, th, |_| alloc_field_buffer(capacity))?,
+        };
         let count = (*(*instance).shape).field_count as usize;
         std::ptr::copy_nonoverlapping((*instance).fields, fields, count);
         if ObjInstance::has_external_fields(instance) {
@@ -117,4 +126,5 @@ pub fn ensure_capacity(vm: &mut Vm, instance: *mut ObjInstance, needed: u32) {
         (*instance).fields = fields;
         (*instance).capacity = capacity;
     }
+    Ok(())
 }

@@ -4,13 +4,13 @@
 //! keeps its open upvalues in a list sorted by slot address, highest first.
 //! When the slot's scope ends, the value moves into the upvalue (closing it).
 
-use super::{Thread, Vm};
+use super::{Thread, Trap, Vm};
 use crate::heap::new_upvalue;
 use crate::object::ObjUpvalue;
 use crate::value::Value;
 
 /// The upvalue for stack slot `slot`, shared with earlier captures of it.
-pub fn capture(vm: &mut Vm, th: &mut Thread, slot: *mut Value) -> *mut ObjUpvalue {
+pub fn capture(vm: &mut Vm, th: &mut Thread, slot: *mut Value) -> Result<*mut ObjUpvalue, Trap> {
     let mut previous: *mut ObjUpvalue = std::ptr::null_mut();
     let mut current = th.open_upvalues;
     // SAFETY: the open list holds live upvalues of this thread.
@@ -20,10 +20,10 @@ pub fn capture(vm: &mut Vm, th: &mut Thread, slot: *mut Value) -> *mut ObjUpvalu
             current = (*current).next_open;
         }
         if !current.is_null() && (*current).location == slot {
-            return current;
+            return Ok(current);
         }
     }
-    let created = new_upvalue(vm, th, slot);
+    let created = new_upvalue(vm, th, slot)?;
     // SAFETY: allocation may have collected, but `previous` and `current`
     // are on the open list, which is a root, so they are still live.
     unsafe {
@@ -34,7 +34,7 @@ pub fn capture(vm: &mut Vm, th: &mut Thread, slot: *mut Value) -> *mut ObjUpvalu
             (*previous).next_open = created;
         }
     }
-    created
+    Ok(created)
 }
 
 /// Closes every open upvalue that points at `last` or above.
