@@ -125,6 +125,38 @@ impl Value {
     }
 }
 
+/// A number comparison, as clox defines it: `a >= b` is `!(a < b)` and
+/// `a <= b` is `!(a > b)`, so both are true when either operand is NaN.
+/// This is the one definition; the lowering mirrors it with `ucomisd` and
+/// the matching condition (`codegen/lower/opcodes.rs`, `comparison`), and
+/// `tests/programs/rules.tvm` checks every tier on the edge cases.
+#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+pub enum Comparison {
+    Greater,
+    Less,
+    GreaterEqual,
+    LessEqual,
+}
+
+impl Comparison {
+    #[inline(always)]
+    #[allow(clippy::neg_cmp_op_on_partial_ord)]
+    pub fn holds(self, a: f64, b: f64) -> bool {
+        match self {
+            Comparison::Greater => a > b,
+            Comparison::Less => a < b,
+            Comparison::GreaterEqual => !(a < b),
+            Comparison::LessEqual => !(a > b),
+        }
+    }
+}
+
+// Generated code relies on these bit patterns: `value - NIL` is 0 or 1
+// exactly for nil and false (falsiness in two instructions), a boolean is
+// `FALSE + condition`, and `TRUE | 1 == TRUE` tells booleans apart.
+const _: () = assert!(TAG_FALSE == TAG_NIL + 1 && TAG_TRUE == TAG_FALSE + 1 && TAG_TRUE & 1 == 1);
+const _: () = assert!(QNAN & OBJ_TAG == QNAN && TAG_UNDEFINED > TAG_TRUE);
+
 impl std::fmt::Debug for Value {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         write!(f, "{}", crate::print::format_value(*self))

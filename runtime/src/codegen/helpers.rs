@@ -13,6 +13,7 @@ use crate::bytecode::opcode::{decode_fixed, Instruction};
 use crate::object::*;
 use crate::value::Value;
 use crate::vm::error::raise;
+use crate::vm::messages;
 use crate::vm::{call, interp, ops, property, Thread, Trap, Vm};
 
 macro_rules! helpers {
@@ -105,7 +106,7 @@ fn finish(vm: &mut Vm, th: &mut Thread, called: Result<call::Called, Trap>) -> u
 #[no_mangle]
 pub extern "sysv64" fn tvm_rt_stack_overflow(vm: *mut Vm, th: *mut Thread) -> u64 {
     with(vm, th, |_, th| {
-        raise(th, "Stack overflow.");
+        raise(th, messages::STACK_OVERFLOW);
         1
     })
 }
@@ -113,7 +114,7 @@ pub extern "sysv64" fn tvm_rt_stack_overflow(vm: *mut Vm, th: *mut Thread) -> u6
 #[no_mangle]
 pub extern "sysv64" fn tvm_rt_undefined_global(vm: *mut Vm, th: *mut Thread, slot: u64) -> u64 {
     with(vm, th, |vm, th| {
-        raise(th, format!("Undefined variable '{}'.", vm.globals.name(slot as usize)));
+        raise(th, messages::undefined_variable(&vm.globals.name(slot as usize)));
         1
     })
 }

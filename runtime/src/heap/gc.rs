@@ -117,7 +117,7 @@ impl Marker {
                         self.value(v);
                     }
                     for c in &f.cache_storage {
-                        self.object(c.shape);
+                        self.object(c.key);
                         self.object(c.next_shape);
                     }
                 }

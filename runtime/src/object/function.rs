@@ -10,16 +10,23 @@ use crate::value::Value;
 use crate::vm::{Thread, Trap, Vm};
 use std::sync::Arc;
 
-/// One inline cache of a property access or method invocation.
+/// One entry ("way") of an inline cache. What `key` and `value` hold
+/// depends on the instruction the site belongs to (the verifier gives each
+/// site one instruction), and each kind has its constructor:
+///
+/// | site | `key` (null: empty) | `value` |
+/// |---|---|---|
+/// | `GET_PROPERTY`, `SET_PROPERTY` (`field`) | the receiver's shape | the field index |
+/// | `INVOKE` (`method`) | the receiver's shape | the method (a closure value) |
+/// | `CALL` (`callee`) | the callee object: a closure, or a class whose `init` is compiled | the callee value |
+///
+/// The GC keeps `key` alive through the cache (and the method or callee
+/// with it: a class holds its methods).
 #[repr(C)]
 #[derive(Copy, Clone)]
 pub struct InlineCache {
-    /// The receiver shape this entry is valid for (null: empty). For `CALL`:
-    /// the cached callee closure (the GC keeps it alive through this field).
-    pub shape: *mut ObjShape,
-    /// Field index; for `INVOKE` the cached method value, for `CALL` the
-    /// cached callee value.
-    pub index: u64,
+    pub key: *mut Obj,
+    pub value: u64,
     /// For a `SET_PROPERTY` that adds a field: the shape after the addition.
     pub next_shape: *mut ObjShape,
     /// For calls (`CALL`, `INVOKE`): the machine-code entry of the cached
@@ -60,12 +67,12 @@ impl Trivial {
 pub const CACHE_WAYS: usize = 2;
 
 impl InlineCache {
-    /// An entry that matches nothing. Its `index` is an object value with a
-    /// null pointer, which no program value can be: with 0 there, a `CALL`
+    /// An entry that matches nothing. Its `value` is an object value with
+    /// a null pointer, which no program value can be: with 0 there, a `CALL`
     /// of the number 0 would "hit" an empty call cache in native code.
     pub const EMPTY: InlineCache = InlineCache {
-        shape: std::ptr::null_mut(),
-        index: crate::value::OBJ_TAG,
+        key: std::ptr::null_mut(),
+        value: crate::value::OBJ_TAG,
         next_shape: std::ptr::null_mut(),
         entry: std::ptr::null(),
         trivial: Trivial::NONE,
@@ -73,7 +80,31 @@ impl InlineCache {
 
     /// A field-access entry.
     pub fn field(shape: *mut ObjShape, index: u32, next_shape: *mut ObjShape) -> InlineCache {
-        InlineCache { shape, index: index as u64, next_shape, entry: std::ptr::null(), trivial: Trivial::NONE }
+        InlineCache {
+            key: shape as *mut Obj,
+            value: index as u64,
+            next_shape,
+            entry: std::ptr::null(),
+            trivial: Trivial::NONE,
+        }
+    }
+
+    /// An `INVOKE` entry: receivers of `shape` call `method` (whose fast
+    /// entry is `entry`, or null), which may be trivial.
+    pub fn method(shape: *mut ObjShape, method: Value, entry: *const u8, trivial: Trivial) -> InlineCache {
+        InlineCache { key: shape as *mut Obj, value: method.0, next_shape: std::ptr::null_mut(), entry, trivial }
+    }
+
+    /// A `CALL` entry: the callee value `callee` (object `object`), whose
+    /// compiled fast entry is `entry`. Generated code fills the same three
+    /// fields when it caches a compiled closure (`lower/opcodes.rs`, `call`).
+    pub fn callee(object: *mut Obj, callee: Value, entry: *const u8) -> InlineCache {
+        InlineCache { key: object, value: callee.0, next_shape: std::ptr::null_mut(), entry, trivial: Trivial::NONE }
+    }
+
+    /// The field index of a property site's entry.
+    pub fn field_index(&self) -> usize {
+        self.value as usize
     }
 
     /// The way of site `site` that remembers `shape`, if one does.
@@ -84,9 +115,10 @@ impl InlineCache {
     pub unsafe fn probe(site: *mut InlineCache, shape: *mut ObjShape) -> Option<*mut InlineCache> {
         // SAFETY: the site has CACHE_WAYS entries.
         unsafe {
-            if (*site).shape == shape {
+            let key = shape as *mut Obj;
+            if (*site).key == key {
                 Some(site)
-            } else if (*site.add(1)).shape == shape {
+            } else if (*site.add(1)).key == key {
                 Some(site.add(1))
             } else {
                 None
@@ -104,7 +136,7 @@ impl InlineCache {
         // SAFETY: the site has CACHE_WAYS entries.
         unsafe {
             let first = &mut *site;
-            if first.shape.is_null() || first.shape == entry.shape {
+            if first.key.is_null() || first.key == entry.key {
                 *first = entry;
             } else {
                 *site.add(1) = entry;

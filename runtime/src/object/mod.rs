@@ -99,8 +99,8 @@ pub mod layout {
     pub const INSTANCE_FIELDS: usize = offset_of!(ObjInstance, fields);
     pub const ARRAY_PTR: usize = offset_of!(ObjArray, ptr);
     pub const ARRAY_LEN: usize = offset_of!(ObjArray, len);
-    pub const CACHE_SHAPE: usize = offset_of!(InlineCache, shape);
-    pub const CACHE_INDEX: usize = offset_of!(InlineCache, index);
+    pub const CACHE_KEY: usize = offset_of!(InlineCache, key);
+    pub const CACHE_VALUE: usize = offset_of!(InlineCache, value);
     pub const CACHE_TRIVIAL_KIND: usize = offset_of!(InlineCache, trivial) + offset_of!(Trivial, kind);
     pub const CACHE_TRIVIAL_STACK: usize = offset_of!(InlineCache, trivial) + offset_of!(Trivial, stack_bytes);
     pub const CACHE_TRIVIAL_OPERAND: usize = offset_of!(InlineCache, trivial) + offset_of!(Trivial, operand);

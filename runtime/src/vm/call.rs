@@ -7,6 +7,7 @@
 //! interpreter until that frame returns.
 
 use super::error::raise;
+use super::messages;
 use super::{interp, Frame, Thread, Trap, Vm};
 use crate::heap::new_instance;
 use crate::object::*;
@@ -32,7 +33,7 @@ pub fn push_frame(th: &mut Thread, closure: *mut ObjClosure, base: *mut Value) -
     unsafe {
         let max_stack = (*(*closure).function).max_stack as usize;
         if th.frames_top == th.frames_limit || (th.stack_limit.offset_from(base) as usize) < max_stack + 1 {
-            return Err(raise(th, "Stack overflow."));
+            return Err(raise(th, messages::STACK_OVERFLOW));
         }
         crate::codegen::jit::note_interpreted((*closure).function);
         let frame = th.frames_top;
@@ -62,12 +63,12 @@ pub fn call_value(vm: &mut Vm, th: &mut Thread, argc: usize) -> Result<Called, T
         }
         Some(ObjKind::Class) => call_class(vm, th, callee.as_obj() as *mut ObjClass, argc),
         Some(ObjKind::Native) => call_native(vm, th, callee.as_obj() as *mut ObjNative, argc),
-        _ => Err(raise(th, "Can only call functions and classes.")),
+        _ => Err(raise(th, messages::NOT_CALLABLE)),
     }
 }
 
 fn arity_error(th: &mut Thread, expected: u32, got: usize) -> Trap {
-    raise(th, format!("Expected {} arguments but got {}.", expected, got))
+    raise(th, messages::arity(expected, got))
 }
 
 /// Calls a closure whose callee slot is `argc + 1` below the top.
@@ -173,7 +174,7 @@ pub fn invoke(
     // SAFETY: as above.
     let receiver = unsafe { *slot };
     let Some(instance) = receiver.as_kind::<ObjInstance>(ObjKind::Instance) else {
-        return Err(raise(th, "Only instances have methods."));
+        return Err(raise(th, messages::METHOD_OF_NON_INSTANCE));
     };
     // SAFETY: the instance is live (it is on the stack).
     unsafe {
@@ -189,10 +190,7 @@ pub fn invoke(
                     let closure = method.as_obj() as *mut ObjClosure;
                     let entry = compiled_entry(closure, argc);
                     let trivial = super::trivial::describe(closure, shape, argc);
-                    InlineCache::fill(
-                        cache,
-                        InlineCache { shape, index: method.0, next_shape: std::ptr::null_mut(), entry, trivial },
-                    );
+                    InlineCache::fill(cache, InlineCache::method(shape, method, entry, trivial));
                 }
                 call_closure(vm, th, method.as_obj() as *mut ObjClosure, argc)
             }
@@ -204,7 +202,7 @@ pub fn invoke(
 /// `super.name(args)`: the superclass is on top of the arguments.
 pub fn super_invoke(vm: &mut Vm, th: &mut Thread, name: *mut ObjString, argc: usize) -> Result<Called, Trap> {
     let Some(superclass) = th.peek(0).as_kind::<ObjClass>(ObjKind::Class) else {
-        return Err(raise(th, "Superclass must be a class."));
+        return Err(raise(th, messages::SUPERCLASS_NOT_CLASS));
     };
     th.pop();
     match find_method(superclass, name) {
@@ -248,13 +246,7 @@ pub fn cache_callee(callee: Value, argc: usize, cache: *mut InlineCache) {
     if !entry.is_null() && !cache.is_null() {
         // SAFETY: the cache belongs to the calling function's call site.
         unsafe {
-            *cache = InlineCache {
-                shape: object as *mut ObjShape,
-                index: callee.0,
-                next_shape: std::ptr::null_mut(),
-                entry,
-                trivial: crate::object::Trivial::NONE,
-            };
+            *cache = InlineCache::callee(object, callee, entry);
         }
     }
 }
@@ -262,7 +254,7 @@ pub fn cache_callee(callee: Value, argc: usize, cache: *mut InlineCache) {
 pub fn undefined_property(th: &mut Thread, name: *mut ObjString) -> Trap {
     // SAFETY: names are live constants.
     let text = unsafe { (*name).to_string_lossy() };
-    raise(th, format!("Undefined property '{}'.", text))
+    raise(th, messages::undefined_property(&text))
 }
 
 /// Finishes a call begun by generated code: calls the callee at `base` with

@@ -12,18 +12,19 @@
 
 use super::call::{self, Called};
 use super::error::raise;
+use super::messages;
 use super::{ops, property, upvalue, Thread, Trap, Vm};
 use crate::bytecode::opcode::{Capture, Op};
 use crate::codegen::jit;
 use crate::object::*;
 use crate::sync::safepoint;
-use crate::value::Value;
+use crate::value::{Comparison, Value};
 
 /// Runs the top frame of `th` to completion. On success its result is at
 /// the frame's slot 0 and `th.sp` is just above it.
 pub fn run(vm: &mut Vm, th: &mut Thread) -> Result<(), Trap> {
     if th.native_stack_exhausted() {
-        return Err(raise(th, "Stack overflow."));
+        return Err(raise(th, messages::STACK_OVERFLOW));
     }
     // SAFETY: the whole loop works on raw pointers into the current frame's
     // verified code, its constants and caches, and the thread's value stack.
@@ -152,6 +153,17 @@ pub fn run(vm: &mut Vm, th: &mut Thread) -> Result<(), Trap> {
                 }
             }};
         }
+        macro_rules! compare {
+            ($comparison:expr) => {{
+                let b = peek!(0);
+                let a = peek!(1);
+                if !(a.is_number() && b.is_number()) {
+                    throw!(messages::OPERANDS_NUMBERS);
+                }
+                sp = sp.sub(1);
+                *sp.sub(1) = Value::bool($comparison.holds(a.as_number(), b.as_number()));
+            }};
+        }
         // Calls the closure in the callee slot `argc + 1` below the top.
         macro_rules! call_closure {
             ($closure:expr, $argc:expr) => {{
@@ -201,7 +213,7 @@ pub fn run(vm: &mut Vm, th: &mut Thread) -> Result<(), Trap> {
                     let slot = read_u32!() as usize;
                     let v = *vm.globals.values.as_ptr().add(slot);
                     if v == Value::UNDEFINED {
-                        throw!(format!("Undefined variable '{}'.", vm.globals.name(slot)));
+                        throw!(messages::undefined_variable(&vm.globals.name(slot)));
                     }
                     push!(v);
                 }
@@ -213,7 +225,7 @@ pub fn run(vm: &mut Vm, th: &mut Thread) -> Result<(), Trap> {
                     let slot = read_u32!() as usize;
                     let p = vm.globals.values.as_mut_ptr().add(slot);
                     if *p == Value::UNDEFINED {
-                        throw!(format!("Undefined variable '{}'.", vm.globals.name(slot)));
+                        throw!(messages::undefined_variable(&vm.globals.name(slot)));
                     }
                     *p = peek!(0);
                 }
@@ -232,7 +244,7 @@ pub fn run(vm: &mut Vm, th: &mut Thread) -> Result<(), Trap> {
                     if receiver.is_kind(ObjKind::Instance) {
                         let instance = receiver.as_obj() as *mut ObjInstance;
                         if let Some(way) = InlineCache::probe(cache, (*instance).shape) {
-                            *sp.sub(1) = *(*instance).fields.add((*way).index as usize);
+                            *sp.sub(1) = *(*instance).fields.add((*way).field_index());
                             continue;
                         }
                     }
@@ -245,17 +257,8 @@ pub fn run(vm: &mut Vm, th: &mut Thread) -> Result<(), Trap> {
                     let cache = read_cache_site!();
                     let target = peek!(1);
                     if target.is_kind(ObjKind::Instance) {
-                        let instance = target.as_obj() as *mut ObjInstance;
-                        let way = InlineCache::probe(cache, (*instance).shape);
-                        if let Some(c) = way
-                            .map(|way| &*way)
-                            .filter(|c| c.next_shape.is_null() || (c.index as u32) < (*instance).capacity)
-                        {
-                            let value = peek!(0);
-                            *(*instance).fields.add(c.index as usize) = value;
-                            if !c.next_shape.is_null() {
-                                (*instance).shape = c.next_shape;
-                            }
+                        let value = peek!(0);
+                        if property::store_cached(cache, target.as_obj() as *mut ObjInstance, value) {
                             sp = sp.sub(1);
                             *sp.sub(1) = value;
                             continue;
@@ -281,32 +284,10 @@ pub fn run(vm: &mut Vm, th: &mut Thread) -> Result<(), Trap> {
                     let a = peek!(0);
                     *sp.sub(1) = Value::bool(!a.equals(b));
                 }
-                Op::Greater => binary_number!(>, Value::bool),
-                Op::Less => binary_number!(<, Value::bool),
-                Op::GreaterEqual => {
-                    let b = peek!(0);
-                    let a = peek!(1);
-                    if !(a.is_number() && b.is_number()) {
-                        throw!("Operands must be numbers.");
-                    }
-                    sp = sp.sub(1);
-                    // clox: `a >= b` is `!(a < b)`, true when either is NaN.
-                    #[allow(clippy::neg_cmp_op_on_partial_ord)]
-                    let result = !(a.as_number() < b.as_number());
-                    *sp.sub(1) = Value::bool(result);
-                }
-                Op::LessEqual => {
-                    let b = peek!(0);
-                    let a = peek!(1);
-                    if !(a.is_number() && b.is_number()) {
-                        throw!("Operands must be numbers.");
-                    }
-                    sp = sp.sub(1);
-                    // clox: `a <= b` is `!(a > b)`, true when either is NaN.
-                    #[allow(clippy::neg_cmp_op_on_partial_ord)]
-                    let result = !(a.as_number() > b.as_number());
-                    *sp.sub(1) = Value::bool(result);
-                }
+                Op::Greater => compare!(Comparison::Greater),
+                Op::Less => compare!(Comparison::Less),
+                Op::GreaterEqual => compare!(Comparison::GreaterEqual),
+                Op::LessEqual => compare!(Comparison::LessEqual),
                 Op::Add => {
                     let b = peek!(0);
                     let a = peek!(1);
@@ -388,7 +369,7 @@ pub fn run(vm: &mut Vm, th: &mut Thread) -> Result<(), Trap> {
                         None
                     };
                     if let Some(way) = way {
-                        call_closure!(Value((*way).index).as_obj() as *mut ObjClosure, argc);
+                        call_closure!(Value((*way).value).as_obj() as *mut ObjClosure, argc);
                     } else {
                         save!();
                         match call::invoke(vm, th, string_constant!(name), argc, cache)? {

@@ -12,6 +12,7 @@ pub mod frame;
 pub mod globals;
 pub mod interp;
 pub mod loader;
+pub mod messages;
 pub mod ops;
 pub mod property;
 pub mod trivial;

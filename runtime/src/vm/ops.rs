@@ -4,6 +4,7 @@
 //! the operands at the top of `th`'s stack exactly as the instruction does.
 
 use super::error::raise;
+use super::messages;
 use super::{Thread, Trap, Vm};
 use crate::bytecode::opcode::Capture;
 use crate::heap::oom::try_reserve_exact;
@@ -36,7 +37,7 @@ pub fn add(vm: &mut Vm, th: &mut Thread) -> Result<(), Trap> {
         th.push(Value::number(a.as_number() + b.as_number()));
         return Ok(());
     }
-    Err(raise(th, "Operands must be two numbers or two strings."))
+    Err(raise(th, messages::ADD_OPERANDS))
 }
 
 /// `a % b` (C's fmod) on the top two values, replacing them.
@@ -52,24 +53,24 @@ pub fn modulo(th: &mut Thread) -> Result<(), Trap> {
 }
 
 pub fn numbers_error(th: &mut Thread) -> Trap {
-    raise(th, "Operands must be numbers.")
+    raise(th, messages::OPERANDS_NUMBERS)
 }
 
 pub fn number_error(th: &mut Thread) -> Trap {
-    raise(th, "Operand must be a number.")
+    raise(th, messages::OPERAND_NUMBER)
 }
 
 /// Checks that `index` is an integer in `0..len`.
 fn checked_index(th: &mut Thread, index: Value, len: usize) -> Result<usize, Trap> {
     if !index.is_number() {
-        return Err(raise(th, "Index must be a number."));
+        return Err(raise(th, messages::INDEX_NOT_NUMBER));
     }
     let n = index.as_number();
     if n.fract() != 0.0 || n.is_nan() {
-        return Err(raise(th, "Index must be an integer."));
+        return Err(raise(th, messages::INDEX_NOT_INTEGER));
     }
     if n < 0.0 || n >= len as f64 {
-        return Err(raise(th, format!("Index {} out of bounds for length {}.", crate::print::format_number(n), len)));
+        return Err(raise(th, messages::index_out_of_bounds(&crate::print::format_number(n), len)));
     }
     Ok(n as usize)
 }
@@ -91,7 +92,7 @@ pub fn get_index(vm: &mut Vm, th: &mut Thread) -> Result<(), Trap> {
             let byte = [bytes[i]];
             Value::object(new_string(vm, th, &byte)? as *mut Obj)
         }
-        _ => return Err(raise(th, "Only arrays and strings can be indexed.")),
+        _ => return Err(raise(th, messages::NOT_INDEXABLE)),
     };
     th.pop();
     th.pop();
@@ -103,7 +104,7 @@ pub fn get_index(vm: &mut Vm, th: &mut Thread) -> Result<(), Trap> {
 pub fn set_index(th: &mut Thread) -> Result<(), Trap> {
     let (object, index, value) = (th.peek(2), th.peek(1), th.peek(0));
     let Some(array) = object.as_kind::<ObjArray>(ObjKind::Array) else {
-        return Err(raise(th, "Only arrays support index assignment."));
+        return Err(raise(th, messages::NOT_INDEX_ASSIGNABLE));
     };
     // SAFETY: the array is on the stack (rooted); the index is checked.
     unsafe {
@@ -157,10 +158,10 @@ pub fn make_class(vm: &mut Vm, th: &mut Thread, name: *mut ObjString) -> Result<
 /// methods into B and pops B.
 pub fn inherit(th: &mut Thread) -> Result<(), Trap> {
     let Some(superclass) = th.peek(1).as_kind::<ObjClass>(ObjKind::Class) else {
-        return Err(raise(th, "Superclass must be a class."));
+        return Err(raise(th, messages::SUPERCLASS_NOT_CLASS));
     };
     let Some(subclass) = th.peek(0).as_kind::<ObjClass>(ObjKind::Class) else {
-        return Err(raise(th, "Only classes can inherit."));
+        return Err(raise(th, messages::SUBCLASS_NOT_CLASS));
     };
     // SAFETY: both classes are on the stack; a class statement is the only
     // writer of its method table, and it has not finished yet.
@@ -181,7 +182,7 @@ pub fn inherit(th: &mut Thread) -> Result<(), Trap> {
 pub fn define_method(vm: &mut Vm, th: &mut Thread, name: *mut ObjString) -> Result<(), Trap> {
     let method = th.peek(0);
     let (Some(class), true) = (th.peek(1).as_kind::<ObjClass>(ObjKind::Class), method.is_kind(ObjKind::Closure)) else {
-        return Err(raise(th, "Methods can only be closures defined on classes."));
+        return Err(raise(th, messages::BAD_METHOD));
     };
     // SAFETY: the class is on the stack and still being defined.
     unsafe {

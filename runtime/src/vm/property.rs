@@ -7,6 +7,7 @@
 
 use super::call::{find_method, undefined_property};
 use super::error::raise;
+use super::messages;
 use super::{Thread, Trap, Vm};
 use crate::heap::{
     alloc_field_buffer, free_field_buffer, new_bound_method, new_shape, reserve, retry_after_collecting,
@@ -21,7 +22,7 @@ const MAX_FIELD_HINT: u32 = 16;
 pub fn get_property(vm: &mut Vm, th: &mut Thread, name: *mut ObjString, cache: *mut InlineCache) -> Result<(), Trap> {
     let receiver = th.peek(0);
     let Some(instance) = receiver.as_kind::<ObjInstance>(ObjKind::Instance) else {
-        return Err(raise(th, "Only instances have properties."));
+        return Err(raise(th, messages::PROPERTY_OF_NON_INSTANCE));
     };
     // SAFETY: the instance is live (on the stack); its shape describes its fields.
     unsafe {
@@ -52,16 +53,45 @@ pub fn bind_method(vm: &mut Vm, th: &mut Thread, class: *mut ObjClass, name: *mu
 /// `super.name` with the stack holding `this` and the superclass; leaves the bound method.
 pub fn get_super(vm: &mut Vm, th: &mut Thread, name: *mut ObjString) -> Result<(), Trap> {
     let Some(superclass) = th.peek(0).as_kind::<ObjClass>(ObjKind::Class) else {
-        return Err(raise(th, "Superclass must be a class."));
+        return Err(raise(th, messages::SUPERCLASS_NOT_CLASS));
     };
     th.pop();
     bind_method(vm, th, superclass, name)
 }
 
+/// The cached path of `instance.name = value`: when a way of cache site
+/// `site` remembers the instance's shape, stores `value` in the field it
+/// names and, for a way that adds the field, moves the instance to the
+/// child shape (if its field storage has room). Returns false when no way
+/// applies (the caller takes `set_property`). This is the one definition
+/// of the property-add fast path; the lowering's `set_property` mirrors it.
+///
+/// # Safety
+/// `site` must point at a cache site's `CACHE_WAYS` entries and
+/// `instance` at a live instance.
+#[inline(always)]
+pub unsafe fn store_cached(site: *mut InlineCache, instance: *mut ObjInstance, value: Value) -> bool {
+    // SAFETY: guaranteed by the caller; a way that remembers the shape
+    // holds a field index valid for it (or for its child when adding).
+    unsafe {
+        let Some(way) = InlineCache::probe(site, (*instance).shape) else { return false };
+        let way = &*way;
+        let adds = !way.next_shape.is_null();
+        if adds && way.field_index() >= (*instance).capacity as usize {
+            return false;
+        }
+        *(*instance).fields.add(way.field_index()) = value;
+        if adds {
+            (*instance).shape = way.next_shape;
+        }
+        true
+    }
+}
+
 /// `instance.name = value` with the stack holding instance and value; leaves the value.
 pub fn set_property(vm: &mut Vm, th: &mut Thread, name: *mut ObjString, cache: *mut InlineCache) -> Result<(), Trap> {
     let Some(instance) = th.peek(1).as_kind::<ObjInstance>(ObjKind::Instance) else {
-        return Err(raise(th, "Only instances have fields."));
+        return Err(raise(th, messages::FIELD_OF_NON_INSTANCE));
     };
     let value = th.peek(0);
     // SAFETY: instance and value are on the stack (rooted); shapes are live

@@ -40,7 +40,7 @@ impl Lowerer<'_> {
         self.set(&mut block.after_helper)?;
         self.slow_lines.push((self.a.instructions().len(), block.pc - 1));
         self.load_cache(rdx, block.cache)?;
-        self.a.mov(rcx, qword_ptr(rdx + obj::CACHE_SHAPE))?;
+        self.a.mov(rcx, qword_ptr(rdx + obj::CACHE_KEY))?;
         self.a.jmp(init)?;
         self.set(&mut block.entry)?;
         self.slow_lines.push((self.a.instructions().len(), block.pc - 1));

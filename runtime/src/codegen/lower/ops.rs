@@ -12,7 +12,7 @@ use crate::codegen::helpers::Helper;
 use crate::helper_of;
 use crate::object::layout as obj;
 use crate::object::{ObjKind, TRIVIAL_NONE};
-use crate::value::{Value, SIGN_BIT};
+use crate::value::{Comparison, Value, SIGN_BIT};
 use crate::vm::frame::layout as fl;
 use crate::vm::layout::{VM_GLOBALS_BASE, VM_POLL, VM_UNDEFINED};
 use iced_x86::code_asm::*;
@@ -242,9 +242,9 @@ impl Lowerer<'_> {
         let mut call_cached = self.a.create_label();
         self.a.mov(rax, slot(callee))?;
         self.load_cache(rdx, cache)?;
-        self.a.cmp(rax, qword_ptr(rdx + obj::CACHE_INDEX))?;
+        self.a.cmp(rax, qword_ptr(rdx + obj::CACHE_VALUE))?;
         self.a.jne(uncached)?;
-        self.a.mov(rcx, qword_ptr(rdx + obj::CACHE_SHAPE))?;
+        self.a.mov(rcx, qword_ptr(rdx + obj::CACHE_KEY))?;
         self.cmp_kind(rcx, ObjKind::Class)?;
         self.a.je(cached_class)?;
         self.set(&mut call_cached)?;
@@ -262,10 +262,10 @@ impl Lowerer<'_> {
         // Remember the callee (as `call::cache_callee` does), so that the
         // next call through this site takes the short path above.
         self.load_cache(rdx, cache)?;
-        self.a.mov(qword_ptr(rdx + obj::CACHE_SHAPE), rcx)?;
+        self.a.mov(qword_ptr(rdx + obj::CACHE_KEY), rcx)?;
         self.a.mov(qword_ptr(rdx + obj::CACHE_ENTRY), rax)?;
         self.a.mov(rsi, slot(callee))?;
-        self.a.mov(qword_ptr(rdx + obj::CACHE_INDEX), rsi)?;
+        self.a.mov(qword_ptr(rdx + obj::CACHE_VALUE), rsi)?;
         self.call_entry(callee, pc)?;
         self.set(&mut resume)
     }
@@ -301,10 +301,10 @@ impl Lowerer<'_> {
         self.load_cache(rdx, cache)?;
         let mut hit = self.a.create_label();
         self.a.mov(rsi, qword_ptr(rcx + obj::INSTANCE_SHAPE))?;
-        self.a.cmp(rsi, qword_ptr(rdx + obj::CACHE_SHAPE))?;
+        self.a.cmp(rsi, qword_ptr(rdx + obj::CACHE_KEY))?;
         self.a.je(hit)?;
         const _: () = assert!(crate::object::CACHE_WAYS == 2);
-        self.a.cmp(rsi, qword_ptr(rdx + (obj::CACHE_SIZE + obj::CACHE_SHAPE)))?;
+        self.a.cmp(rsi, qword_ptr(rdx + (obj::CACHE_SIZE + obj::CACHE_KEY)))?;
         self.a.jne(slow)?;
         self.a.add(rdx, obj::CACHE_SIZE as i32)?;
         self.set(&mut hit)
@@ -315,7 +315,7 @@ impl Lowerer<'_> {
         let (slow, mut resume) = self.slow_path(pc, d, helper_of!(Op::GetProperty), args);
         self.take_operand(rax, d - 1)?;
         self.shape_guard(ins.args[1], slow)?;
-        self.a.mov(rsi, qword_ptr(rdx + obj::CACHE_INDEX))?;
+        self.a.mov(rsi, qword_ptr(rdx + obj::CACHE_VALUE))?;
         self.a.mov(rdi, qword_ptr(rcx + obj::INSTANCE_FIELDS))?;
         self.a.mov(rax, qword_ptr(rdi + rsi * 8))?;
         self.a.mov(slot(d - 1), rax)?;
@@ -332,7 +332,7 @@ impl Lowerer<'_> {
         let value = self.pending_source(d - 1);
         self.take_operand(rax, d - 2)?;
         self.shape_guard(ins.args[1], slow)?;
-        self.a.mov(rsi, qword_ptr(rdx + obj::CACHE_INDEX))?;
+        self.a.mov(rsi, qword_ptr(rdx + obj::CACHE_VALUE))?;
         self.a.mov(rdi, qword_ptr(rdx + obj::CACHE_NEXT_SHAPE))?;
         self.a.test(rdi, rdi)?;
         self.a.jz(store)?;
@@ -370,7 +370,7 @@ impl Lowerer<'_> {
             self.cold_blocks.push(ColdBlock::TrivialCall(TrivialCall { entry, call, resume, receiver, pc }));
         }
         // The cached method is a closure value; its entry is cached when compiled.
-        self.a.mov(rcx, qword_ptr(rdx + obj::CACHE_INDEX))?;
+        self.a.mov(rcx, qword_ptr(rdx + obj::CACHE_VALUE))?;
         self.untag_object(rcx)?;
         self.a.mov(rax, qword_ptr(rdx + obj::CACHE_ENTRY))?;
         self.a.test(rax, rax)?;
@@ -457,21 +457,31 @@ impl Lowerer<'_> {
     fn comparison(&mut self, op: Op, pc: u32, d: u32, branch: Option<&Instruction>) -> Emit {
         let error = self.error_path(pc, d, row_helper(op)?, vec![]);
         self.number_operands(error, d)?;
-        // clox defines >= as !(a < b) and <= as !(a > b), NaN included.
-        let cond = match op {
-            Op::Greater => {
+        // Mirrors `Comparison::holds`: ucomisd sets "above" only for
+        // ordered operands, so `>`/`<` are false and `>=`/`<=` (negated
+        // "above") true when either is NaN.
+        let comparison = match op {
+            Op::Greater => Comparison::Greater,
+            Op::Less => Comparison::Less,
+            Op::GreaterEqual => Comparison::GreaterEqual,
+            _ => Comparison::LessEqual,
+        };
+        let cond = match comparison {
+            Comparison::Greater => {
                 self.a.ucomisd(xmm0, xmm1)?;
                 Cond::Above
             }
-            Op::Less => {
+            Comparison::Less => {
                 self.a.ucomisd(xmm1, xmm0)?;
                 Cond::Above
             }
-            Op::GreaterEqual => {
+            // !(a < b) = !(b above a)
+            Comparison::GreaterEqual => {
                 self.a.ucomisd(xmm1, xmm0)?;
                 Cond::BelowOrEqual
             }
-            _ => {
+            // !(a > b) = !(a above b)
+            Comparison::LessEqual => {
                 self.a.ucomisd(xmm0, xmm1)?;
                 Cond::BelowOrEqual
             }
