@@ -16,6 +16,7 @@ pub mod bytecode;
 pub mod codegen;
 pub mod heap;
 pub mod natives;
+pub mod number;
 pub mod object;
 pub mod output;
 pub mod print;

@@ -28,8 +28,14 @@ const FLUSH_AT: usize = 1 << 16;
 /// The errno of the first failed write to stdout (0: none).
 static STDOUT_ERROR: AtomicI32 = AtomicI32::new(0);
 
-/// Exit status when stdout could not be written (EX_IOERR).
-const EXIT_OUTPUT_ERROR: i32 = 74;
+/// Exit statuses (sysexits): a compile error or invalid bytecode file
+/// (EX_DATAERR), a runtime error (EX_SOFTWARE), an I/O error (EX_IOERR).
+pub const EXIT_COMPILE: i32 = 65;
+pub const EXIT_RUNTIME: i32 = 70;
+pub const EXIT_IO: i32 = 74;
+
+/// Exit status when stdout could not be written.
+const EXIT_OUTPUT_ERROR: i32 = EXIT_IO;
 
 fn write_fd(fd: i32, mut bytes: &[u8]) {
     while !bytes.is_empty() {

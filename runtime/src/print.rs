@@ -1,50 +1,11 @@
-//! How values print (`print`, `str()`, array elements, the gdb printer's model).
-//!
-//! Numbers use the shortest representation that reads back to the same
-//! double, laid out like JavaScript's `Number.prototype.toString`: integral
-//! values have no decimal point, exponents appear from 1e21 up and below
-//! 1e-6 (`1e+21`, `1e-7`); `nan`, `inf`, `-inf`, `-0`.
+//! How values print (`print`, `str()`, array elements, the gdb printer's
+//! model). Numbers print as `number.rs` says.
 
 use crate::heap::oom::NoMemory;
 use crate::object::*;
 use crate::value::Value;
 
-/// Formats a number as `print` shows it.
-pub fn format_number(n: f64) -> String {
-    if n.is_nan() {
-        return "nan".into();
-    }
-    if n.is_infinite() {
-        return if n > 0.0 { "inf".into() } else { "-inf".into() };
-    }
-    if n == 0.0 {
-        return if n.is_sign_negative() { "-0".into() } else { "0".into() };
-    }
-    let sign = if n < 0.0 { "-" } else { "" };
-    let shortest = format!("{:e}", n.abs());
-    let (mantissa, exponent) = shortest.split_once('e').unwrap_or((&shortest, "0"));
-    let digits: String = mantissa.chars().filter(|c| *c != '.').collect();
-    let k = digits.len() as i32;
-    let point = exponent.parse::<i32>().unwrap_or(0) + 1;
-    let body = if k <= point && point <= 21 {
-        format!("{}{}", digits, "0".repeat((point - k) as usize))
-    } else if 0 < point && point <= 21 {
-        let (int, frac) = digits.split_at(point as usize);
-        format!("{}.{}", int, frac)
-    } else if -6 < point && point <= 0 {
-        format!("0.{}{}", "0".repeat((-point) as usize), digits)
-    } else {
-        let exp = point - 1;
-        let exp_sign = if exp < 0 { '-' } else { '+' };
-        let (first, rest) = digits.split_at(1);
-        if rest.is_empty() {
-            format!("{}e{}{}", first, exp_sign, exp.abs())
-        } else {
-            format!("{}.{}e{}{}", first, rest, exp_sign, exp.abs())
-        }
-    };
-    format!("{}{}", sign, body)
-}
+pub use crate::number::format_number;
 
 /// Appends the printed form of `v` to `out`.
 pub fn write_value(out: &mut Vec<u8>, v: Value) {
@@ -106,7 +67,8 @@ const MAX_NESTING: usize = 1000;
 /// a cycle costs one `[...]` per path, not an exponential expansion.
 fn write_nested(out: &mut Printer, v: Value, path: &mut Vec<*mut Obj>) {
     if v.is_number() {
-        out.extend_from_slice(format_number(v.as_number()).as_bytes());
+        let mut buffer = crate::number::NumberBuffer::new();
+        out.extend_from_slice(crate::number::number_text(v.as_number(), &mut buffer).as_bytes());
         return;
     }
     if !v.is_obj() {
@@ -184,28 +146,4 @@ pub fn format_value(v: Value) -> String {
     let mut out = Vec::new();
     write_value(&mut out, v);
     String::from_utf8_lossy(&out).into_owned()
-}
-
-#[cfg(test)]
-mod tests {
-    use super::format_number as f;
-
-    #[test]
-    fn numbers_print_like_the_design_says() {
-        assert_eq!(f(3.0), "3");
-        assert_eq!(f(-0.0), "-0");
-        assert_eq!(f(987654.0), "987654");
-        assert_eq!(f(0.1 + 0.2), "0.30000000000000004");
-        assert_eq!(f(1e21), "1e+21");
-        assert_eq!(f(1e20), "100000000000000000000");
-        assert_eq!(f(123.456), "123.456");
-        assert_eq!(f(-0.001), "-0.001");
-        assert_eq!(f(1e-7), "1e-7");
-        assert_eq!(f(1.5e-7), "1.5e-7");
-        assert_eq!(f(0.000001), "0.000001");
-        assert_eq!(f(f64::NAN), "nan");
-        assert_eq!(f(f64::INFINITY), "inf");
-        assert_eq!(f(f64::NEG_INFINITY), "-inf");
-        assert_eq!(f(2.5e300), "2.5e+300");
-    }
 }

@@ -12,10 +12,7 @@ use crate::vm::error::report;
 use crate::vm::loader::LoadError;
 use crate::vm::{call, loader, Options, Thread, Vm};
 
-/// Exit statuses (sysexits).
-pub const EXIT_COMPILE: i32 = 65;
-pub const EXIT_RUNTIME: i32 = 70;
-pub const EXIT_IO: i32 = 74;
+pub use crate::output::{EXIT_COMPILE, EXIT_IO, EXIT_RUNTIME};
 
 /// Ahead-of-time machine code for a module's functions (built executables).
 #[derive(Clone, Copy)]
@@ -110,9 +107,12 @@ fn run_main_thread(module: Module, options: Options, natives: NativeTable) -> i3
         Ok(vm) => Box::leak(vm),
         Err(_) => return report_start_failure(th, format),
     };
+    // The compiler tiers sit above the VM: it reaches them through this.
+    vm.tier = &crate::codegen::jit::JIT;
+    vm.heap.forget_monitors = crate::sync::monitor::forget;
     crate::stats::set_vm(vm as *mut Vm);
-    crate::signals::watch();
-    match loader::load_with_natives(vm, th, module, natives.0) {
+    crate::signals::watch(crate::stats::print_statistics, crate::sync::safepoint::request);
+    match loader::load_with_natives(vm, th, module, natives.0, crate::codegen::abi::FAST_ENTRY_OFFSET) {
         Ok(_) => {}
         Err(LoadError::Invalid(e)) => {
             crate::output::write_stderr(format!("error: invalid bytecode file: {}\n", e).as_bytes());

@@ -15,11 +15,13 @@
 //! stays pending until then; one that arrives during the first 5 ms of a
 //! program that ends before its first safepoint after that is not acted on.
 //!
-//! This module must not touch the heap itself: the collection SIGUSR2 asks
-//! for runs at a safepoint (`take_gc_request`), by the thread that holds
-//! the VM lock.
+//! This module must not touch the heap itself, and it names nothing of the
+//! VM: it calls the two functions `watch` is given (print the statistics;
+//! ask the running thread to stop at its next safepoint), and the
+//! collection SIGUSR2 asks for runs at a safepoint (`take_gc_request`), by
+//! the thread that holds the VM lock.
 
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 
 /// The SIGPIPE disposition was "ignore" when the process started (the
 /// parent ignored it). Rust's runtime ignores SIGPIPE in `tinyvm` before
@@ -80,9 +82,27 @@ static WATCHER_DUE: AtomicBool = AtomicBool::new(false);
 /// SIGUSR2 arrived: collect at the next safepoint.
 static GC_REQUESTED: AtomicBool = AtomicBool::new(false);
 
-/// Arranges for the watcher thread (see the module comment). Call before
-/// starting threads.
-pub fn watch() {
+/// What the watcher calls (function addresses; 0 until `watch`).
+static PRINT_STATISTICS: AtomicUsize = AtomicUsize::new(0);
+static REQUEST_SAFEPOINT: AtomicUsize = AtomicUsize::new(0);
+
+fn call(hook: &AtomicUsize) {
+    let address = hook.load(Ordering::Acquire);
+    if address != 0 {
+        // SAFETY: only `watch` stores here, and only addresses of `fn()`s.
+        let f = unsafe { std::mem::transmute::<usize, fn()>(address) };
+        f();
+    }
+}
+
+/// Arranges for the watcher thread (see the module comment), which calls
+/// `print_statistics` on SIGUSR1 and `request_safepoint` when the running
+/// thread must stop at its next safepoint (to start the watcher, or to
+/// collect on SIGUSR2; `request_safepoint` must be async-signal-safe).
+/// Call before starting threads.
+pub fn watch(print_statistics: fn(), request_safepoint: fn()) {
+    PRINT_STATISTICS.store(print_statistics as usize, Ordering::Release);
+    REQUEST_SAFEPOINT.store(request_safepoint as usize, Ordering::Release);
     block_user_signals();
     // SAFETY: installs a handler that only stores to atomics (which is
     // async-signal-safe), and arms a one-shot timer.
@@ -108,7 +128,7 @@ pub fn watch() {
 /// SIGALRM handler: the watcher is due.
 extern "C" fn on_watcher_delay(_: libc::c_int) {
     WATCHER_DUE.store(true, Ordering::Relaxed);
-    crate::sync::safepoint::request();
+    call(&REQUEST_SAFEPOINT);
 }
 
 /// Starts the watcher if its delay is over (called at safepoints).
@@ -159,10 +179,10 @@ extern "C" fn watcher(_: *mut libc::c_void) -> *mut libc::c_void {
         }
         match sig {
             // A panic must not unwind out of an extern "C" function.
-            libc::SIGUSR1 => drop(std::panic::catch_unwind(crate::stats::print_statistics)),
+            libc::SIGUSR1 => drop(std::panic::catch_unwind(|| call(&PRINT_STATISTICS))),
             libc::SIGUSR2 => {
                 GC_REQUESTED.store(true, Ordering::Relaxed);
-                crate::sync::safepoint::request();
+                call(&REQUEST_SAFEPOINT);
             }
             _ => {}
         }

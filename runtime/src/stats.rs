@@ -7,12 +7,8 @@
 
 use crate::sync::gil;
 use crate::vm::{Thread, Vm};
-use std::sync::atomic::{AtomicPtr, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicPtr, Ordering};
 
-static THREADS_STARTED: AtomicU64 = AtomicU64::new(1);
-/// Counters of threads that have ended.
-static ENDED_INSTRUCTIONS: AtomicU64 = AtomicU64::new(0);
-static ENDED_CALLS: AtomicU64 = AtomicU64::new(0);
 /// The VM, for `print_statistics` (one VM per process).
 static VM: AtomicPtr<Vm> = AtomicPtr::new(std::ptr::null_mut());
 
@@ -21,20 +17,10 @@ pub fn set_vm(vm: *mut Vm) {
     VM.store(vm, Ordering::Release);
 }
 
-pub fn thread_started() {
-    THREADS_STARTED.fetch_add(1, Ordering::Relaxed);
-}
-
-/// Adds an ending thread's counters to the totals.
-pub fn absorb_thread(_vm: &mut Vm, th: &mut Thread) {
-    ENDED_INSTRUCTIONS.fetch_add(th.instructions, Ordering::Relaxed);
-    ENDED_CALLS.fetch_add(th.calls, Ordering::Relaxed);
-}
-
 /// The statistics text. The caller holds the VM lock.
 pub fn render(vm: &Vm) -> String {
-    let mut instructions = ENDED_INSTRUCTIONS.load(Ordering::Relaxed);
-    let mut calls = ENDED_CALLS.load(Ordering::Relaxed);
+    let mut instructions = vm.thread_counts.ended_instructions;
+    let mut calls = vm.thread_counts.ended_calls;
     for &t in &vm.threads {
         // SAFETY: registered threads are alive; the caller holds the VM lock.
         let t = unsafe { &*t };
@@ -42,22 +28,23 @@ pub fn render(vm: &Vm) -> String {
         calls += t.calls;
     }
     let gc = &vm.heap.stats;
-    let jit = crate::codegen::jit::stats();
+    let jit = vm.tier.stats();
+    let (native_functions, interpreted_functions, osr_entries) = crate::vm::tier::function_counts();
     let mut text = String::from("-- tinyvm statistics --\n");
     let mut line = |k: &str, v: String| text.push_str(&format!("{:<28}{}\n", k, v));
     line("instructions interpreted", instructions.to_string());
     line("calls", calls.to_string());
-    line("threads", THREADS_STARTED.load(Ordering::Relaxed).to_string());
+    line("threads", vm.thread_counts.started.to_string());
     line("gc cycles", gc.cycles.to_string());
     line("bytes allocated", gc.bytes_allocated_total.to_string());
     line("bytes freed", gc.bytes_freed_total.to_string());
     line("heap bytes in use", vm.heap.bytes_allocated.to_string());
     line("longest gc pause", format!("{:.3} ms", gc.longest_pause_ns as f64 / 1e6));
     line("total gc pause", format!("{:.3} ms", gc.total_pause_ns as f64 / 1e6));
-    line("functions native", jit.native_functions.to_string());
-    line("functions interpreted", jit.interpreted_functions(vm).to_string());
+    line("functions native", native_functions.to_string());
+    line("functions interpreted", interpreted_functions.to_string());
     line("jit compilations", jit.compiled.to_string());
-    line("jit osr entries", jit.osr_entries.to_string());
+    line("jit osr entries", osr_entries.to_string());
     line("jit code bytes", jit.code_bytes.to_string());
     line("jit code freed", format!("{} functions", jit.freed));
     line("jit compile time", format!("{:.3} ms", jit.compile_ns as f64 / 1e6));

@@ -4,9 +4,9 @@
 //! true, the "undefined global" marker) or a pointer to a heap object. Native
 //! code relies on the exact bit patterns defined here (see `QNAN`, `TAG_*`
 //! and `OBJ_TAG`), so they are part of the ABI between the lowering and the
-//! runtime. This module must not know about object layouts beyond the header.
-
-use crate::object::{Obj, ObjKind};
+//! runtime. This module defines the header every object starts with
+//! (`Obj`: its kind and GC bits), since a value's kind is read from it; the
+//! object layouts themselves are `object`'s.
 
 /// The quiet-NaN bits: a value with all of them set is not a number.
 pub const QNAN: u64 = 0x7ffc_0000_0000_0000;
@@ -159,7 +159,52 @@ const _: () = assert!(QNAN & OBJ_TAG == QNAN && TAG_UNDEFINED > TAG_TRUE);
 
 impl std::fmt::Debug for Value {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "{}", crate::print::format_value(*self))
+        match *self {
+            v if v.is_number() => f.write_str(&crate::number::format_number(v.as_number())),
+            Value::NIL => f.write_str("nil"),
+            Value::TRUE => f.write_str("true"),
+            Value::FALSE => f.write_str("false"),
+            Value::UNDEFINED => f.write_str("<undefined>"),
+            v => write!(f, "<{:?} {:p}>", v.obj_kind(), v.as_obj()),
+        }
+    }
+}
+
+/// Kinds of heap objects.
+#[repr(u8)]
+#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+pub enum ObjKind {
+    String = 0,
+    Function = 1,
+    Closure = 2,
+    Upvalue = 3,
+    Class = 4,
+    Instance = 5,
+    BoundMethod = 6,
+    Native = 7,
+    Array = 8,
+    Shape = 9,
+    Thread = 10,
+}
+
+/// The header every heap object starts with.
+#[repr(C)]
+pub struct Obj {
+    /// Next object in the heap's list of all objects (the sweep walks it).
+    pub next: *mut Obj,
+    pub kind: ObjKind,
+    /// Mark bit of the current collection.
+    pub marked: bool,
+    /// A monitor for this object exists in the monitor table.
+    pub has_monitor: bool,
+    _pad: u8,
+    /// Strings: the content hash. Others: unused.
+    pub hash: u32,
+}
+
+impl Obj {
+    pub fn new(kind: ObjKind) -> Obj {
+        Obj { next: std::ptr::null_mut(), kind, marked: false, has_monitor: false, _pad: 0, hash: 0 }
     }
 }
 

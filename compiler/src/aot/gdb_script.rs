@@ -3,7 +3,7 @@
 //! gdb` sources it; `tinyvm build -g` also embeds it in the executable's
 //! `.debug_gdb_scripts` section for gdb's auto-load.
 
-use tinyvm_runtime::codegen::lower::FAST_ENTRY_OFFSET;
+use tinyvm_runtime::codegen::abi::FAST_ENTRY_OFFSET;
 use tinyvm_runtime::object::layout;
 
 const TEMPLATE: &str = include_str!("gdb/tinyvm_gdb.py");

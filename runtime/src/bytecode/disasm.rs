@@ -66,7 +66,7 @@ pub fn disassemble(module: &Module, max_stack: &[u32]) -> String {
 
 fn constant_text(module: &Module, c: &Constant) -> String {
     match c {
-        Constant::Number(n) => crate::print::format_number(*n),
+        Constant::Number(n) => crate::number::format_number(*n),
         Constant::String(s) => format!("{:?}", String::from_utf8_lossy(s)),
         Constant::Function(i) => format!("<fn {}>", module.functions[*i as usize].name),
     }

@@ -2,6 +2,7 @@
 //! compiler and the JIT, the runtime helpers that generated code calls
 //! (`helpers`), and the JIT's policy and executable memory (`jit`).
 
+pub mod abi;
 pub mod debuginfo;
 pub mod gdb_jit;
 pub mod helpers;

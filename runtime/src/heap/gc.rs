@@ -233,6 +233,7 @@ fn sweep(vm: &mut Vm) {
     let mut previous: *mut Obj = std::ptr::null_mut();
     let mut obj = vm.heap.objects;
     let mut freed = 0usize;
+    let mut dead_monitors = Vec::new();
     while !obj.is_null() {
         // SAFETY: the list links live objects; unmarked ones are unreachable
         // from every root, so freeing them cannot leave a dangling reference
@@ -248,10 +249,13 @@ fn sweep(vm: &mut Vm) {
                 } else {
                     (*previous).next = next;
                 }
-                freed += free_object(&mut vm.heap.pools, obj);
+                freed += free_object(&mut vm.heap.pools, obj, &mut dead_monitors);
             }
             obj = next;
         }
     }
     vm.heap.unaccount(freed);
+    if !dead_monitors.is_empty() {
+        (vm.heap.forget_monitors)(&dead_monitors);
+    }
 }

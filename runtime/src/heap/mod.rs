@@ -60,6 +60,10 @@ pub struct Heap {
     pub stats: GcStats,
     /// Where objects' memory comes from.
     pub pools: pool::Pools,
+    /// Told the addresses of dead objects that had monitors, after each
+    /// sweep (the monitor table is `sync`'s, above the heap, which
+    /// installs this at start-up; until then there are no monitors).
+    pub forget_monitors: fn(&[usize]),
 }
 
 impl Default for Heap {
@@ -72,6 +76,7 @@ impl Default for Heap {
             stress: false,
             stats: GcStats::default(),
             pools: pool::Pools::default(),
+            forget_monitors: |_| {},
         }
     }
 }
@@ -401,7 +406,7 @@ pub fn new_thread_object(
     vm: &mut Vm,
     th: &mut Thread,
     id: u64,
-    shared: std::sync::Arc<crate::sync::threads::ThreadShared>,
+    shared: std::sync::Arc<ThreadShared>,
 ) -> Result<*mut ObjThread, Trap> {
     let init = ObjThread { obj: Obj::new(ObjKind::Thread), id, shared };
     alloc_object(vm, th, std::mem::size_of::<ObjThread>(), init)
@@ -418,10 +423,12 @@ pub fn new_function(vm: &mut Vm, th: &mut Thread, function: ObjFunction) -> Resu
 /// an object that owns nothing else stays inline; dropping owned Rust
 /// data, buffers and monitors is out of line (`free_owning_object`).
 ///
+/// The address of a dead object with a monitor goes to `dead_monitors`.
+///
 /// # Safety
 /// `obj` must be an unreachable object already unlinked from the heap list.
 #[inline(always)]
-pub unsafe fn free_object(pools: &mut pool::Pools, obj: *mut Obj) -> usize {
+pub unsafe fn free_object(pools: &mut pool::Pools, obj: *mut Obj, dead_monitors: &mut Vec<usize>) -> usize {
     // SAFETY: the caller guarantees `obj` is a dead object of its kind.
     unsafe {
         if !(*obj).has_monitor {
@@ -431,7 +438,7 @@ pub unsafe fn free_object(pools: &mut pool::Pools, obj: *mut Obj) -> usize {
                 return size;
             }
         }
-        free_owning_object(pools, obj)
+        free_owning_object(pools, obj, dead_monitors)
     }
 }
 
@@ -470,7 +477,7 @@ unsafe fn footprint(obj: *mut Obj) -> (usize, bool) {
 /// # Safety
 /// As for `free_object`.
 #[inline(never)]
-unsafe fn free_owning_object(pools: &mut pool::Pools, obj: *mut Obj) -> usize {
+unsafe fn free_owning_object(pools: &mut pool::Pools, obj: *mut Obj, dead_monitors: &mut Vec<usize>) -> usize {
     // SAFETY: the caller guarantees `obj` is a dead object of its kind, so
     // its owned data can be dropped once.
     unsafe {
@@ -478,7 +485,6 @@ unsafe fn free_owning_object(pools: &mut pool::Pools, obj: *mut Obj) -> usize {
         let buffers = match (*obj).kind {
             ObjKind::Function => {
                 let f = obj as *mut ObjFunction;
-                crate::codegen::jit::release_function_code(f);
                 std::ptr::drop_in_place(f);
                 0
             }
@@ -511,7 +517,7 @@ unsafe fn free_owning_object(pools: &mut pool::Pools, obj: *mut Obj) -> usize {
             ObjKind::String | ObjKind::Closure | ObjKind::Upvalue | ObjKind::BoundMethod | ObjKind::Native => 0,
         };
         if (*obj).has_monitor {
-            crate::sync::monitor::forget(obj);
+            dead_monitors.push(obj as usize);
         }
         pools.free(obj as *mut u8, size);
         size + buffers

@@ -104,7 +104,7 @@ pub fn die() -> ! {
     // allocate); both have no memory-safety preconditions.
     unsafe {
         libc::write(2, line.as_ptr() as *const libc::c_void, line.len());
-        libc::_exit(crate::program::EXIT_RUNTIME)
+        libc::_exit(crate::output::EXIT_RUNTIME)
     }
 }
 

@@ -145,6 +145,10 @@ impl InlineCache {
     }
 }
 
+/// Machine code that a function owns (a tier's; see `vm::tier`): the
+/// function only keeps it and drops it, which frees it.
+pub trait CompiledCode: Send {}
+
 /// Where a loaded function came from (shared by the functions of one module).
 pub struct ModuleInfo {
     pub source_name: String,
@@ -159,18 +163,20 @@ pub struct ObjFunction {
     /// Operand stack slots the function needs (from the verifier).
     pub max_stack: u32,
     pub upvalue_count: u32,
-    /// Calls plus loop back-edges seen by the interpreter (JIT trigger).
+    /// Calls plus loop back-edges seen by the interpreter (`vm::tier`).
     pub hotness: u32,
     pub code: *const u8,
     pub constants: *const Value,
     pub caches: *mut InlineCache,
-    /// Machine code entry (`extern "sysv64" fn(*mut Thread, *mut Value) -> u64`), or null.
+    /// Machine code entry (`vm::call::NativeEntry`), or null.
     pub native_entry: *const u8,
+    /// The entry compiled callers use (a fixed offset into the code), or null.
+    pub fast_entry: *const u8,
     /// The printed name (`<fn NAME>`), null for the script.
     pub name: *mut ObjString,
     pub kind: FunctionKind,
-    /// 0: may be compiled, 1: compiled or being compiled, 2: the lowering declined.
-    pub jit_state: u8,
+    /// `vm::tier::TIER_*`: may be compiled, compiled, declined.
+    pub tier_state: u8,
     /// Some frame of this function ran in the interpreter (statistics).
     pub ran_interpreted: bool,
     /// Index of this function in its module.
@@ -179,12 +185,11 @@ pub struct ObjFunction {
     pub constant_values: Vec<Value>,
     pub cache_storage: Vec<InlineCache>,
     pub module: Arc<ModuleInfo>,
-    /// JIT-compiled code owned by this function (freed with it).
-    pub jit_code: Option<crate::codegen::memory::ExecutableCode>,
     /// OSR entries of the compiled code: (loop header offset, entry).
     pub osr_entries: Vec<(u32, *const u8)>,
-    /// The compiled code's entry in gdb's JIT interface.
-    pub gdb_registration: Option<crate::codegen::gdb_jit::Registration>,
+    /// Machine code a tier made for this function and owns through it:
+    /// dropped (unmapped, unregistered from gdb) with the function.
+    pub machine_code: Option<Box<dyn CompiledCode>>,
 }
 
 impl ObjFunction {

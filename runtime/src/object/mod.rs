@@ -15,50 +15,14 @@ pub mod thread;
 pub use array::ObjArray;
 pub use class::{ObjBoundMethod, ObjClass, ObjInstance};
 pub use function::{
-    InlineCache, NativeFn, ObjClosure, ObjFunction, ObjNative, ObjUpvalue, Trivial, CACHE_WAYS, TRIVIAL_CONSTANT,
-    TRIVIAL_FIELD, TRIVIAL_NONE, TRIVIAL_THIS,
+    CompiledCode, InlineCache, NativeFn, ObjClosure, ObjFunction, ObjNative, ObjUpvalue, Trivial, CACHE_WAYS,
+    TRIVIAL_CONSTANT, TRIVIAL_FIELD, TRIVIAL_NONE, TRIVIAL_THIS,
 };
 pub use shape::ObjShape;
 pub use string::ObjString;
-pub use thread::ObjThread;
+pub use thread::{ObjThread, ThreadShared};
 
-/// Kinds of heap objects.
-#[repr(u8)]
-#[derive(Copy, Clone, Debug, PartialEq, Eq)]
-pub enum ObjKind {
-    String = 0,
-    Function = 1,
-    Closure = 2,
-    Upvalue = 3,
-    Class = 4,
-    Instance = 5,
-    BoundMethod = 6,
-    Native = 7,
-    Array = 8,
-    Shape = 9,
-    Thread = 10,
-}
-
-/// The header every heap object starts with.
-#[repr(C)]
-pub struct Obj {
-    /// Next object in the heap's list of all objects (the sweep walks it).
-    pub next: *mut Obj,
-    pub kind: ObjKind,
-    /// Mark bit of the current collection.
-    pub marked: bool,
-    /// A monitor for this object exists in the monitor table.
-    pub has_monitor: bool,
-    _pad: u8,
-    /// Strings: the content hash. Others: unused.
-    pub hash: u32,
-}
-
-impl Obj {
-    pub fn new(kind: ObjKind) -> Obj {
-        Obj { next: std::ptr::null_mut(), kind, marked: false, has_monitor: false, _pad: 0, hash: 0 }
-    }
-}
+pub use crate::value::{Obj, ObjKind};
 
 /// Field offsets that generated code depends on.
 pub mod layout {

@@ -7,7 +7,6 @@
 //! deadlocks are detected.
 
 use super::scheduler::{block, lock, BlockState};
-use crate::object::Obj;
 use crate::value::Value;
 use crate::vm::error::raise;
 use crate::vm::{Thread, Trap, Vm};
@@ -110,9 +109,12 @@ pub fn release_all(s: &mut super::scheduler::Sched, id: u64) {
     }
 }
 
-/// Drops the monitor of a collected object.
-pub fn forget(obj: *mut Obj) {
-    lock().monitors.remove(&(obj as usize));
+/// Drops the monitors of collected objects (the heap calls it after a sweep).
+pub fn forget(objects: &[usize]) {
+    let mut s = lock();
+    for key in objects {
+        s.monitors.remove(key);
+    }
 }
 
 fn owned_key(th: &mut Thread, v: Value) -> Result<usize, Trap> {

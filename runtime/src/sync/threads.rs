@@ -8,11 +8,11 @@
 use super::scheduler::{block, lock, BlockState};
 use super::{gil, monitor};
 use crate::heap::new_thread_object;
-use crate::object::{Obj, ObjKind, ObjThread};
+use crate::object::{Obj, ObjKind, ObjThread, ThreadShared};
 use crate::value::Value;
 use crate::vm::error::{raise, report};
 use crate::vm::{call, Thread, Trap, Vm};
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 
 /// Native stack reserved for every spawned program thread (committed on use).
 pub const THREAD_STACK_BYTES: usize = 64 << 20;
@@ -23,35 +23,6 @@ pub const THREAD_STACK_BYTES: usize = 64 << 20;
 /// cannot even set up a new thread, so `spawn` stops well before that with
 /// a runtime error.
 pub const MAX_LIVE_THREADS: usize = 4096;
-
-/// What a thread value shares with its running thread.
-pub struct ThreadShared {
-    pub id: u64,
-    state: Mutex<(bool, Value)>,
-}
-
-impl ThreadShared {
-    pub fn new(id: u64) -> ThreadShared {
-        ThreadShared { id, state: Mutex::new((false, Value::NIL)) }
-    }
-
-    fn lock(&self) -> std::sync::MutexGuard<'_, (bool, Value)> {
-        self.state.lock().unwrap_or_else(|p| p.into_inner())
-    }
-
-    /// The call's result (nil until it finishes, or after an error).
-    pub fn result(&self) -> Value {
-        self.lock().1
-    }
-
-    pub fn finished(&self) -> bool {
-        self.lock().0
-    }
-
-    fn finish(&self, result: Value) {
-        *self.lock() = (true, result);
-    }
-}
 
 /// Raw pointers moved into a new OS thread.
 struct Start {
@@ -108,7 +79,7 @@ pub fn spawn(vm: &mut Vm, th: &mut Thread, argc: usize) -> Result<(), Trap> {
         drop(unsafe { Box::from_raw(child) });
         return Err(raise(th, "Cannot start a thread: the system refused to create it."));
     }
-    crate::stats::thread_started();
+    vm.thread_counts.started += 1;
     Ok(())
 }
 
@@ -138,7 +109,8 @@ fn thread_main(start: Start) {
     // which is freed below: close them, as returning would have.
     crate::vm::upvalue::close_from(th, th.stack_base);
     start.shared.finish(result);
-    crate::stats::absorb_thread(vm, th);
+    vm.thread_counts.ended_instructions += th.instructions;
+    vm.thread_counts.ended_calls += th.calls;
     end_thread(vm, th);
     gil::release();
     // SAFETY: the thread is unregistered; no one refers to its state now.

@@ -35,7 +35,7 @@ pub fn push_frame(th: &mut Thread, closure: *mut ObjClosure, base: *mut Value) -
         if th.frames_top == th.frames_limit || (th.stack_limit.offset_from(base) as usize) < max_stack + 1 {
             return Err(raise(th, messages::STACK_OVERFLOW));
         }
-        crate::codegen::jit::note_interpreted((*closure).function);
+        super::tier::note_interpreted((*closure).function);
         let frame = th.frames_top;
         frame.write(Frame { closure, base, pc: 0, flags: 0 });
         th.frames_top = frame.add(1);
@@ -80,7 +80,7 @@ pub fn call_closure(vm: &mut Vm, th: &mut Thread, closure: *mut ObjClosure, argc
     if arity as usize != argc {
         return Err(arity_error(th, arity, argc));
     }
-    crate::codegen::jit::note_call(vm, th, function);
+    super::tier::on_call(vm, th, function);
     // SAFETY: as above (compiling may have set the entry).
     let entry = unsafe { (*function).native_entry };
     // SAFETY: the verifier guarantees argc + 1 values on the stack.
@@ -211,15 +211,14 @@ pub fn super_invoke(vm: &mut Vm, th: &mut Thread, name: *mut ObjString, argc: us
     }
 }
 
-/// The fast machine-code entry of `closure` (for compiled callers, see
-/// `codegen::lower::FAST_ENTRY_OFFSET`) when it takes `argc` arguments.
+/// The fast machine-code entry of `closure` (for compiled callers) when
+/// it takes `argc` arguments.
 pub fn compiled_entry(closure: *mut ObjClosure, argc: usize) -> *const u8 {
     // SAFETY: the closure and its function are live (held by the caller).
     unsafe {
         let function = (*closure).function;
-        let entry = (*function).native_entry;
-        if (*function).arity as usize == argc && !entry.is_null() {
-            entry.add(crate::codegen::lower::FAST_ENTRY_OFFSET)
+        if (*function).arity as usize == argc {
+            (*function).fast_entry
         } else {
             std::ptr::null()
         }

@@ -13,9 +13,8 @@
 use super::call::{self, Called};
 use super::error::raise;
 use super::messages;
-use super::{ops, property, upvalue, Thread, Trap, Vm};
+use super::{ops, property, tier, upvalue, Thread, Trap, Vm};
 use crate::bytecode::opcode::{Capture, Op};
-use crate::codegen::jit;
 use crate::object::*;
 use crate::sync::safepoint;
 use crate::value::{Comparison, Value};
@@ -169,7 +168,7 @@ pub fn run(vm: &mut Vm, th: &mut Thread) -> Result<(), Trap> {
             ($closure:expr, $argc:expr) => {{
                 let callee: *mut ObjClosure = $closure;
                 let target = (*callee).function;
-                if (*target).native_entry.is_null() && (*target).arity as usize == $argc && !jit::wants(vm, target) {
+                if (*target).native_entry.is_null() && (*target).arity as usize == $argc && !tier::wants(vm, target) {
                     save!();
                     let new_base = sp.sub($argc + 1);
                     frame = call::push_frame(th, callee, new_base)?;
@@ -332,7 +331,7 @@ pub fn run(vm: &mut Vm, th: &mut Thread) -> Result<(), Trap> {
                     let offset = read_u32!() as i32;
                     ip = ip.offset(offset as isize);
                     poll!();
-                    if let Some(osr) = jit::on_back_edge(vm, th, function, ip.offset_from(code) as u32) {
+                    if let Some(osr) = tier::on_back_edge(vm, th, function, ip.offset_from(code) as u32) {
                         // Continue this frame in machine code; it returns
                         // when the function does (frame popped, result in base[0]).
                         save!();

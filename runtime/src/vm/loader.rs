@@ -33,16 +33,18 @@ impl From<Trap> for LoadError {
 
 /// Verifies and loads `module`; returns the script closure, pushed on `th`'s stack.
 pub fn load(vm: &mut Vm, th: &mut Thread, module: Module) -> Result<*mut ObjClosure, LoadError> {
-    load_with_natives(vm, th, module, &[])
+    load_with_natives(vm, th, module, &[], 0)
 }
 
 /// Like `load`, with ahead-of-time machine code: `natives[i]` is the entry
-/// of function `i` (null when it has none).
+/// of function `i` (null when it has none), and its fast entry is
+/// `fast_entry_offset` bytes in (the code generator's layout).
 pub fn load_with_natives(
     vm: &mut Vm,
     th: &mut Thread,
     mut module: Module,
     natives: &[*const u8],
+    fast_entry_offset: usize,
 ) -> Result<*mut ObjClosure, LoadError> {
     let verified = verify_module(&module).map_err(LoadError::Invalid)?;
     let identity = link_globals(vm, th, &mut module)?;
@@ -55,7 +57,7 @@ pub fn load_with_natives(
     vm.modules_loaded += 1;
     let info = Arc::new(ModuleInfo { source_name: module.source_name.clone(), id });
     let roots_mark = vm.temp_roots.len();
-    let script = make_functions(vm, th, module, &verified.max_stack, natives, info);
+    let script = make_functions(vm, th, module, &verified.max_stack, (natives, fast_entry_offset), info);
     vm.temp_roots.truncate(roots_mark);
     Ok(script?)
 }
@@ -67,7 +69,7 @@ fn make_functions(
     th: &mut Thread,
     mut module: Module,
     max_stack: &[u32],
-    natives: &[*const u8],
+    (natives, fast_entry_offset): (&[*const u8], usize),
     info: Arc<ModuleInfo>,
 ) -> Result<*mut ObjClosure, Trap> {
     let mut functions = Vec::with_capacity(module.functions.len());
@@ -95,18 +97,18 @@ fn make_functions(
                 constants: std::ptr::null(),
                 caches: std::ptr::null_mut(),
                 native_entry: std::ptr::null(),
+                fast_entry: std::ptr::null(),
                 name,
                 kind: proto.kind,
-                jit_state: 0,
+                tier_state: super::tier::TIER_NONE,
                 ran_interpreted: false,
                 index: index as u32,
                 proto,
                 constant_values: Vec::new(),
                 cache_storage: caches,
                 module: info.clone(),
-                jit_code: None,
                 osr_entries: Vec::new(),
-                gdb_registration: None,
+                machine_code: None,
             },
         )?;
         // SAFETY: `f` was just allocated; its vectors are owned by it.
@@ -119,12 +121,8 @@ fn make_functions(
     }
     for (&f, &entry) in functions.iter().zip(natives) {
         if !entry.is_null() {
-            // SAFETY: `f` is rooted; the entry is code generated for it.
-            unsafe {
-                (*f).native_entry = entry;
-                (*f).jit_state = crate::codegen::jit::JIT_COMPILED;
-            }
-            crate::codegen::jit::note_native_function();
+            // `f` is rooted; the entry is code generated for it.
+            super::tier::install_native(f, entry, fast_entry_offset);
         }
     }
     let script = new_closure(vm, th, functions[0])?;

@@ -15,6 +15,7 @@ pub mod loader;
 pub mod messages;
 pub mod ops;
 pub mod property;
+pub mod tier;
 pub mod trivial;
 pub mod upvalue;
 
@@ -90,6 +91,20 @@ pub struct Vm {
     pub options: Options,
     /// Modules loaded so far (the next module id).
     pub modules_loaded: u32,
+    /// The compiler tier hot functions go to (`tier`).
+    pub tier: &'static dyn tier::Tier,
+    /// Threads started and the counters of threads that ended (the live
+    /// ones keep theirs in `Thread`), for the statistics.
+    pub thread_counts: ThreadCounts,
+}
+
+/// See `Vm::thread_counts`.
+#[derive(Default, Clone, Copy, Debug)]
+pub struct ThreadCounts {
+    /// Every thread started, the main one included.
+    pub started: u64,
+    pub ended_instructions: u64,
+    pub ended_calls: u64,
 }
 
 /// See `Vm::constants`.
@@ -139,6 +154,8 @@ impl Vm {
             init_string: std::ptr::null_mut(),
             options,
             modules_loaded: 0,
+            tier: &tier::NoTier,
+            thread_counts: ThreadCounts { started: 1, ..ThreadCounts::default() },
         });
         crate::sync::safepoint::install(&vm);
         vm.heap.set_limit(vm.options.heap_limit);

@@ -32,10 +32,7 @@ use crate::vm::frame::layout as fl;
 use iced_x86::code_asm::*;
 use iced_x86::BlockEncoderOptions;
 
-/// Offset of the fast entry from the start of a function's code. Compiled
-/// code calls compiled code there (vm and thread already in r12/r13, base in
-/// rdx, closure in rcx); the start is the System V entry for Rust callers.
-pub const FAST_ENTRY_OFFSET: usize = 32;
+pub use crate::codegen::abi::FAST_ENTRY_OFFSET;
 /// int3 bytes that pad the System V entry stub (25 bytes) to the fast entry.
 const FAST_ENTRY_PADDING: usize = 7;
 /// What the fast entry subtracts from rsp after its pushes, to keep the
