@@ -218,3 +218,25 @@ fn jit_compiled_functions_are_named_in_backtraces() {
         t
     );
 }
+
+/// The gdb printer formats numbers itself (a core file has no runtime to
+/// ask); it must agree with the runtime's `print` on the edge cases.
+#[test]
+fn the_printer_formats_numbers_as_print_does() {
+    if !gdb_available() {
+        return;
+    }
+    let dir = scratch();
+    let src = dir.path().join("numbers.tvm");
+    let values = "0.1 + 0.2, 1000000000000000000000, 100000000000000000000, 123.456, -0.001, 0.0000001, \
+                  0.000001, 0 / 0, 1 / 0, -1 / 0, -0, 3, 173035359841192.625, 987654321, 1 / 3, 0.1 * 3, \
+                  1234567.0000001, -98765.4321";
+    std::fs::write(&src, format!("fun show(nums) {{\n  print nums;\n  return nums;\n}}\nshow([{values}]);\n")).unwrap();
+    let exe = dir.path().join("numbers");
+    build(&src, &exe, true);
+    let printed = std::process::Command::new(&exe).output().expect("run");
+    let printed = String::from_utf8_lossy(&printed.stdout).trim_end().to_string();
+    let transcript = session(&exe, "break numbers.tvm:2\nrun\nprint nums\ncontinue\n");
+    let shown = transcript.lines().find_map(|l| l.strip_prefix("$1 = ")).unwrap_or_else(|| panic!("{transcript}"));
+    assert_eq!(shown, printed);
+}

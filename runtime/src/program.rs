@@ -174,6 +174,21 @@ pub struct ProgramDescriptor {
     pub flags: u64,
 }
 
+/// Offsets in `ProgramDescriptor`, for the object writer of `tinyvm build`,
+/// which lays the descriptor out as bytes with relocations.
+pub mod descriptor_layout {
+    use super::ProgramDescriptor;
+    use std::mem::{offset_of, size_of};
+    pub const BYTECODE: usize = offset_of!(ProgramDescriptor, bytecode);
+    pub const BYTECODE_LEN: usize = offset_of!(ProgramDescriptor, bytecode_len);
+    pub const NATIVES: usize = offset_of!(ProgramDescriptor, natives);
+    pub const NATIVE_COUNT: usize = offset_of!(ProgramDescriptor, native_count);
+    pub const FLAGS: usize = offset_of!(ProgramDescriptor, flags);
+    pub const SIZE: usize = size_of::<ProgramDescriptor>();
+    // Every field is a 64-bit word the writer fills in little-endian.
+    const _: () = assert!(size_of::<usize>() == 8 && size_of::<*const u8>() == 8 && SIZE == 40);
+}
+
 /// `ProgramDescriptor::flags`: runtime errors in the short (clox) format.
 pub const PROGRAM_SHORT_ERRORS: u64 = 1;
 

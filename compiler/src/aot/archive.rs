@@ -5,13 +5,7 @@ use std::path::{Path, PathBuf};
 
 static ARCHIVE: &[u8] = include_bytes!(concat!(env!("OUT_DIR"), "/libtinyvm_runtime.a"));
 
-fn cache_dir() -> Option<PathBuf> {
-    let base = std::env::var_os("XDG_CACHE_HOME")
-        .filter(|v| !v.is_empty())
-        .map(PathBuf::from)
-        .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".cache")))?;
-    Some(base.join("tinyvm"))
-}
+use super::cache_dir;
 
 fn archive_name() -> String {
     // A hash of the whole archive (computed by build.rs) names the file, so

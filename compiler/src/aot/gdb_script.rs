@@ -27,12 +27,7 @@ pub fn debug_gdb_scripts() -> Vec<u8> {
 
 /// Writes the script to a stable path and returns it.
 pub fn write_script() -> Result<std::path::PathBuf, String> {
-    let dir = std::env::var_os("XDG_CACHE_HOME")
-        .filter(|v| !v.is_empty())
-        .map(std::path::PathBuf::from)
-        .or_else(|| std::env::var_os("HOME").map(|h| std::path::PathBuf::from(h).join(".cache")))
-        .map(|base| base.join("tinyvm"))
-        .unwrap_or_else(std::env::temp_dir);
+    let dir = super::cache_dir().unwrap_or_else(std::env::temp_dir);
     std::fs::create_dir_all(&dir).map_err(|e| format!("cannot create {}: {}", dir.display(), e))?;
     let path = dir.join(format!("tinyvm-gdb-{}.py", env!("CARGO_PKG_VERSION")));
     std::fs::write(&path, script()).map_err(|e| format!("cannot write {}: {}", path.display(), e))?;

@@ -18,6 +18,17 @@ use tinyvm_runtime::bytecode::module::{Constant, Module};
 use tinyvm_runtime::bytecode::verify::Verified;
 use tinyvm_runtime::codegen::lower::{lower, FunctionInput, LoweredFunction};
 
+/// TinyVM's cache directory (`$XDG_CACHE_HOME/tinyvm` or
+/// `~/.cache/tinyvm`), where the runtime archive and the gdb script are
+/// written once; None without a home.
+pub fn cache_dir() -> Option<std::path::PathBuf> {
+    let base = std::env::var_os("XDG_CACHE_HOME")
+        .filter(|v| !v.is_empty())
+        .map(std::path::PathBuf::from)
+        .or_else(|| std::env::var_os("HOME").map(|h| std::path::PathBuf::from(h).join(".cache")))?;
+    Some(base.join("tinyvm"))
+}
+
 /// How the build lowers functions.
 #[derive(Copy, Clone, Debug)]
 pub struct LowerOptions {

@@ -11,6 +11,7 @@ use std::collections::HashMap;
 use tinyvm_runtime::bytecode::module::Module;
 use tinyvm_runtime::codegen::helpers::Helper;
 use tinyvm_runtime::codegen::lower::LoweredFunction;
+use tinyvm_runtime::program::descriptor_layout as layout;
 
 /// Where each function's code landed in `.text` (for DWARF).
 #[derive(Clone, Debug, Default)]
@@ -98,15 +99,15 @@ pub fn write_object(
         }
     }
     let relro_symbol = obj.section_symbol(relro);
-    let mut descriptor = Vec::with_capacity(40);
-    descriptor.extend_from_slice(&0u64.to_le_bytes());
-    descriptor.extend_from_slice(&(bytecode.len() as u64).to_le_bytes());
-    descriptor.extend_from_slice(&0u64.to_le_bytes());
-    descriptor.extend_from_slice(&(module.functions.len() as u64).to_le_bytes());
-    descriptor.extend_from_slice(&flags.to_le_bytes());
+    // The runtime's `ProgramDescriptor`, field by field at its offsets.
+    let mut descriptor = vec![0u8; layout::SIZE];
+    let mut put = |at: usize, value: u64| descriptor[at..at + 8].copy_from_slice(&value.to_le_bytes());
+    put(layout::BYTECODE_LEN, bytecode.len() as u64);
+    put(layout::NATIVE_COUNT, module.functions.len() as u64);
+    put(layout::FLAGS, flags);
     let descriptor_offset = obj.append_section_data(relro, &descriptor, 8);
-    abs64(&mut obj, relro, descriptor_offset, rodata_symbol, bytecode_offset as i64);
-    abs64(&mut obj, relro, descriptor_offset + 16, relro_symbol, table_offset as i64);
+    abs64(&mut obj, relro, descriptor_offset + layout::BYTECODE as u64, rodata_symbol, bytecode_offset as i64);
+    abs64(&mut obj, relro, descriptor_offset + layout::NATIVES as u64, relro_symbol, table_offset as i64);
     obj.add_symbol(Symbol {
         name: b"tvm_program".to_vec(),
         value: descriptor_offset,

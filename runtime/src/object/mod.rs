@@ -72,9 +72,19 @@ pub mod layout {
     /// Distance between two cache sites (each has `CACHE_WAYS` entries).
     pub const CACHE_STRIDE: usize = CACHE_SIZE * super::CACHE_WAYS;
 
-    /// Offsets and kind numbers the gdb pretty-printer needs (name, value).
-    pub fn for_debugger() -> Vec<(&'static str, usize)> {
-        vec![
+    /// Offsets, kind numbers and value bit patterns the gdb
+    /// pretty-printer needs (name, value): the script gets them injected.
+    pub fn for_debugger() -> Vec<(&'static str, u64)> {
+        use crate::value as v;
+        let constants = [
+            ("QNAN", v::QNAN),
+            ("OBJ_TAG", v::OBJ_TAG),
+            ("POINTER_MASK", !v::OBJ_TAG),
+            ("TAG_NIL", v::TAG_NIL),
+            ("TAG_FALSE", v::TAG_FALSE),
+            ("TAG_TRUE", v::TAG_TRUE),
+        ];
+        let offsets: Vec<(&'static str, usize)> = vec![
             ("OBJ_KIND", OBJ_KIND),
             ("STRING_LEN", offset_of!(ObjString, len)),
             ("STRING_DATA", std::mem::size_of::<ObjString>()),
@@ -95,6 +105,7 @@ pub mod layout {
             ("KIND_NATIVE", ObjKind::Native as usize),
             ("KIND_ARRAY", ObjKind::Array as usize),
             ("KIND_THREAD", ObjKind::Thread as usize),
-        ]
+        ];
+        constants.into_iter().chain(offsets.into_iter().map(|(k, n)| (k, n as u64))).collect()
     }
 }

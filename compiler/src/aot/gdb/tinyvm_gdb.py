@@ -9,8 +9,12 @@ LAYOUT = {{LAYOUT}}
 FAST_ENTRY_OFFSET = {{FAST_ENTRY_OFFSET}}
 VALUE_TYPE = "tinyvm_value"
 
-QNAN = 0x7FFC000000000000
-OBJ_TAG = 0xFFFC000000000000
+QNAN = LAYOUT["QNAN"]
+OBJ_TAG = LAYOUT["OBJ_TAG"]
+NIL = QNAN | LAYOUT["TAG_NIL"]
+FALSE = QNAN | LAYOUT["TAG_FALSE"]
+TRUE = QNAN | LAYOUT["TAG_TRUE"]
+POINTER_MASK = LAYOUT["POINTER_MASK"]
 MAX_NESTING = 64
 
 
@@ -27,8 +31,10 @@ def _u8(addr):
 
 
 def format_number(n):
-    """Like the runtime's print.rs: shortest round-trip digits, laid out as
-    JavaScript's Number.prototype.toString does."""
+    """Like the runtime's number.rs: shortest round-trip digits (ties to
+    even, as Python's repr and ryu-js both pick them), laid out as
+    JavaScript's Number.prototype.toString does. tests/gdb.rs compares the
+    two on edge cases."""
     import math
     if math.isnan(n):
         return "nan"
@@ -73,15 +79,15 @@ def format_value(bits, depth=0):
     if bits & QNAN != QNAN:
         import struct
         return format_number(struct.unpack("<d", bits.to_bytes(8, "little"))[0])
-    if bits == QNAN | 1:
+    if bits == NIL:
         return "nil"
-    if bits == QNAN | 2:
+    if bits == FALSE:
         return "false"
-    if bits == QNAN | 3:
+    if bits == TRUE:
         return "true"
     if bits & OBJ_TAG != OBJ_TAG:
         return "<undefined>"
-    ptr = bits & 0x0000FFFFFFFFFFFF
+    ptr = bits & POINTER_MASK
     try:
         kind = _u8(ptr + LAYOUT["OBJ_KIND"])
         if kind == LAYOUT["KIND_STRING"]:
