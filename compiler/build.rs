@@ -41,9 +41,8 @@ fn main() {
     std::fs::copy(&archive, &dest).unwrap_or_else(|e| panic!("cannot copy {}: {}", archive.display(), e));
     // A hash of the whole archive names its cached copy (aot/archive.rs).
     let bytes = std::fs::read(&dest).unwrap_or_else(|e| panic!("cannot read {}: {}", dest.display(), e));
-    let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
-    for &b in &bytes {
-        hash = (hash ^ b as u64).wrapping_mul(0x100_0000_01b3);
-    }
+    let mut hasher = fnv::FnvHasher::default();
+    std::hash::Hasher::write(&mut hasher, &bytes);
+    let hash = std::hash::Hasher::finish(&hasher);
     println!("cargo:rustc-env=TINYVM_RUNTIME_HASH={:016x}", hash);
 }

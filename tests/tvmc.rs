@@ -120,21 +120,11 @@ fn parallel<R: Send>(count: usize, job: impl Fn(usize, usize) -> R + Sync) -> Ve
     results.into_iter().map(|r| r.expect("result")).collect()
 }
 
-/// FNV-1a, 64 bit (the `.tvmc` payload checksum).
-fn fnv1a(bytes: &[u8]) -> u64 {
-    let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
-    for &b in bytes {
-        hash ^= b as u64;
-        hash = hash.wrapping_mul(0x0000_0100_0000_01b3);
-    }
-    hash
-}
-
 /// Recomputes the header's length and checksum for the payload after it.
 fn fix_header(file: &mut [u8]) {
     let len = (file.len() - HEADER_SIZE) as u32;
     file[8..12].copy_from_slice(&len.to_le_bytes());
-    let sum = fnv1a(&file[HEADER_SIZE..]);
+    let sum = tinyvm_runtime::bytecode::tvmc::checksum(&file[HEADER_SIZE..]);
     file[12..20].copy_from_slice(&sum.to_le_bytes());
 }
 

@@ -29,14 +29,13 @@ impl std::fmt::Display for FormatError {
     }
 }
 
-/// FNV-1a, 64 bit: detects every single-byte change of the payload.
+/// FNV-1a, 64 bit (the `fnv` crate): detects every single-byte change of
+/// the payload.
 pub fn checksum(bytes: &[u8]) -> u64 {
-    let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
-    for &b in bytes {
-        hash ^= b as u64;
-        hash = hash.wrapping_mul(0x0000_0100_0000_01b3);
-    }
-    hash
+    use std::hash::Hasher;
+    let mut hasher = fnv::FnvHasher::default();
+    hasher.write(bytes);
+    hasher.finish()
 }
 
 /// Serializes a module into `.tvmc` bytes.

@@ -6,28 +6,10 @@
 
 use super::{Obj, ObjClosure, ObjShape, ObjString};
 use crate::value::Value;
-use std::collections::HashMap;
-use std::hash::{BuildHasherDefault, Hasher};
 
-/// Hashes interned-string pointers (identity is equality for them).
-#[derive(Default)]
-pub struct PtrHasher(u64);
-
-impl Hasher for PtrHasher {
-    fn finish(&self) -> u64 {
-        self.0
-    }
-    fn write(&mut self, bytes: &[u8]) {
-        for &b in bytes {
-            self.0 = (self.0 ^ b as u64).wrapping_mul(0x100_0000_01b3);
-        }
-    }
-    fn write_usize(&mut self, n: usize) {
-        self.0 = ((n as u64) >> 3).wrapping_mul(0x9e37_79b9_7f4a_7c15);
-    }
-}
-
-pub type PtrMap<V> = HashMap<*mut ObjString, V, BuildHasherDefault<PtrHasher>>;
+/// A map keyed by interned strings, whose identity is their equality
+/// (hashbrown with its default hasher, foldhash).
+pub type PtrMap<V> = hashbrown::HashMap<*mut ObjString, V>;
 
 #[repr(C)]
 pub struct ObjClass {

@@ -36,14 +36,11 @@ impl ObjString {
     }
 }
 
-/// FNV-1a, 32 bit, as clox uses for its string table.
+/// The hash a string keeps in its header (for the intern table): foldhash,
+/// with a fixed seed so that it does not change between runs.
 pub fn hash_bytes(bytes: &[u8]) -> u32 {
-    let mut hash: u32 = 2_166_136_261;
-    for &b in bytes {
-        hash ^= b as u32;
-        hash = hash.wrapping_mul(16_777_619);
-    }
-    hash
+    use std::hash::BuildHasher;
+    foldhash::fast::FixedState::with_seed(0x7469_6e79_766d).hash_one(bytes) as u32
 }
 
 /// Borrows a string object's bytes through a raw pointer.
