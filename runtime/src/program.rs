@@ -15,6 +15,8 @@ use crate::vm::{call, loader, Options, Thread, Vm};
 pub const EXIT_COMPILE: i32 = 65;
 pub const EXIT_RUNTIME: i32 = 70;
 pub const EXIT_IO: i32 = 74;
+/// The fuel budget ran out (`TINYVM_FUEL`; EX_TEMPFAIL, used by nothing else).
+pub const EXIT_FUEL: i32 = 75;
 
 /// Ahead-of-time machine code for a module's functions (built executables).
 #[derive(Clone, Copy)]
@@ -188,6 +190,7 @@ pub unsafe fn run_executable(program: &ProgramDescriptor, argc: i32, argv: *cons
         stats: std::env::var("TINYVM_STATS").is_ok_and(|v| v == "1"),
         args,
         program_name: module.source_name.clone(),
+        fuel: Options::fuel_from_env(),
     };
     // Like `tinyvm`'s main: report output that could not be written.
     crate::output::finish(run_module_with_natives(module, options, NativeTable(natives)))

@@ -24,6 +24,7 @@ pub fn run(file: &Path, args: Vec<String>, jit: JitArg, format: ErrorFormat) -> 
         stats: std::env::var("TINYVM_STATS").is_ok_and(|v| v == "1"),
         args,
         program_name: file.display().to_string(),
+        fuel: Options::fuel_from_env(),
     };
     tinyvm_runtime::program::run_module(module, options)
 }

@@ -46,11 +46,25 @@ pub struct Options {
     pub args: Vec<String>,
     /// Prefix of runtime-error traces: none for `tinyvm run`.
     pub program_name: String,
+    /// A step budget (`TINYVM_FUEL`, a testing aid): how many safepoint
+    /// polls may run before the program ends with `error: fuel exhausted`
+    /// (`program::EXIT_FUEL`). Both tiers poll at the same instructions
+    /// (`LOOP`, `CALL`, `INVOKE`, `SUPER_INVOKE`), so the same program stops
+    /// at the same point in each. `None`: unlimited, and polls cost nothing
+    /// more (see `sync::safepoint`).
+    pub fuel: Option<u64>,
+}
+
+impl Options {
+    /// The fuel that `TINYVM_FUEL=N` asks for (None when unset or not a number).
+    pub fn fuel_from_env() -> Option<u64> {
+        std::env::var("TINYVM_FUEL").ok().and_then(|v| v.trim().parse().ok())
+    }
 }
 
 impl Default for Options {
     fn default() -> Self {
-        Options { jit: JitMode::Off, stats: false, args: Vec::new(), program_name: String::new() }
+        Options { jit: JitMode::Off, stats: false, args: Vec::new(), program_name: String::new(), fuel: None }
     }
 }
 
@@ -78,6 +92,8 @@ pub struct Vm {
     pub options: Options,
     /// Modules loaded so far (the next module id).
     pub modules_loaded: u32,
+    /// Safepoint polls left before the program ends (`Options::fuel`).
+    pub fuel_left: Option<u64>,
 }
 
 /// See `Vm::constants`.
@@ -124,10 +140,15 @@ impl Vm {
             temp_roots: Vec::new(),
             permanent_strings: Vec::new(),
             init_string: std::ptr::null_mut(),
+            fuel_left: options.fuel,
             options,
             modules_loaded: 0,
         });
         crate::sync::safepoint::install(&vm);
+        if vm.fuel_left.is_some() {
+            // Every poll parks from now on (see `safepoint::park`).
+            crate::sync::safepoint::request();
+        }
         vm.heap.set_stress(std::env::var("TINYVM_GC_STRESS").map(|v| v == "1").unwrap_or(false));
         vm.threads.push(th as *mut Thread);
         let init = crate::heap::new_string(&mut vm, th, b"init");
