@@ -310,6 +310,29 @@ fn child_main(job: Job<'_>, limits: &Limits, null: RawFd, out: RawFd, err: RawFd
             libc::setrlimit(libc::RLIMIT_AS, &limit);
         }
     }
+    // Default actions for the signals the parent may handle (libFuzzer
+    // turns a crash into a report and an exit status, and takes SIGINT,
+    // SIGTERM, SIGALRM and SIGUSR1/2), so that a crash is seen as the
+    // signal; SIGPIPE ignored as in `tinyvm` (Rust's runtime does that).
+    for sig in [
+        libc::SIGSEGV,
+        libc::SIGBUS,
+        libc::SIGILL,
+        libc::SIGFPE,
+        libc::SIGABRT,
+        libc::SIGTRAP,
+        libc::SIGINT,
+        libc::SIGTERM,
+        libc::SIGALRM,
+        libc::SIGUSR1,
+        libc::SIGUSR2,
+        libc::SIGXFSZ,
+    ] {
+        // SAFETY: setting a signal's action to the default has no preconditions.
+        unsafe { libc::signal(sig, libc::SIG_DFL) };
+    }
+    // SAFETY: as above.
+    unsafe { libc::signal(libc::SIGPIPE, libc::SIG_IGN) };
     // The parent's hook may print through the test harness's capture (lost
     // here) or abort (libFuzzer's): report the panic on stderr instead.
     std::panic::set_hook(Box::new(|info| {
