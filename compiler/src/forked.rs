@@ -20,7 +20,11 @@
 //! - the runtime's own locks and global state (VM lock, scheduler, stdout
 //!   buffer, safepoint flags) are used only in the children: the parent
 //!   only decodes and verifies, which touch none of them. A caller must not
-//!   run programs in-process (`run_module`) on another thread while it forks;
+//!   run programs in-process (`run_module`) on another thread while it forks,
+//!   nor spawn processes or fork there: `std::process::Command` holds the
+//!   environment's lock while it spawns, which a child would find taken
+//!   when the runtime reads `TINYVM_GC_STRESS`, and a child forked by
+//!   another thread would hold the write ends of this one's pipes;
 //! - the child writes to its descriptors directly (the runtime's output and
 //!   the panic hook installed here), not through Rust's `std::io::stdout`
 //!   or the test harness's output capture, and ends with `_exit`, so no
@@ -44,7 +48,10 @@ pub struct Limits {
     pub fuel: Option<u64>,
     /// Wall-clock time, after which the child is killed (`Ending::TimedOut`).
     pub time: Duration,
-    /// Bytes of stdout and of stderr kept (the rest is read and dropped).
+    /// Bytes of stdout and of stderr kept: a child that writes more to
+    /// either is killed (`Ending::TooMuchOutput`). Fuel bounds the polls, not
+    /// the work between two of them, and a loop that prints a growing value
+    /// (`print a; push(a, a);`) would run for minutes within its fuel.
     pub max_output: usize,
     /// The child's address-space limit (RLIMIT_AS), in bytes.
     pub memory: Option<u64>,
@@ -63,6 +70,9 @@ pub enum Ending {
     Signal(i32),
     /// Killed at the wall-clock limit.
     TimedOut,
+    /// Wrote more than `Limits::max_output` bytes to stdout or stderr (and
+    /// was killed, if it had not ended yet).
+    TooMuchOutput,
 }
 
 /// What one run did.
@@ -71,14 +81,26 @@ pub struct Run {
     pub stdout: Vec<u8>,
     pub stderr: Vec<u8>,
     pub ending: Ending,
-    /// Some output beyond `Limits::max_output` was dropped.
-    pub truncated: bool,
 }
 
 impl Run {
     /// The run panicked, died of a signal or hung: never acceptable.
     pub fn crashed(&self) -> bool {
         matches!(self.ending, Ending::Signal(_) | Ending::TimedOut | Ending::Exit(PANIC_STATUS))
+    }
+
+    /// Whether two runs of one module (in two tiers) did the same thing.
+    /// Runs that wrote too much agree when each stream of one is a prefix
+    /// of the other's: how far a child got before it was killed depends on
+    /// timing.
+    pub fn agrees_with(&self, other: &Run) -> bool {
+        let prefix = |a: &[u8], b: &[u8]| a.starts_with(b) || b.starts_with(a);
+        match (&self.ending, &other.ending) {
+            (Ending::TooMuchOutput, Ending::TooMuchOutput) => {
+                prefix(&self.stdout, &other.stdout) && prefix(&self.stderr, &other.stderr)
+            }
+            _ => self == other,
+        }
     }
 
     /// The run ended because its fuel ran out.
@@ -98,6 +120,14 @@ impl Run {
         };
         format!("{:?}, stdout {}, stderr {}", self.ending, cut(&self.stdout), cut(&self.stderr))
     }
+}
+
+/// Whether a module's output may depend on timing, so that two runs need
+/// not agree: it spawns threads (`SPAWN`) or names the `clock` native.
+pub fn depends_on_timing(module: &Module) -> bool {
+    use tinyvm_runtime::bytecode::{opcode::Op, walk};
+    module.globals.iter().any(|g| g == "clock")
+        || (0..module.functions.len()).any(|i| walk::instructions(module, i).any(|ins| ins.op == Op::Spawn))
 }
 
 /// One program to run.
@@ -152,7 +182,7 @@ pub fn run_all(jobs: &[Job<'_>], parallel: usize, limits: &Limits) -> std::io::R
 
 /// Every job that started has a result; this stands in for none.
 fn unreachable_run() -> Run {
-    Run { stdout: Vec::new(), stderr: b"no result".to_vec(), ending: Ending::Signal(0), truncated: false }
+    Run { stdout: Vec::new(), stderr: b"no result".to_vec(), ending: Ending::Signal(0) }
 }
 
 /// One child being run.
@@ -162,7 +192,8 @@ struct Child {
     /// stdout and stderr read ends, None once at end of file.
     pipes: [Option<OwnedFd>; 2],
     output: [Vec<u8>; 2],
-    truncated: bool,
+    /// More than `max_output` bytes came on a pipe.
+    too_much: bool,
     deadline: Instant,
     killed: bool,
 }
@@ -196,7 +227,7 @@ impl Child {
             pid,
             pipes: [Some(out_read), Some(err_read)],
             output: [Vec::new(), Vec::new()],
-            truncated: false,
+            too_much: false,
             deadline: Instant::now() + limits.time,
             killed: false,
         })
@@ -222,14 +253,14 @@ impl Child {
         let bytes = &buf[..n as usize];
         let room = max_output.saturating_sub(out.len());
         if bytes.len() > room {
-            self.truncated = true;
+            self.too_much = true;
         }
         out.extend_from_slice(&bytes[..bytes.len().min(room)]);
     }
 
     /// The run once the child has ended (after its pipes are closed).
     fn try_finish(&mut self) -> std::io::Result<Option<Run>> {
-        if Instant::now() >= self.deadline && !self.killed {
+        if (self.too_much || Instant::now() >= self.deadline) && !self.killed {
             // SAFETY: kill only sends a signal to our own child (not yet reaped).
             unsafe { libc::kill(self.pid, libc::SIGKILL) };
             self.killed = true;
@@ -247,7 +278,9 @@ impl Child {
         if waited == 0 {
             return Ok(None);
         }
-        let ending = if self.killed {
+        let ending = if self.too_much {
+            Ending::TooMuchOutput
+        } else if self.killed {
             Ending::TimedOut
         } else if libc::WIFEXITED(status) {
             Ending::Exit(libc::WEXITSTATUS(status))
@@ -257,7 +290,7 @@ impl Child {
             Ending::Signal(0)
         };
         let [stdout, stderr] = std::mem::take(&mut self.output);
-        Ok(Some(Run { stdout, stderr, ending, truncated: self.truncated }))
+        Ok(Some(Run { stdout, stderr, ending }))
     }
 }
 
