@@ -84,9 +84,15 @@ pub struct Run {
 }
 
 impl Run {
-    /// The run panicked, died of a signal or hung: never acceptable.
+    /// The run panicked or died of a signal: never acceptable.
     pub fn crashed(&self) -> bool {
-        matches!(self.ending, Ending::Signal(_) | Ending::TimedOut | Ending::Exit(PANIC_STATUS))
+        matches!(self.ending, Ending::Signal(_) | Ending::Exit(PANIC_STATUS))
+    }
+
+    /// The run was killed at the time limit: a hang, unless the program may
+    /// take long for reasons fuel does not count (`depends_on_timing`).
+    pub fn hung(&self) -> bool {
+        self.ending == Ending::TimedOut
     }
 
     /// Whether two runs of one module (in two tiers) did the same thing.
@@ -122,11 +128,14 @@ impl Run {
     }
 }
 
-/// Whether a module's output may depend on timing, so that two runs need
-/// not agree: it spawns threads (`SPAWN`) or names the `clock` native.
+/// Whether a module's output or running time may depend on timing, so that
+/// two runs need not agree and may run past the time limit within their
+/// fuel: it spawns threads (`SPAWN`: their order, and a thread that spawns
+/// threads can take seconds to reach the limit of 4096), or names the
+/// `clock` or `sleep` native.
 pub fn depends_on_timing(module: &Module) -> bool {
     use tinyvm_runtime::bytecode::{opcode::Op, walk};
-    module.globals.iter().any(|g| g == "clock")
+    module.globals.iter().any(|g| g == "clock" || g == "sleep")
         || (0..module.functions.len()).any(|i| walk::instructions(module, i).any(|ins| ins.op == Op::Spawn))
 }
 

@@ -13,8 +13,9 @@
 //! what the children execute is not fed back (their counters die with
 //! them), so the search is guided by the verifier's coverage alone.
 //!
-//! Modules whose output may depend on timing (`forked::depends_on_timing`:
-//! threads, `clock`) run too, but only crashes count for them.
+//! Modules whose output or running time may depend on timing
+//! (`forked::depends_on_timing`: threads, `clock`, `sleep`) run too, but
+//! only crashes count for them, not differences or the time limit.
 
 #![no_main]
 
@@ -34,14 +35,16 @@ fuzz_target!(|data: &[u8]| {
     let jobs = [Job { module: &module, jit: JitMode::Off }, Job { module: &module, jit: JitMode::Always }];
     let runs = forked::run_all(&jobs, 2, &limits).expect("fork the children");
     let (off, always) = (&runs[0], &runs[1]);
+    let timing = forked::depends_on_timing(&module);
+    let failed = |run: &forked::Run| run.crashed() || (!timing && run.hung());
     assert!(
-        !off.crashed() && !always.crashed(),
+        !failed(off) && !failed(always),
         "a run crashed:\n  interpreter: {}\n  compiled:    {}",
         off.summary(),
         always.summary()
     );
     assert!(
-        forked::depends_on_timing(&module) || off.agrees_with(always),
+        timing || off.agrees_with(always),
         "the tiers differ:\n  interpreter: {}\n  compiled:    {}",
         off.summary(),
         always.summary()
