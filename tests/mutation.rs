@@ -2,7 +2,8 @@
 //!
 //! Real programs are compiled to `.tvmc` bytes in-process and mutated: every
 //! payload byte with a few values each (the header's length and checksum
-//! fixed, so the decoder and verifier see the change) and every truncation.
+//! fixed, so the decoder and verifier see the change), every number
+//! constant with the bits of other NaN-boxed values, and every truncation.
 //! Each variant is decoded and verified in-process (neither may panic); each
 //! one that verifies runs in a forked child with the interpreter
 //! (`JitMode::Off`) and in another with every function compiled
@@ -38,6 +39,7 @@ use tinyvm::forked::{self, Ending, Job, Limits, Run};
 use tinyvm_runtime::bytecode::module::{Constant, Module};
 use tinyvm_runtime::bytecode::opcode::Op;
 use tinyvm_runtime::bytecode::{tvmc, verify, walk};
+use tinyvm_runtime::value::{Value, OBJ_TAG};
 use tinyvm_runtime::vm::JitMode;
 
 const HEADER_SIZE: usize = 20;
@@ -105,6 +107,8 @@ enum Edit {
     Byte(usize, u8),
     /// The payload is cut to this length.
     Truncate(usize),
+    /// The 8 bytes of a number constant at this offset become these bits.
+    Number(usize, u64),
 }
 
 impl Variant {
@@ -117,6 +121,11 @@ impl Variant {
                 bytes
             }
             Edit::Truncate(len) => original[..HEADER_SIZE + len].to_vec(),
+            Edit::Number(at, bits) => {
+                let mut bytes = original.to_vec();
+                bytes[HEADER_SIZE + at..HEADER_SIZE + at + 8].copy_from_slice(&bits.to_le_bytes());
+                bytes
+            }
         };
         fix_header(&mut bytes);
         bytes
@@ -124,7 +133,8 @@ impl Variant {
 }
 
 /// Every single-byte change (xor 0xff, +1, 0, the byte before it and a byte
-/// from another place of the payload) and every truncation of the payload.
+/// from another place of the payload), every number constant replaced by
+/// NaN-boxed non-numbers, and every truncation of the payload.
 /// The byte before an opcode is often the previous opcode: `POP` for
 /// `CLOSE_UPVALUE` at the end of a block, a comparison for another. Bytes
 /// of data (text, numbers, line numbers: `Layout::content`) get only 0 and
@@ -154,6 +164,26 @@ fn variants(program: usize, name: &str, original: &[u8], layout: &Layout) -> Vec
                 place: layout.describe(at),
                 tag: format!("{short}_byte{at}_{new:02x}"),
                 edit: Edit::Byte(at, new),
+            });
+        }
+    }
+    // Numbers whose bits are NaNs that NaN-boxing uses for other values: no
+    // single byte change of an ordinary number makes one.
+    let boxed = [
+        ("nil", Value::NIL.0),
+        ("true", Value::TRUE.0),
+        ("undefined", Value::UNDEFINED.0),
+        ("an object at 0x1000", OBJ_TAG | 0x1000),
+        ("a NaN with a payload", 0x7ff8_0000_0000_0001),
+    ];
+    for &at in &layout.numbers {
+        for (what, bits) in boxed {
+            out.push(Variant {
+                program,
+                what: format!("number at payload byte {at} := {bits:#018x} ({what})"),
+                place: layout.describe(at),
+                tag: format!("{short}_number{at}_{bits:016x}"),
+                edit: Edit::Number(at, bits),
             });
         }
     }
@@ -463,6 +493,8 @@ struct Layout {
     /// [start, end) of the bytes that are data, not structure: the text of
     /// strings, the bits of numbers, line numbers.
     content: Vec<(usize, usize)>,
+    /// Offsets of the 8 bytes of each number constant.
+    numbers: Vec<usize>,
 }
 
 impl Layout {
@@ -471,6 +503,7 @@ impl Layout {
         let mut regions = Vec::new();
         let mut code_start = Vec::new();
         let mut content = Vec::new();
+        let mut numbers = Vec::new();
         let mut at = 0;
         let u32_at = |at: usize| u32::from_le_bytes([payload[at], payload[at + 1], payload[at + 2], payload[at + 3]]);
         let field = |regions: &mut Vec<(usize, usize, String)>, at: &mut usize, size: usize, what: String| {
@@ -513,6 +546,7 @@ impl Layout {
                 let size = match c {
                     Constant::Number(_) => {
                         content.push((at + 1, at + 9));
+                        numbers.push(at + 1);
                         9
                     }
                     Constant::String(_) => {
@@ -536,7 +570,7 @@ impl Layout {
         let instructions = (0..module.functions.len())
             .map(|i| walk::instructions(&module, i).map(|ins| (ins.offset, ins.size, ins.op.mnemonic())).collect())
             .collect();
-        Layout { regions, code_start, instructions, content }
+        Layout { regions, code_start, instructions, content, numbers }
     }
 
     /// Whether the byte at `at` is data (see `content`).
