@@ -18,6 +18,14 @@
 //! `CARGO_TARGET_TMPDIR/mutation-failures/` (run one with
 //! `TINYVM_FUEL=100000 tinyvm run --jit=off FILE` and `--jit=always`).
 //!
+//! Status: both tests fail on the code of 2026-12-02 (HEAD 38c199b), by
+//! design: the verifier accepts a captured local removed with `POP`
+//! (`an_upvalue_left_open_by_pop_is_rejected`, and one variant of
+//! closures.tvm), a NUL byte in the source name makes the JIT panic (59
+//! variants), and number constants with the bits of an object crash both
+//! tiers (21 variants); see fuzz/README.md, findings 4, 5 and 8. They pass
+//! once those are fixed; do not weaken them to pass before.
+//!
 //! Forking: the tests fork from the harness's threads. The parent only
 //! compiles, decodes and verifies (no global state of the runtime), so no
 //! runtime lock or global can be held by another thread at the fork; see
