@@ -9,6 +9,7 @@
 #   .tvmc file without its 20-byte header: magic 4, version 2, flags 2,
 #   length 4, checksum 8) and, for a few, also as the whole file (the target
 #   sends inputs starting with "TVMC" through the full-file decoder).
+# corpus/tvmc_exec/: the same payloads and files as corpus/tvmc_loader/.
 #
 # Files are named by content hash, so rerunning is idempotent and merges
 # into whatever the fuzzer has already added to corpus/.
@@ -26,7 +27,8 @@ fi
 
 src_dir="$here/corpus/source_frontend"
 bc_dir="$here/corpus/tvmc_loader"
-mkdir -p "$src_dir" "$bc_dir"
+exec_dir="$here/corpus/tvmc_exec"
+mkdir -p "$src_dir" "$bc_dir" "$exec_dir"
 tmp="$(mktemp -d)"
 trap 'rm -rf "$tmp"' EXIT
 
@@ -52,10 +54,12 @@ for f in "${sources[@]}"; do
     if "$tinyvm" compile "$f" -o "$out" >/dev/null 2>&1; then
         tail -c +21 "$out" > "$tmp/payload"
         add "$tmp/payload" "$bc_dir"
+        add "$tmp/payload" "$exec_dir"
         compiled=$((compiled + 1))
         # Every 8th program also as a whole file, for the header/checksum path.
         if (( compiled % 8 == 1 )); then
             add "$out" "$bc_dir"
+            add "$out" "$exec_dir"
             full=$((full + 1))
         fi
     fi
@@ -63,3 +67,4 @@ done
 
 echo "seed.sh: ${#sources[@]} sources -> $src_dir ($(ls "$src_dir" | wc -l) files)"
 echo "seed.sh: $compiled payloads + $full full files -> $bc_dir ($(ls "$bc_dir" | wc -l) files)"
+echo "seed.sh: the same -> $exec_dir ($(ls "$exec_dir" | wc -l) files)"

@@ -1,7 +1,9 @@
 //! Run-time statistics (DESIGN.md section 2): `TINYVM_STATS=1` prints a
 //! block to stderr at exit (instructions or calls executed, GC cycles,
 //! bytes allocated and freed, longest GC pause, JIT compilations, threads),
-//! and SIGUSR1 prints the same block while the program runs.
+//! and SIGUSR1 prints the same block while the program runs. Also
+//! `TINYVM_FUEL`, the step budget that ends a program at the same point in
+//! every tier.
 
 mod common;
 
@@ -345,4 +347,99 @@ fn sigusr1_reaches_a_program_that_blocks_from_the_start() {
     assert_eq!((status, stdout.as_str()), (Some(0), "woke\n"), "stderr {stderr:?}");
     assert_eq!(blocks(&stderr).len(), 1, "one block expected in {stderr:?}");
     assert!(stderr.starts_with(BLOCK_START), "{stderr:?}");
+}
+
+// ---------------------------------------------------------------- fuel
+
+/// `TINYVM_FUEL=N`: the program ends at its N+1st safepoint poll with
+/// `error: fuel exhausted` and exit 75.
+const FUEL_EXIT: i32 = 75;
+
+/// Runs `exe ARGS` with `TINYVM_FUEL=fuel`.
+fn with_fuel(program: &Path, args: &[&str], fuel: u64) -> Outcome {
+    let mut cmd = Command::new(program);
+    cmd.args(args).env("TINYVM_FUEL", fuel.to_string()).env_remove("TINYVM_STATS").env_remove("TINYVM_GC_STRESS");
+    run_with(cmd, b"", Duration::from_secs(60))
+}
+
+/// The program, and a native executable built from it, in `dir`.
+fn program_and_executable(dir: &Path, source: &str) -> (String, std::path::PathBuf) {
+    let src = dir.join("prog.tvm");
+    std::fs::write(&src, source).unwrap();
+    let exe = dir.join("prog");
+    let built = run_tinyvm(&["build", src.to_str().unwrap(), "-o", exe.to_str().unwrap()]);
+    assert_eq!(built.status, Some(0), "{built:?}");
+    (src.to_string_lossy().into_owned(), exe)
+}
+
+#[test]
+fn fuel_stops_an_infinite_loop_at_the_same_point_in_every_tier() {
+    let dir = scratch();
+    let (src, exe) = program_and_executable(dir.path(), "var i = 0;\nwhile (true) { print i; i = i + 1; }\n");
+    for fuel in [0, 1, 1000] {
+        // One poll per iteration (the back-edge): `fuel` iterations print.
+        let expected: String = (0..=fuel).map(|i| format!("{i}\n")).collect();
+        let runs = [
+            ("--jit=off", with_fuel(&tinyvm(), &["run", "--jit=off", &src], fuel)),
+            ("--jit=always", with_fuel(&tinyvm(), &["run", "--jit=always", &src], fuel)),
+            ("executable", with_fuel(&exe, &[], fuel)),
+        ];
+        for (what, out) in &runs {
+            assert_eq!(out.status, Some(FUEL_EXIT), "{what}, fuel {fuel}: {out:?}");
+            assert_eq!(out.stderr, "error: fuel exhausted\n", "{what}, fuel {fuel}");
+            assert_eq!(out.stdout, expected, "{what}, fuel {fuel}");
+        }
+    }
+}
+
+/// Loops, calls of functions, closures, methods (`INVOKE`), initializers
+/// and `super` calls (`SUPER_INVOKE`), printing as it goes.
+const POLLING: &str = "\
+class A { init(n) { this.n = n; } f() { return this.n + 1; } }
+class B < A { f() { return super.f() * 2; } }
+fun fib(n) { if (n < 2) return n; return fib(n - 1) + fib(n - 2); }
+fun counter() { var c = 0; fun next() { c = c + 1; return c; } return next; }
+var next = counter();
+var b = B(3);
+for (var i = 0; i < 60; i = i + 1) {
+  print b.f() + i;
+  print fib(i % 10);
+  print A(i).f() + next();
+}
+print \"done\";
+";
+
+#[test]
+fn fuel_runs_out_at_the_same_output_in_every_tier() {
+    let dir = scratch();
+    let (src, exe) = program_and_executable(dir.path(), POLLING);
+    let full = with_fuel(&tinyvm(), &["run", "--jit=off", &src], u64::MAX);
+    assert_eq!(full.status, Some(0), "{full:?}");
+    let mut shorter = 0;
+    // The whole run takes 2078 polls.
+    for fuel in [0, 1, 2, 3, 7, 50, 333, 1000, 1500, 2077, 2078, 100_000] {
+        let off = with_fuel(&tinyvm(), &["run", "--jit=off", &src], fuel);
+        let always = with_fuel(&tinyvm(), &["run", "--jit=always", &src], fuel);
+        let auto = with_fuel(&tinyvm(), &["run", "--jit=auto", &src], fuel);
+        let native = with_fuel(&exe, &[], fuel);
+        assert_eq!(off, always, "fuel {fuel}: interpreter and --jit=always");
+        assert_eq!(off, auto, "fuel {fuel}: interpreter and --jit=auto");
+        assert_eq!(off, native, "fuel {fuel}: interpreter and the executable");
+        if off.status == Some(FUEL_EXIT) {
+            assert_eq!(off.stderr, "error: fuel exhausted\n");
+            assert!(full.stdout.starts_with(&off.stdout) && off.stdout.len() < full.stdout.len());
+            shorter += 1;
+        } else {
+            assert_eq!(off, full, "fuel {fuel}");
+        }
+    }
+    assert_eq!(shorter, 10, "the fuel should end all runs but the last two early");
+}
+
+#[test]
+fn no_fuel_limit_without_the_variable() {
+    // A loop of many polls runs to the end when TINYVM_FUEL is unset.
+    let source = "var n = 0;\nfor (var i = 0; i < 100000; i = i + 1) n = n + 1;\nprint n;\n";
+    let out = run_program(source, None, &[]);
+    assert_eq!((out.status, out.stdout.as_str()), (Some(0), "100000\n"), "{out:?}");
 }

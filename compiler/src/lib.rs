@@ -8,6 +8,7 @@
 
 pub mod aot;
 pub mod emit;
+pub mod forked;
 pub mod frontend;
 
 /// Compiles source text to a bytecode module, or returns every diagnostic.

@@ -12,7 +12,7 @@
 //! full disk, a closed descriptor) is reported when the process ends,
 //! which then exits 74 instead of 0 (`finish`).
 
-use std::sync::atomic::{AtomicI32, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicI32, Ordering};
 use std::sync::Mutex;
 
 struct OutBuf {
@@ -154,9 +154,25 @@ pub fn write_stderr(bytes: &[u8]) {
     write_fd(2, bytes);
 }
 
+/// Whether `exit` skips the C library's exit handlers (see `exit_without_cleanup`).
+static RAW_EXIT: AtomicBool = AtomicBool::new(false);
+
+/// Makes `exit` end the process with `_exit(2)` once stdout is flushed. For
+/// a forked child that runs a program (`tinyvm::forked`, test support):
+/// the handlers its parent registered with `atexit` (libFuzzer's, which
+/// report a fuzz target that exits as a crash) must not run in it.
+pub fn exit_without_cleanup() {
+    RAW_EXIT.store(true, Ordering::Relaxed);
+}
+
 /// Flushes stdout and ends the process with `code` (see `finish`).
 pub fn exit(code: i32) -> ! {
-    std::process::exit(finish(code))
+    let status = finish(code);
+    if RAW_EXIT.load(Ordering::Relaxed) {
+        // SAFETY: _exit has no preconditions; the output is flushed.
+        unsafe { libc::_exit(status) }
+    }
+    std::process::exit(status)
 }
 
 /// An I/O error as a short phrase ("No such file or directory").

@@ -13,6 +13,8 @@ use crate::vm::loader::LoadError;
 use crate::vm::{call, loader, Options, Thread, Vm};
 
 pub use crate::output::{EXIT_COMPILE, EXIT_IO, EXIT_RUNTIME};
+/// The fuel budget ran out (`TINYVM_FUEL`; EX_TEMPFAIL, used by nothing else).
+pub const EXIT_FUEL: i32 = 75;
 
 /// Ahead-of-time machine code for a module's functions (built executables).
 #[derive(Clone, Copy)]
@@ -236,6 +238,7 @@ pub unsafe fn run_executable(program: &ProgramDescriptor, argc: i32, argv: *cons
             crate::vm::ErrorFormat::Human
         },
         heap_limit,
+        fuel: Options::fuel_from_env(),
     };
     // Like `tinyvm`'s main: report output that could not be written.
     crate::output::finish(run_module_with_natives(module, options, NativeTable(natives)))

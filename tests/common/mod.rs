@@ -70,7 +70,10 @@ pub fn run_with(mut cmd: Command, stdin: &[u8], limit: Duration) -> Outcome {
 pub fn tinyvm_cmd(args: &[&str]) -> Command {
     let mut cmd = Command::new(tinyvm());
     cmd.args(args);
-    cmd.env_remove("TINYVM_GC_STRESS").env_remove("TINYVM_STATS").env_remove("TINYVM_HEAP_MAX");
+    cmd.env_remove("TINYVM_GC_STRESS")
+        .env_remove("TINYVM_STATS")
+        .env_remove("TINYVM_HEAP_MAX")
+        .env_remove("TINYVM_FUEL");
     cmd
 }
 

@@ -32,6 +32,7 @@ pub fn run(file: &Path, args: Vec<String>, jit: JitArg, format: ErrorFormat) -> 
         program_name: file.display().to_string(),
         error_format: format.for_runtime(),
         heap_limit,
+        fuel: Options::fuel_from_env(),
     };
     tinyvm_runtime::program::run_module(module, options)
 }

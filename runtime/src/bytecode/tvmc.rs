@@ -103,6 +103,17 @@ fn write_function(w: &mut Writer, f: &FunctionProto) {
     }
 }
 
+/// A number constant as a value can hold it: a NaN read from a file may
+/// carry any payload, including the bits of a boxed object or singleton
+/// (values are NaN-boxed), so every NaN becomes the one quiet NaN.
+fn canonical(n: f64) -> f64 {
+    if n.is_nan() {
+        f64::NAN
+    } else {
+        n
+    }
+}
+
 /// Whether `bytes` start like a `.tvmc` file (used to pick the loader).
 pub fn looks_like_tvmc(bytes: &[u8]) -> bool {
     bytes.starts_with(MAGIC)
@@ -184,7 +195,7 @@ fn read_function(r: &mut Reader) -> Result<FunctionProto, FormatError> {
     let mut constants = Vec::with_capacity(constant_count);
     for _ in 0..constant_count {
         constants.push(match r.u8()? {
-            0 => Constant::Number(f64::from_bits(r.u64()?)),
+            0 => Constant::Number(canonical(f64::from_bits(r.u64()?))),
             1 => Constant::String(r.bytes_string()?.to_vec()),
             2 => Constant::Function(r.u32()?),
             t => return Err(FormatError(format!("unknown constant tag {}", t))),
@@ -280,5 +291,42 @@ impl<'a> Reader<'a> {
     fn bytes_string(&mut self) -> Result<&'a [u8], FormatError> {
         let n = self.count(1)?;
         self.take(n)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A NaN constant with the bits of a boxed object must not become one.
+    #[test]
+    fn nan_constants_decode_as_the_one_quiet_nan() {
+        let module = Module {
+            source_name: "n.tvm".into(),
+            globals: vec![],
+            functions: vec![FunctionProto {
+                name: "script".into(),
+                short_name: "script".into(),
+                kind: FunctionKind::Script,
+                arity: 0,
+                upvalue_count: 0,
+                cache_count: 0,
+                line: 1,
+                code: vec![1, 34],
+                lines: vec![(0, 1)],
+                constants: vec![Constant::Number(f64::from_bits(0xfffc_0000_0000_1000)), Constant::Number(-0.5)],
+                locals: vec![],
+            }],
+        };
+        let decoded = decode(&encode(&module)).expect("decodes");
+        let bits: Vec<u64> = decoded.functions[0]
+            .constants
+            .iter()
+            .map(|c| match c {
+                Constant::Number(n) => n.to_bits(),
+                _ => 0,
+            })
+            .collect();
+        assert_eq!(bits, [f64::NAN.to_bits(), (-0.5f64).to_bits()]);
     }
 }

@@ -11,16 +11,19 @@
 //! 2. Counts the runtime sizes memory by stay under `MAX_COUNT`, and a
 //!    function has no more caches than code bytes (tvmc.rs "more caches
 //!    than the code has room for").
-//! 3. The line table covers offset 0, ascends, and stays in the code
-//!    (`rejects_bad_line_tables`).
+//! 3. The line table covers offset 0, ascends, stays in the code, and each
+//!    entry starts an instruction, so that every tier reports the same
+//!    line (`rejects_bad_line_tables`).
 //! 4. Every instruction decodes, and every jump lands on an instruction
 //!    start, forwards for JUMP/JUMP_IF_FALSE and backwards for LOOP
 //!    (tvmc.rs "unknown opcode", "truncated operand", "jump into an
 //!    operand", "jump past the end"; `rejects_a_loop_that_jumps_forwards`).
-//! 5. Operand indices are in range: constants, globals, upvalues, caches,
-//!    and locals below the current stack depth (tvmc.rs "constant out of
-//!    range", "global out of range", "local beyond the stack", "cache out
-//!    of range").
+//! 5. Operand indices are in range: constants, globals, upvalues and
+//!    caches in every instruction, reachable or not (the loader rewrites
+//!    the global operands of all of them), and locals below the current
+//!    stack depth (tvmc.rs "constant out of range", "global out of range",
+//!    "local beyond the stack", "cache out of range";
+//!    `rejects_bad_operands_in_unreachable_code`).
 //! 6. Constants have the type their instruction reads: numbers or strings
 //!    for CONSTANT, functions for CLOSURE (whose target is not the script),
 //!    strings for names (tvmc.rs "property name that is a number",
@@ -229,15 +232,33 @@ impl FunctionVerifier<'_> {
             starts[offset] = true;
             let ins = self.decode(offset)?;
             for (operand, &value) in ins.op.operands().iter().zip(&ins.args) {
-                if *operand == Operand::Cache {
-                    match cache_used.get_mut(value as usize) {
+                // Operands whose range does not depend on the stack are
+                // checked for every instruction, reachable or not: the
+                // loader rewrites global operands of all of them.
+                match *operand {
+                    Operand::Cache => match cache_used.get_mut(value as usize) {
                         Some(used) if !*used => *used = true,
                         Some(_) => return Err(format!("cache {} shared by two instructions", value)),
                         None => return Err(format!("cache {} out of range", value)),
+                    },
+                    Operand::Const(kind) => self.check_constant_use(ins.op, kind, value)?,
+                    Operand::Global if value as usize >= self.module.globals.len() => {
+                        return Err(format!("global {} out of range", value))
                     }
+                    Operand::Upvalue if value as u64 >= self.function.upvalue_count as u64 => {
+                        return Err(format!("upvalue {} out of range", value))
+                    }
+                    Operand::Count if value as u64 >= MAX_COUNT as u64 => return Err("count too large".into()),
+                    _ => {}
                 }
             }
             offset += ins.size;
+        }
+        // A line applies from an instruction's start: every tier reports
+        // the line of the instruction an error happens in, and the
+        // interpreter's pc is past it while generated code's is inside it.
+        if let Some(&(at, _)) = self.function.lines.iter().find(|&&(at, _)| !starts[at as usize]) {
+            return Err(format!("line table entry at offset {} inside an instruction", at));
         }
         Ok(starts)
     }
@@ -456,12 +477,25 @@ mod tests {
             (vec![], "does not cover offset 0"),
             (vec![(1, 1)], "does not cover offset 0"),
             (vec![(0, 1), (0, 2)], "not ascending"),
-            (vec![(0, 1), (5, 2)], "past the end"),
+            (vec![(0, 1), (6, 2)], "past the end"),
+            (vec![(0, 1), (1, 2)], "inside an instruction"),
         ] {
-            let mut f = script(NIL_RETURN.to_vec());
+            let mut f = script(code(&[&[Op::Constant as u8], &0u32.to_le_bytes(), &[Op::Return as u8]]));
             f.lines = lines;
             rejected(&module(vec![f]), why);
         }
+    }
+
+    #[test]
+    fn rejects_bad_operands_in_unreachable_code() {
+        let dead = |op: Op, operand: u32| {
+            let mut f = script(code(&[NIL_RETURN, &[op as u8], &operand.to_le_bytes(), &[Op::Pop as u8], NIL_RETURN]));
+            f.lines = vec![(0, 1)];
+            module(vec![f])
+        };
+        rejected(&dead(Op::GetGlobal, 7), "global 7 out of range");
+        rejected(&dead(Op::Constant, 3), "constant 3 out of range");
+        rejected(&dead(Op::GetUpvalue, 0), "upvalue 0 out of range");
     }
 
     #[test]

@@ -6,6 +6,11 @@
 //! thread saves its state (stack top and frame pc are already exact at
 //! those points) and calls `park`, which lets the waiting threads run,
 //! including a GC.
+//!
+//! Fuel (`Options::fuel`, `TINYVM_FUEL`) uses the same flags: with a budget
+//! set, they stay set, so that every poll of either tier reaches `park`,
+//! which counts it and sets them again. Without one the polls cost what they
+//! always cost.
 
 use super::gil;
 use crate::vm::{Thread, Vm};
@@ -46,6 +51,9 @@ pub fn request() {
 pub fn park(vm: &mut Vm, th: &mut Thread) {
     REQUESTED.store(false, Ordering::Relaxed);
     vm.poll.store(false, Ordering::Relaxed);
+    if let Some(left) = vm.fuel_left {
+        burn_fuel(vm, left);
+    }
     crate::signals::start_watcher_if_due();
     if crate::signals::take_gc_request() {
         crate::heap::gc::collect(vm, th);
@@ -53,4 +61,17 @@ pub fn park(vm: &mut Vm, th: &mut Thread) {
     if gil::contended() {
         super::blocking(vm, th, || ());
     }
+}
+
+/// Counts one poll against the fuel budget (`left` polls remain): ends the
+/// program when none remains, else keeps the flags set for the next poll.
+/// Runs under the VM lock, so the count is exact across threads.
+#[cold]
+fn burn_fuel(vm: &mut Vm, left: u64) {
+    if left == 0 {
+        crate::output::write_stderr(b"error: fuel exhausted\n");
+        crate::output::exit(crate::program::EXIT_FUEL);
+    }
+    vm.fuel_left = Some(left - 1);
+    request();
 }

@@ -52,6 +52,20 @@ pub struct Options {
     /// The most bytes the GC heap may hold (`TINYVM_HEAP_MAX`); `None`: no
     /// limit beyond what the system gives.
     pub heap_limit: Option<usize>,
+    /// A step budget (`TINYVM_FUEL`, a testing aid): how many safepoint
+    /// polls may run before the program ends with `error: fuel exhausted`
+    /// (`program::EXIT_FUEL`). Both tiers poll at the same instructions
+    /// (`LOOP`, `CALL`, `INVOKE`, `SUPER_INVOKE`), so the same program stops
+    /// at the same point in each. `None`: unlimited, and polls cost nothing
+    /// more (see `sync::safepoint`).
+    pub fuel: Option<u64>,
+}
+
+impl Options {
+    /// The fuel that `TINYVM_FUEL=N` asks for (None when unset or not a number).
+    pub fn fuel_from_env() -> Option<u64> {
+        std::env::var("TINYVM_FUEL").ok().and_then(|v| v.trim().parse().ok())
+    }
 }
 
 impl Default for Options {
@@ -63,6 +77,7 @@ impl Default for Options {
             program_name: String::new(),
             error_format: ErrorFormat::Human,
             heap_limit: None,
+            fuel: None,
         }
     }
 }
@@ -96,6 +111,8 @@ pub struct Vm {
     /// Threads started and the counters of threads that ended (the live
     /// ones keep theirs in `Thread`), for the statistics.
     pub thread_counts: ThreadCounts,
+    /// Safepoint polls left before the program ends (`Options::fuel`).
+    pub fuel_left: Option<u64>,
 }
 
 /// See `Vm::thread_counts`.
@@ -152,6 +169,7 @@ impl Vm {
             temp_roots: Vec::new(),
             permanent_strings: Vec::new(),
             init_string: std::ptr::null_mut(),
+            fuel_left: options.fuel,
             options,
             modules_loaded: 0,
             tier: &tier::NoTier,
@@ -159,6 +177,10 @@ impl Vm {
         });
         crate::sync::safepoint::install(&vm);
         vm.heap.set_limit(vm.options.heap_limit);
+        if vm.fuel_left.is_some() {
+            // Every poll parks from now on (see `safepoint::park`).
+            crate::sync::safepoint::request();
+        }
         vm.heap.set_stress(std::env::var("TINYVM_GC_STRESS").map(|v| v == "1").unwrap_or(false));
         vm.threads.push(th as *mut Thread);
         let init = match crate::heap::new_string(&mut vm, th, b"init") {

@@ -207,6 +207,9 @@ impl Lowerer<'_> {
             Op::Call => self.call(&ins, pc, d)?,
             Op::Invoke => self.invoke(&ins, pc, d)?,
             Op::SuperInvoke => {
+                // Polls like the interpreter's SUPER_INVOKE (and like CALL and
+                // INVOKE), so that fuel runs out at the same point in both tiers.
+                self.poll(pc, d)?;
                 let args = [Arg::Imm(ins.args[0] as u64), Arg::Imm(ins.args[1] as u64)];
                 self.inline_helper(pc, d, helper_of!(Op::SuperInvoke), &args)?
             }
