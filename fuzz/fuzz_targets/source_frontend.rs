@@ -11,11 +11,11 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use tinyvm_runtime::bytecode::{disasm, tvmc, verify, Constant};
+use tinyvm_runtime::bytecode::{listing, tvmc, verify, Constant};
 
 fuzz_target!(|data: &[u8]| {
-    let Ok(source) = std::str::from_utf8(data) else { return };
-    let Ok(module) = tinyvm::compile(source, "fuzz.tvm") else { return };
+    // Sources are bytes (string literals and comments may hold any).
+    let Ok(module) = tinyvm::compile(data, "fuzz.tvm") else { return };
 
     let verified = match verify::verify_module(&module) {
         Ok(v) => v,
@@ -36,5 +36,5 @@ fuzz_target!(|data: &[u8]| {
         assert_eq!(decoded, module, "round trip changed the module");
     }
 
-    let _ = disasm::disassemble(&module, &verified.max_stack);
+    let _ = listing::disassemble(&module, &verified.max_stack);
 });

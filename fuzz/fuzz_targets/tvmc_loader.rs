@@ -17,7 +17,7 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use tinyvm_runtime::bytecode::{disasm, tvmc, verify};
+use tinyvm_runtime::bytecode::{listing, tvmc, verify};
 
 fuzz_target!(|data: &[u8]| {
     let decoded = if tvmc::looks_like_tvmc(data) {
@@ -45,7 +45,7 @@ fuzz_target!(|data: &[u8]| {
         Ok(&verified),
         "verification differs after a round trip"
     );
-    let _ = disasm::disassemble(&module, &verified.max_stack);
+    let _ = listing::disassemble(&module, &verified.max_stack);
 
     // The x86-64 lowering (shared by the JIT and `tinyvm build`) trusts
     // verified code too: it must lower every verified function.

@@ -1,5 +1,5 @@
 //! The runtime's static archive, embedded in the `tinyvm` binary at build
-//! time (see build.rs) and written out once to a cache directory for `cc`.
+//! time (see build_runtime_archive.rs) and written out once to a cache directory for `cc`.
 
 use std::path::{Path, PathBuf};
 
@@ -8,7 +8,7 @@ static ARCHIVE: &[u8] = include_bytes!(concat!(env!("OUT_DIR"), "/libtinyvm_runt
 use super::cache_dir;
 
 fn archive_name() -> String {
-    // A hash of the whole archive (computed by build.rs) names the file, so
+    // A hash of the whole archive (computed by build_runtime_archive.rs) names the file, so
     // different builds never share a stale copy.
     format!("libtinyvm_runtime-{}-{}.a", env!("CARGO_PKG_VERSION"), env!("TINYVM_RUNTIME_HASH"))
 }

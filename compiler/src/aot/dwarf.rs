@@ -3,7 +3,7 @@
 //! `.text`, written into the program's object with ELF relocations, plus
 //! the gdb support script in `.debug_gdb_scripts`.
 
-use super::object::TextLayout;
+use super::elf_writer::TextLayout;
 use gimli::write::{Address, EndianVec, RelocateWriter, Relocation, RelocationTarget, Sections};
 use gimli::{LittleEndian, SectionId};
 use object::write::{Object, SymbolId};

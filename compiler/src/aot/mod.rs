@@ -1,5 +1,5 @@
 //! Native executables: lowering every function (with the runtime's shared
-//! x86-64 lowering), writing an ELF relocatable object (`object.rs`),
+//! x86-64 lowering), writing an ELF relocatable object (`elf_writer.rs`),
 //! and linking it with the embedded runtime archive through the system C
 //! compiler driver (`link.rs`, `archive.rs`).
 //!
@@ -9,10 +9,10 @@
 
 pub mod archive;
 pub mod dwarf;
+pub mod elf_writer;
 pub mod gdb_script;
 pub mod link;
-pub mod listing;
-pub mod object;
+pub mod native_listing;
 
 use tinyvm_runtime::bytecode::module::{Constant, Module};
 use tinyvm_runtime::bytecode::verify::Verified;

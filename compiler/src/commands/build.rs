@@ -60,7 +60,7 @@ fn build(src: &Path, options: &BuildOptions) -> Result<(), Failure> {
     let bytecode = tvmc::encode(&module);
     let debug_info = options.debug.then(|| aot::dwarf::DebugInfo::new(&module, &lowered, src));
     let debug_error = std::cell::RefCell::new(None);
-    let add_debug = |obj: &mut object::write::Object, layout: &aot::object::TextLayout| {
+    let add_debug = |obj: &mut object::write::Object, layout: &aot::elf_writer::TextLayout| {
         if let Some(Err(e)) = debug_info.as_ref().map(|info| info.write(obj, layout)) {
             *debug_error.borrow_mut() = Some(e);
         }
@@ -69,7 +69,7 @@ fn build(src: &Path, options: &BuildOptions) -> Result<(), Failure> {
         ErrorFormat::Short => tinyvm_runtime::program::PROGRAM_SHORT_ERRORS,
         ErrorFormat::Human => 0,
     };
-    let object = aot::object::write_object(&module, &bytecode, flags, &code, Some(&add_debug))
+    let object = aot::elf_writer::write_object(&module, &bytecode, flags, &code, Some(&add_debug))
         .map_err(|e| failure(format!("cannot write the object file: {}", e), EXIT_RUNTIME))?;
     if let Some(e) = debug_error.into_inner() {
         return Err(failure(format!("cannot write debug information: {}", e), EXIT_RUNTIME));

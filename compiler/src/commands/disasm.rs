@@ -4,7 +4,7 @@ use super::{invalid_bytecode, load_program};
 use std::path::Path;
 use tinyvm::aot;
 use tinyvm::frontend::diagnostic::ErrorFormat;
-use tinyvm_runtime::bytecode::{disasm, verify::verify_module};
+use tinyvm_runtime::bytecode::{listing, verify::verify_module};
 
 pub fn run(file: &Path, native: bool, format: ErrorFormat) -> i32 {
     let module = match load_program(file, format) {
@@ -20,10 +20,12 @@ pub fn run(file: &Path, native: bool, format: ErrorFormat) -> i32 {
         if index > 0 {
             text.push('\n');
         }
-        text.push_str(&disasm::disassemble_function(&module, index, verified.max_stack[index]));
+        text.push_str(&listing::disassemble_function(&module, index, verified.max_stack[index]));
         if native {
             match aot::lower_function(&module, &verified, index, aot::LowerOptions::for_build(false)) {
-                Ok(lowered) => text.push_str(&aot::listing::native_listing(&module.functions[index].code, &lowered)),
+                Ok(lowered) => {
+                    text.push_str(&aot::native_listing::native_listing(&module.functions[index].code, &lowered))
+                }
                 Err(e) => text.push_str(&format!("  native code: none ({})\n", e)),
             }
         }

@@ -1,12 +1,12 @@
 //! Bytecode emission: the resolved syntax tree to a `Module`.
 //!
-//! `function.rs` holds the per-function emitter (code buffer, constants,
-//! line table, jumps, local debug records); `codegen.rs` walks statements and
+//! `code_buffer.rs` holds the per-function emitter (code buffer, constants,
+//! line table, jumps, local debug records); `ast_walk.rs` walks statements and
 //! expressions. Layout decisions follow clox's, so stack slots match the
 //! parser's resolution.
 
-mod codegen;
-mod function;
+mod ast_walk;
+mod code_buffer;
 
 use crate::frontend::ast::Program;
 use std::collections::HashMap;
@@ -15,7 +15,7 @@ use tinyvm_runtime::bytecode::{FunctionProto, Module};
 /// Compiles a parsed program into a module.
 pub fn generate(program: &Program, source_name: &str) -> Module {
     let mut builder = ModuleBuilder::default();
-    let index = codegen::compile_function(&mut builder, &program.script);
+    let index = ast_walk::compile_function(&mut builder, &program.script);
     debug_assert_eq!(index, 0);
     Module { source_name: source_name.to_string(), globals: builder.globals, functions: builder.functions }
 }

@@ -2,7 +2,7 @@
 //! and listing. Defined here, written by the compiler, read by every backend.
 
 pub mod depth;
-pub mod disasm;
+pub mod listing;
 pub mod module;
 pub mod opcode;
 pub mod tvmc;

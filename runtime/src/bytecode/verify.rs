@@ -3,30 +3,30 @@
 //! The interpreter, the GC and generated code trust verified code: they
 //! read operands without bounds checks and keep no other guard. So every
 //! invariant they rely on is checked here, and each has a test that breaks
-//! it (`tests::` below, or the end-to-end cases in `tests/tvmc.rs`):
+//! it (`tests::` below, or the end-to-end cases in `tests/bad_bytecode.rs`):
 //!
 //! 1. The module has functions; function 0, and only it, is a script
 //!    with no parameters or upvalues (`rejects_a_second_script`;
-//!    tvmc.rs "no functions", "function 0 is not a script").
+//!    bad_bytecode.rs "no functions", "function 0 is not a script").
 //! 2. Counts the runtime sizes memory by stay under `MAX_COUNT`, and a
-//!    function has no more caches than code bytes (tvmc.rs "more caches
+//!    function has no more caches than code bytes (bad_bytecode.rs "more caches
 //!    than the code has room for").
 //! 3. The line table covers offset 0, ascends, stays in the code, and each
 //!    entry starts an instruction, so that every tier reports the same
 //!    line (`rejects_bad_line_tables`).
 //! 4. Every instruction decodes, and every jump lands on an instruction
 //!    start, forwards for JUMP/JUMP_IF_FALSE and backwards for LOOP
-//!    (tvmc.rs "unknown opcode", "truncated operand", "jump into an
+//!    (bad_bytecode.rs "unknown opcode", "truncated operand", "jump into an
 //!    operand", "jump past the end"; `rejects_a_loop_that_jumps_forwards`).
 //! 5. Operand indices are in range: constants, globals, upvalues and
 //!    caches in every instruction, reachable or not (the loader rewrites
 //!    the global operands of all of them), and locals below the current
-//!    stack depth (tvmc.rs "constant out of range", "global out of range",
+//!    stack depth (bad_bytecode.rs "constant out of range", "global out of range",
 //!    "local beyond the stack", "cache out of range";
 //!    `rejects_bad_operands_in_unreachable_code`).
 //! 6. Constants have the type their instruction reads: numbers or strings
 //!    for CONSTANT, functions for CLOSURE (whose target is not the script),
-//!    strings for names (tvmc.rs "property name that is a number",
+//!    strings for names (bad_bytecode.rs "property name that is a number",
 //!    "closure of a number constant", "function constant naming the
 //!    script").
 //! 7. An inline cache belongs to one instruction, which alone interprets
@@ -35,13 +35,13 @@
 //!    depth (the new closure's own slot included) or an upvalue of the
 //!    enclosing closure (`rejects_bad_captures`).
 //! 9. The operand stack never underflows, depths agree where paths meet,
-//!    and no path falls off the end (tvmc.rs "stack underflow", "stack
+//!    and no path falls off the end (bad_bytecode.rs "stack underflow", "stack
 //!    depths that disagree where paths meet", "falls off the end").
 //! 10. A slot that an open upvalue may point at (captured by a CLOSURE and
 //!     not closed since, on some path) leaves the stack only by
 //!     CLOSE_UPVALUE or RETURN: popped otherwise, the upvalue would point
 //!     at a dead slot that the GC does not scan and the next push reuses
-//!     (tvmc.rs `captured_locals_must_be_closed_before_their_slot_is_popped`).
+//!     (bad_bytecode.rs `captured_locals_must_be_closed_before_their_slot_is_popped`).
 //! 11. Local-variable debug records have slots under `MAX_COUNT` and
 //!     ranges inside the code (`rejects_bad_local_records`; only gdb reads
 //!     them).

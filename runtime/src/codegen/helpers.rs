@@ -14,7 +14,7 @@ use crate::object::*;
 use crate::value::Value;
 use crate::vm::error::raise;
 use crate::vm::messages;
-use crate::vm::{call, interp, ops, property, Thread, Trap, Vm};
+use crate::vm::{call, interp, operators, property, Thread, Trap, Vm};
 
 macro_rules! helpers {
     ($($variant:ident => $function:ident),* $(,)?) => {
@@ -122,7 +122,7 @@ pub extern "sysv64" fn tvm_rt_undefined_global(vm: *mut Vm, th: *mut Thread, slo
 #[no_mangle]
 pub extern "sysv64" fn tvm_rt_numbers_error(vm: *mut Vm, th: *mut Thread) -> u64 {
     with(vm, th, |_, th| {
-        ops::numbers_error(th);
+        operators::numbers_error(th);
         1
     })
 }
@@ -130,19 +130,19 @@ pub extern "sysv64" fn tvm_rt_numbers_error(vm: *mut Vm, th: *mut Thread) -> u64
 #[no_mangle]
 pub extern "sysv64" fn tvm_rt_number_error(vm: *mut Vm, th: *mut Thread) -> u64 {
     with(vm, th, |_, th| {
-        ops::number_error(th);
+        operators::number_error(th);
         1
     })
 }
 
 #[no_mangle]
 pub extern "sysv64" fn tvm_rt_add(vm: *mut Vm, th: *mut Thread) -> u64 {
-    with(vm, th, |vm, th| status(ops::add(vm, th)))
+    with(vm, th, |vm, th| status(operators::add(vm, th)))
 }
 
 #[no_mangle]
 pub extern "sysv64" fn tvm_rt_modulo(vm: *mut Vm, th: *mut Thread) -> u64 {
-    with(vm, th, |_, th| status(ops::modulo(th)))
+    with(vm, th, |_, th| status(operators::modulo(th)))
 }
 
 /// The running function (hot helpers get operands directly, not by decoding).
@@ -236,7 +236,7 @@ pub extern "sysv64" fn tvm_rt_closure(vm: *mut Vm, th: *mut Thread, offset: u32)
             let frame = &*th.frames_top.sub(1);
             let target = (*(*f).constants.add(ins.args[0] as usize)).as_obj() as *mut ObjFunction;
             let captures = (*f).code.add(ins.captures_start());
-            status(ops::make_closure(vm, th, target, captures, frame.base, frame.closure))
+            status(operators::make_closure(vm, th, target, captures, frame.base, frame.closure))
         }
     })
 }
@@ -251,43 +251,43 @@ pub extern "sysv64" fn tvm_rt_close_upvalues(vm: *mut Vm, th: *mut Thread, from:
 
 #[no_mangle]
 pub extern "sysv64" fn tvm_rt_print(vm: *mut Vm, th: *mut Thread) -> u64 {
-    with(vm, th, |_, th| status(ops::print(th)))
+    with(vm, th, |_, th| status(operators::print(th)))
 }
 
 #[no_mangle]
 pub extern "sysv64" fn tvm_rt_class(vm: *mut Vm, th: *mut Thread, offset: u32) -> u64 {
     with(vm, th, |vm, th| {
         let (f, ins) = instruction(th, offset);
-        status(ops::make_class(vm, th, name(f, ins.args[0])))
+        status(operators::make_class(vm, th, name(f, ins.args[0])))
     })
 }
 
 #[no_mangle]
 pub extern "sysv64" fn tvm_rt_inherit(vm: *mut Vm, th: *mut Thread) -> u64 {
-    with(vm, th, |_, th| status(ops::inherit(th)))
+    with(vm, th, |_, th| status(operators::inherit(th)))
 }
 
 #[no_mangle]
 pub extern "sysv64" fn tvm_rt_method(vm: *mut Vm, th: *mut Thread, offset: u32) -> u64 {
     with(vm, th, |vm, th| {
         let (f, ins) = instruction(th, offset);
-        status(ops::define_method(vm, th, name(f, ins.args[0])))
+        status(operators::define_method(vm, th, name(f, ins.args[0])))
     })
 }
 
 #[no_mangle]
 pub extern "sysv64" fn tvm_rt_array(vm: *mut Vm, th: *mut Thread, count: u64) -> u64 {
-    with(vm, th, |vm, th| status(ops::make_array(vm, th, count as usize)))
+    with(vm, th, |vm, th| status(operators::make_array(vm, th, count as usize)))
 }
 
 #[no_mangle]
 pub extern "sysv64" fn tvm_rt_get_index(vm: *mut Vm, th: *mut Thread) -> u64 {
-    with(vm, th, |vm, th| status(ops::get_index(vm, th)))
+    with(vm, th, |vm, th| status(operators::get_index(vm, th)))
 }
 
 #[no_mangle]
 pub extern "sysv64" fn tvm_rt_set_index(vm: *mut Vm, th: *mut Thread) -> u64 {
-    with(vm, th, |_, th| status(ops::set_index(th)))
+    with(vm, th, |_, th| status(operators::set_index(th)))
 }
 
 #[no_mangle]

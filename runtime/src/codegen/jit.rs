@@ -4,9 +4,9 @@
 //! the lowering declines stays interpreted. Compiled code lives as long as
 //! its function object: it is a `JitCode` the function owns, freed with it.
 
+use super::executable_memory::ExecutableCode;
 use super::gdb_jit::Registration;
 use super::lower::{lower, FunctionInput};
-use super::memory::ExecutableCode;
 use crate::bytecode::module::Constant;
 use crate::object::{CompiledCode, ObjFunction};
 use crate::vm::tier::{Tier, TierStats, TIER_COMPILED, TIER_DECLINED};

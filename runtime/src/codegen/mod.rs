@@ -4,8 +4,8 @@
 
 pub mod abi;
 pub mod debuginfo;
+pub mod executable_memory;
 pub mod gdb_jit;
 pub mod helpers;
 pub mod jit;
 pub mod lower;
-pub mod memory;

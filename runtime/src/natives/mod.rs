@@ -57,8 +57,3 @@ pub fn define_all(vm: &mut Vm, th: &mut Thread) -> Result<(), Trap> {
     }
     Ok(())
 }
-
-/// The names of all natives (the compiler treats them as known globals).
-pub fn names() -> impl Iterator<Item = &'static str> {
-    NATIVES.iter().map(|n| n.0)
-}

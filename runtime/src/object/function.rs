@@ -33,12 +33,12 @@ pub struct InlineCache {
     /// callee, known to take this call site's argument count (or null).
     pub entry: *const u8,
     /// For `INVOKE`: what the cached method computes when it is trivial
-    /// (`vm::trivial`), so that compiled code can skip the call.
+    /// (`vm::trivial_method`), so that compiled code can skip the call.
     pub trivial: Trivial,
 }
 
 /// A method whose whole effect is its result, known without running it:
-/// `this`, a field of `this` or a constant (see `vm::trivial`).
+/// `this`, a field of `this` or a constant (see `vm::trivial_method`).
 #[repr(C)]
 #[derive(Copy, Clone, Debug, PartialEq, Eq)]
 pub struct Trivial {

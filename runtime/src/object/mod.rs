@@ -1,7 +1,7 @@
 //! Heap object layouts: the common header and one file per object kind.
 //!
 //! Every heap object starts with `Obj`, is `#[repr(C)]` (native code reads
-//! some fields at fixed offsets, see `layout`), is allocated by `heap::alloc`
+//! some fields at fixed offsets, see `layout`), is allocated by the `heap::new_*` constructors
 //! and freed only by the GC's sweep. This module defines shapes of memory and
 //! small accessors; allocation policy and marking live in `heap`.
 

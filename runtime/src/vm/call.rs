@@ -189,7 +189,7 @@ pub fn invoke(
                 if !cache.is_null() {
                     let closure = method.as_obj() as *mut ObjClosure;
                     let entry = compiled_entry(closure, argc);
-                    let trivial = super::trivial::describe(closure, shape, argc);
+                    let trivial = super::trivial_method::describe(closure, shape, argc);
                     InlineCache::fill(cache, InlineCache::method(shape, method, entry, trivial));
                 }
                 call_closure(vm, th, method.as_obj() as *mut ObjClosure, argc)

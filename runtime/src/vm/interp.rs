@@ -13,7 +13,7 @@
 use super::call::{self, Called};
 use super::error::raise;
 use super::messages;
-use super::{ops, property, tier, upvalue, Thread, Trap, Vm};
+use super::{operators, property, tier, upvalue, Thread, Trap, Vm};
 use crate::bytecode::opcode::{Capture, Op};
 use crate::object::*;
 use crate::sync::safepoint;
@@ -148,7 +148,7 @@ pub fn run(vm: &mut Vm, th: &mut Thread) -> Result<(), Trap> {
                     *sp.sub(1) = $wrap(a.as_number() $op b.as_number());
                 } else {
                     save!();
-                    return Err(ops::numbers_error(th));
+                    return Err(operators::numbers_error(th));
                 }
             }};
         }
@@ -295,7 +295,7 @@ pub fn run(vm: &mut Vm, th: &mut Thread) -> Result<(), Trap> {
                         *sp.sub(1) = Value::number(a.as_number() + b.as_number());
                     } else {
                         save!();
-                        ops::add(vm, th)?;
+                        operators::add(vm, th)?;
                         sp = th.sp;
                     }
                 }
@@ -308,13 +308,13 @@ pub fn run(vm: &mut Vm, th: &mut Thread) -> Result<(), Trap> {
                     let v = peek!(0);
                     if !v.is_number() {
                         save!();
-                        return Err(ops::number_error(th));
+                        return Err(operators::number_error(th));
                     }
                     *sp.sub(1) = Value::number(-v.as_number());
                 }
                 Op::Print => {
                     save!();
-                    ops::print(th)?;
+                    operators::print(th)?;
                     sp = th.sp;
                 }
                 Op::Jump => {
@@ -391,7 +391,7 @@ pub fn run(vm: &mut Vm, th: &mut Thread) -> Result<(), Trap> {
                     let k = read_u32!();
                     let target = constant!(k).as_obj() as *mut ObjFunction;
                     save!();
-                    ops::make_closure(vm, th, target, ip, base, closure)?;
+                    operators::make_closure(vm, th, target, ip, base, closure)?;
                     ip = ip.add((*target).upvalue_count as usize * Capture::SIZE);
                     sp = th.sp;
                 }
@@ -409,34 +409,34 @@ pub fn run(vm: &mut Vm, th: &mut Thread) -> Result<(), Trap> {
                 Op::Class => {
                     let name = read_u32!();
                     save!();
-                    ops::make_class(vm, th, string_constant!(name))?;
+                    operators::make_class(vm, th, string_constant!(name))?;
                     sp = th.sp;
                 }
                 Op::Inherit => {
                     save!();
-                    ops::inherit(th)?;
+                    operators::inherit(th)?;
                     sp = th.sp;
                 }
                 Op::Method => {
                     let name = read_u32!();
                     save!();
-                    ops::define_method(vm, th, string_constant!(name))?;
+                    operators::define_method(vm, th, string_constant!(name))?;
                     sp = th.sp;
                 }
                 Op::Array => {
                     let count = read_u32!() as usize;
                     save!();
-                    ops::make_array(vm, th, count)?;
+                    operators::make_array(vm, th, count)?;
                     sp = th.sp;
                 }
                 Op::GetIndex => {
                     save!();
-                    ops::get_index(vm, th)?;
+                    operators::get_index(vm, th)?;
                     sp = th.sp;
                 }
                 Op::SetIndex => {
                     save!();
-                    ops::set_index(th)?;
+                    operators::set_index(th)?;
                     sp = th.sp;
                 }
                 Op::Spawn => {

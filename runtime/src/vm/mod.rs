@@ -13,10 +13,10 @@ pub mod globals;
 pub mod interp;
 pub mod loader;
 pub mod messages;
-pub mod ops;
+pub mod operators;
 pub mod property;
 pub mod tier;
-pub mod trivial;
+pub mod trivial_method;
 pub mod upvalue;
 
 pub use error::{ErrorFormat, RuntimeError, Trap};

@@ -9,7 +9,7 @@
 //! list; a large instance) jumps to the helper, which stays the reference.
 //! Generated code holds the VM lock, as every pool user must.
 
-use super::emit::{slot, Emit};
+use super::asm::{slot, Emit};
 use super::Lowerer;
 use crate::heap::layout as heap;
 use crate::object::layout as obj;
@@ -38,12 +38,12 @@ impl Lowerer<'_> {
     pub(super) fn class_call_block(&mut self, mut block: ClassCall) -> Emit {
         let mut init = self.a.create_label();
         self.set(&mut block.after_helper)?;
-        self.slow_lines.push((self.a.instructions().len(), block.pc - 1));
+        self.records.slow_lines.push((self.a.instructions().len(), block.pc - 1));
         self.load_cache(rdx, block.cache)?;
         self.a.mov(rcx, qword_ptr(rdx + obj::CACHE_KEY))?;
         self.a.jmp(init)?;
         self.set(&mut block.entry)?;
-        self.slow_lines.push((self.a.instructions().len(), block.pc - 1));
+        self.records.slow_lines.push((self.a.instructions().len(), block.pc - 1));
         self.allocate_instance(block.helper)?;
         self.a.mov(slot(block.callee), rax)?;
         self.load_cache(rdx, block.cache)?;

@@ -14,15 +14,15 @@
 //! rbx = the function's inline caches (loaded only when it has some), rbp = frame pointer. The closure is
 //! in the frame (`FRAME_CLOSURE`).
 //!
-//! `emit.rs` has the small building blocks, `ops.rs` one case per opcode,
-//! `alloc.rs` the inline allocation of instances, `trivial.rs` the calls
+//! `asm.rs` has the small building blocks, `opcodes.rs` one case per opcode,
+//! `alloc.rs` the inline allocation of instances, `trivial_call.rs` the calls
 //! of trivial methods that need no call.
 
 mod alloc;
-mod emit;
-mod ops;
+mod asm;
+mod opcodes;
 mod stack;
-mod trivial;
+mod trivial_call;
 
 use super::helpers::Helper;
 use crate::bytecode::depth::stack_depths;
@@ -53,7 +53,7 @@ pub struct FunctionInput<'a> {
     pub capture_count: &'a dyn Fn(u32) -> u32,
     /// The value of constant `k` when it is a number (inlined as an immediate).
     pub number_constant: &'a dyn Fn(u32) -> Option<f64>,
-    /// `INVOKE` of a trivial method (`vm::trivial`) produces its result
+    /// `INVOKE` of a trivial method (`vm::trivial_method`) produces its result
     /// without the call. Off for debug builds, so that a breakpoint in
     /// such a method is hit as in the interpreter.
     pub inline_trivial_methods: bool,
@@ -62,7 +62,7 @@ pub struct FunctionInput<'a> {
 /// The out-of-line part of a call site (emitted after the body).
 enum ColdBlock {
     ClassCall(alloc::ClassCall),
-    TrivialCall(trivial::TrivialCall),
+    TrivialCall(trivial_call::TrivialCall),
 }
 
 /// A call to a runtime helper: the position of its rel32 field.
@@ -157,36 +157,62 @@ pub(super) enum Arg {
     CacheAddress(u32),
 }
 
+/// The lowering of one function. Its state is grouped by who owns it:
+/// the scan's findings (this file), the operand values still pending
+/// (`stack.rs`), the code emitted after the body (`asm.rs`'s slow paths,
+/// the cold blocks of `alloc.rs` and `trivial_call.rs`), the exits every
+/// part jumps to, and the records the finishers need.
 pub(super) struct Lowerer<'a> {
     a: CodeAssembler,
     input: &'a FunctionInput<'a>,
-    labels: Vec<Option<CodeLabel>>,
-    slow_paths: Vec<SlowPath>,
-    /// Out-of-line parts of call sites, emitted after the body.
-    cold_blocks: Vec<ColdBlock>,
-    /// (assembler instruction index, helper) of every helper call.
-    calls: Vec<(usize, Helper)>,
-    error_exit: CodeLabel,
-    epilogue: CodeLabel,
-    overflow: CodeLabel,
-    fast_entry: CodeLabel,
-    /// Bytecode offsets that some jump targets.
-    jump_targets: Vec<bool>,
+    facts: Facts,
     /// Operand-stack values not yet written to their slots (see `stack.rs`).
     pending: Vec<(u32, stack::Source)>,
+    out_of_line: OutOfLine,
+    exits: Exits,
+    records: Records,
+}
+
+/// What the scan before lowering found (`Lowerer::scan`).
+struct Facts {
+    /// The label of each reachable instruction start.
+    labels: Vec<Option<CodeLabel>>,
+    /// Bytecode offsets that some jump targets.
+    jump_targets: Vec<bool>,
+    /// Targets of `LOOP` instructions (where OSR can enter).
+    loop_headers: Vec<usize>,
     /// Some `CLOSURE` captures a local of this frame, so returning must
     /// close upvalues (otherwise no open upvalue can point into the frame).
     captures_locals: bool,
     /// Some instruction has an inline cache, so rbx must hold the caches.
     uses_caches: bool,
-    /// (assembler instruction index, step) of the unwind program.
+}
+
+/// Code emitted after the body, in `tail`.
+struct OutOfLine {
+    slow_paths: Vec<SlowPath>,
+    /// Out-of-line parts of call sites.
+    cold_blocks: Vec<ColdBlock>,
+}
+
+/// The labels of the shared exits and the fast entry.
+struct Exits {
+    error: CodeLabel,
+    epilogue: CodeLabel,
+    overflow: CodeLabel,
+    fast_entry: CodeLabel,
+}
+
+/// What the finishers need besides the code, by assembler instruction index.
+struct Records {
+    /// Every helper call.
+    calls: Vec<(usize, Helper)>,
+    /// The unwind program.
     unwind: Vec<(usize, Unwind)>,
-    /// (assembler instruction index, bytecode offset) of slow paths.
+    /// (index, bytecode offset) of slow paths.
     slow_lines: Vec<(usize, u32)>,
-    /// (bytecode offset, assembler instruction index) of OSR entries.
+    /// (bytecode offset, index) of OSR entries.
     osr: Vec<(u32, usize)>,
-    /// Targets of `LOOP` instructions (where OSR can enter).
-    loop_headers: Vec<usize>,
 }
 
 /// Lowers one verified function.
@@ -200,27 +226,22 @@ pub fn lower(input: &FunctionInput) -> Result<LoweredFunction, LowerError> {
     let mut l = Lowerer {
         a,
         input,
-        labels: vec![None; input.code.len() + 1],
-        slow_paths: Vec::new(),
-        cold_blocks: Vec::new(),
-        calls: Vec::new(),
-        error_exit,
-        epilogue,
-        overflow,
-        fast_entry,
-        jump_targets: vec![false; input.code.len() + 1],
+        facts: Facts {
+            labels: vec![None; input.code.len() + 1],
+            jump_targets: vec![false; input.code.len() + 1],
+            loop_headers: Vec::new(),
+            captures_locals: false,
+            uses_caches: false,
+        },
         pending: Vec::new(),
-        captures_locals: false,
-        uses_caches: false,
-        unwind: Vec::new(),
-        slow_lines: Vec::new(),
-        osr: Vec::new(),
-        loop_headers: Vec::new(),
+        out_of_line: OutOfLine { slow_paths: Vec::new(), cold_blocks: Vec::new() },
+        exits: Exits { error: error_exit, epilogue, overflow, fast_entry },
+        records: Records { calls: Vec::new(), unwind: Vec::new(), slow_lines: Vec::new(), osr: Vec::new() },
     };
     let starts = l.scan(&depths);
     for &offset in &starts {
         let label = l.a.create_label();
-        l.labels[offset] = Some(label);
+        l.facts.labels[offset] = Some(label);
     }
     l.prologue()?;
     let mut line_marks = Vec::with_capacity(starts.len());
@@ -230,28 +251,28 @@ pub fn lower(input: &FunctionInput) -> Result<LoweredFunction, LowerError> {
         if std::mem::take(&mut skip) {
             continue;
         }
-        if l.jump_targets[offset] {
+        if l.facts.jump_targets[offset] {
             // Every path into a jump target has the whole stack in memory.
             l.flush()?;
         }
-        let mut label = l.labels[offset].expect("label of an instruction start");
+        let mut label = l.facts.labels[offset].expect("label of an instruction start");
         l.a.set_label(&mut label)?;
-        l.labels[offset] = Some(label);
+        l.facts.labels[offset] = Some(label);
         line_marks.push((l.a.instructions().len(), offset as u32));
         l.a.zero_bytes()?;
         // The next instruction, when control can only reach it from here.
-        let next = starts.get(i + 1).copied().filter(|&n| !l.jump_targets[n]);
+        let next = starts.get(i + 1).copied().filter(|&n| !l.facts.jump_targets[n]);
         skip = l.instruction(offset, depth, next)?;
     }
     l.tail()?;
     let result = l.a.assemble_options(0, BlockEncoderOptions::RETURN_NEW_INSTRUCTION_OFFSETS)?;
-    if result.label_ip(&l.fast_entry)? != FAST_ENTRY_OFFSET as u64 {
+    if result.label_ip(&l.exits.fast_entry)? != FAST_ENTRY_OFFSET as u64 {
         return Err(LowerError("the fast entry is not at its fixed offset".into()));
     }
     let offsets = &result.inner.new_instruction_offsets;
     let code = result.inner.code_buffer.clone();
-    let mut helper_calls = Vec::with_capacity(l.calls.len());
-    for &(index, helper) in &l.calls {
+    let mut helper_calls = Vec::with_capacity(l.records.calls.len());
+    for &(index, helper) in &l.records.calls {
         let at = offsets[index] as usize;
         if code.get(at) != Some(&0xE8) {
             return Err(LowerError(format!("helper call at {} is not a rel32 call", at)));
@@ -260,9 +281,9 @@ pub fn lower(input: &FunctionInput) -> Result<LoweredFunction, LowerError> {
     }
     let body_start = line_marks.first().map(|&(index, _)| offsets[index]).unwrap_or(0);
     let lines = line_marks.iter().map(|&(index, offset)| (offsets[index], offset)).collect();
-    let slow_lines = l.slow_lines.iter().map(|&(index, offset)| (offsets[index], offset)).collect();
-    let unwind = l.unwind.iter().map(|&(index, step)| (offsets[index], step)).collect();
-    let osr_entries = l.osr.iter().map(|&(bytecode, index)| (bytecode, offsets[index])).collect();
+    let slow_lines = l.records.slow_lines.iter().map(|&(index, offset)| (offsets[index], offset)).collect();
+    let unwind = l.records.unwind.iter().map(|&(index, step)| (offsets[index], step)).collect();
+    let osr_entries = l.records.osr.iter().map(|&(bytecode, index)| (bytecode, offsets[index])).collect();
     Ok(LoweredFunction { code, helper_calls, lines, slow_lines, body_start, unwind, osr_entries })
 }
 
@@ -275,27 +296,27 @@ impl Lowerer<'_> {
         let mut offset = 0;
         while let Some(ins) = decode(code, offset, &capture_count) {
             starts.push(offset);
-            self.uses_caches |= ins.op.operands().contains(&Operand::Cache);
+            self.facts.uses_caches |= ins.op.operands().contains(&Operand::Cache);
             if ins.op.operands().iter().any(|o| o.is_jump()) && depths[offset].is_some() {
                 let target = ins.jump_target() as usize;
-                if target < self.jump_targets.len() {
-                    self.jump_targets[target] = true;
+                if target < self.facts.jump_targets.len() {
+                    self.facts.jump_targets[target] = true;
                 }
                 if ins.op == Op::Loop {
-                    self.loop_headers.push(target);
+                    self.facts.loop_headers.push(target);
                 }
             }
-            self.captures_locals |= ins.captures(code).flatten().any(|c| c.is_local);
+            self.facts.captures_locals |= ins.captures(code).flatten().any(|c| c.is_local);
             offset += ins.size;
         }
-        self.loop_headers.sort_unstable();
-        self.loop_headers.dedup();
+        self.facts.loop_headers.sort_unstable();
+        self.facts.loop_headers.dedup();
         starts
     }
 
     /// Records that `step` holds from the next instruction on.
     fn mark(&mut self, step: Unwind) {
-        self.unwind.push((self.a.instructions().len(), step));
+        self.records.unwind.push((self.a.instructions().len(), step));
     }
 
     /// `push rbp; mov rbp, rsp` and pushes of `saved` (unwind steps included).
@@ -343,7 +364,7 @@ impl Lowerer<'_> {
     /// Loads the function's inline caches into rbx from the closure in
     /// `closure`, when it has any.
     fn load_cache_base(&mut self, closure: AsmRegister64) -> Result<(), LowerError> {
-        if self.uses_caches {
+        if self.facts.uses_caches {
             self.a.mov(rbx, qword_ptr(closure + obj::CLOSURE_FUNCTION))?;
             self.a.mov(rbx, qword_ptr(rbx + obj::FUNCTION_CACHES))?;
         }
@@ -353,23 +374,23 @@ impl Lowerer<'_> {
     /// The System V entry stub, then the fast entry's prologue: saves
     /// callee-saved registers, loads the fixed registers, pushes the frame.
     fn prologue(&mut self) -> Result<(), LowerError> {
-        self.system_v_stub(self.fast_entry)?;
+        self.system_v_stub(self.exits.fast_entry)?;
         for _ in 0..FAST_ENTRY_PADDING {
             self.a.int3()?;
         }
         // The fast entry (compiled callers): vm and thread already in r12/r13.
-        self.a.set_label(&mut self.fast_entry)?;
+        self.a.set_label(&mut self.exits.fast_entry)?;
         self.fast_frame_setup()?;
         let a = &mut self.a;
         a.cmp(rsp, qword_ptr(r13 + fl::THREAD_NATIVE_STACK_LIMIT))?;
-        a.jb(self.overflow)?;
+        a.jb(self.exits.overflow)?;
         a.mov(r15, qword_ptr(r13 + fl::THREAD_FRAMES_TOP))?;
         a.cmp(r15, qword_ptr(r13 + fl::THREAD_FRAMES_LIMIT))?;
-        a.jae(self.overflow)?;
+        a.jae(self.exits.overflow)?;
         let needed = (self.input.max_stack as i32 + 1) * 8;
         a.lea(rax, qword_ptr(r14 + needed))?;
         a.cmp(rax, qword_ptr(r13 + fl::THREAD_STACK_LIMIT))?;
-        a.ja(self.overflow)?;
+        a.ja(self.exits.overflow)?;
         a.mov(qword_ptr(r15 + fl::FRAME_CLOSURE), rcx)?;
         self.load_cache_base(rcx)?;
         let a = &mut self.a;
@@ -387,10 +408,10 @@ impl Lowerer<'_> {
     /// the loop header and returns as the function returns (frame popped,
     /// result in base[0]). The interpreter calls it at a hot back-edge.
     fn osr_entry(&mut self, header: usize) -> Result<(), LowerError> {
-        let Some(target) = self.labels[header] else { return Ok(()) };
+        let Some(target) = self.facts.labels[header] else { return Ok(()) };
         let mut fast = self.a.create_label();
         self.mark(Unwind::Entry);
-        self.osr.push((header as u32, self.a.instructions().len()));
+        self.records.osr.push((header as u32, self.a.instructions().len()));
         self.system_v_stub(fast)?;
         self.a.set_label(&mut fast)?;
         self.fast_frame_setup()?;
@@ -406,19 +427,19 @@ impl Lowerer<'_> {
 
     /// OSR entries, out-of-line blocks, slow paths, the stack-overflow and error exits and the epilogue.
     fn tail(&mut self) -> Result<(), LowerError> {
-        for header in std::mem::take(&mut self.loop_headers) {
+        for header in std::mem::take(&mut self.facts.loop_headers) {
             self.osr_entry(header)?;
         }
-        for block in std::mem::take(&mut self.cold_blocks) {
+        for block in std::mem::take(&mut self.out_of_line.cold_blocks) {
             match block {
                 ColdBlock::ClassCall(block) => self.class_call_block(block)?,
                 ColdBlock::TrivialCall(block) => self.trivial_call_block(block)?,
             }
         }
-        let slow_paths = std::mem::take(&mut self.slow_paths);
+        let slow_paths = std::mem::take(&mut self.out_of_line.slow_paths);
         for mut path in slow_paths {
             self.a.set_label(&mut path.entry)?;
-            self.slow_lines.push((self.a.instructions().len(), path.pc - 1));
+            self.records.slow_lines.push((self.a.instructions().len(), path.pc - 1));
             self.a.zero_bytes()?;
             self.materialize(&path.pending)?;
             self.call_helper(path.pc, path.depth, path.helper, &path.args)?;
@@ -427,19 +448,19 @@ impl Lowerer<'_> {
                     self.check_status()?;
                     self.a.jmp(resume)?;
                 }
-                None => self.a.jmp(self.error_exit)?,
+                None => self.a.jmp(self.exits.error)?,
             }
         }
         // The frame was not pushed: report the overflow at the caller's position.
-        let mut overflow = self.overflow;
+        let mut overflow = self.exits.overflow;
         self.a.set_label(&mut overflow)?;
         self.a.mov(rdi, r12)?;
         self.a.mov(rsi, r13)?;
         self.emit_call(Helper::StackOverflow)?;
-        let mut error_exit = self.error_exit;
+        let mut error_exit = self.exits.error;
         self.a.set_label(&mut error_exit)?;
         self.a.mov(eax, 1)?;
-        let mut epilogue = self.epilogue;
+        let mut epilogue = self.exits.epilogue;
         self.a.set_label(&mut epilogue)?;
         self.a.add(rsp, 8)?;
         for r in [r15, r14, rbx, rbp] {

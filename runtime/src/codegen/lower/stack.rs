@@ -9,7 +9,7 @@
 //! they saw when they were registered, since their fast path may already
 //! have consumed them in registers.
 
-use super::emit::{slot, Emit};
+use super::asm::{slot, Emit};
 use super::Lowerer;
 use crate::value::Value;
 use iced_x86::code_asm::*;

@@ -1,4 +1,4 @@
-//! `INVOKE` of a trivial method (`vm::trivial`): when the site's cache says
+//! `INVOKE` of a trivial method (`vm::trivial_method`): when the site's cache says
 //! the method only returns `this`, a field of `this` or a constant, the
 //! result is produced here instead of calling it.
 //!
@@ -7,7 +7,7 @@
 //! them fails (which then reports `Stack overflow.` exactly as before), and
 //! bumps the same counter. Nothing else of a trivial call is observable.
 
-use super::emit::{slot, Emit};
+use super::asm::{slot, Emit};
 use super::{Lowerer, FAST_FRAME_BYTES};
 use crate::object::layout as obj;
 use crate::object::{TRIVIAL_FIELD, TRIVIAL_THIS};
@@ -30,7 +30,7 @@ impl Lowerer<'_> {
     pub(super) fn trivial_call_block(&mut self, mut block: TrivialCall) -> Emit {
         let mut not_field = self.a.create_label();
         self.set(&mut block.entry)?;
-        self.slow_lines.push((self.a.instructions().len(), block.pc - 1));
+        self.records.slow_lines.push((self.a.instructions().len(), block.pc - 1));
         let a = &mut self.a;
         a.mov(rdi, qword_ptr(r13 + fl::THREAD_FRAMES_TOP))?;
         a.cmp(rdi, qword_ptr(r13 + fl::THREAD_FRAMES_LIMIT))?;

@@ -23,7 +23,7 @@ pub(super) const FALSE_BITS: u64 = Value::FALSE.0;
 impl Lowerer<'_> {
     /// Records and emits a call to a helper (a rel32 call patched later).
     pub(super) fn emit_call(&mut self, helper: Helper) -> Emit {
-        self.calls.push((self.a.instructions().len(), helper));
+        self.records.calls.push((self.a.instructions().len(), helper));
         // A placeholder target near the code; the finisher fixes the displacement.
         self.a.call(0u64)?;
         Ok(())
@@ -55,7 +55,7 @@ impl Lowerer<'_> {
     /// Unwinds when the helper just called reported an error.
     pub(super) fn check_status(&mut self) -> Emit {
         self.a.test(rax, rax)?;
-        self.a.jnz(self.error_exit)?;
+        self.a.jnz(self.exits.error)?;
         Ok(())
     }
 
@@ -71,7 +71,7 @@ impl Lowerer<'_> {
         let entry = self.a.create_label();
         let resume = self.a.create_label();
         let pending = self.pending.clone();
-        self.slow_paths.push(SlowPath { entry, resume: Some(resume), pending, pc, depth, helper, args });
+        self.out_of_line.slow_paths.push(SlowPath { entry, resume: Some(resume), pending, pc, depth, helper, args });
         (entry, resume)
     }
 
@@ -79,7 +79,7 @@ impl Lowerer<'_> {
     pub(super) fn error_path(&mut self, pc: u32, depth: u32, helper: Helper, args: Vec<Arg>) -> CodeLabel {
         let entry = self.a.create_label();
         let pending = self.pending.clone();
-        self.slow_paths.push(SlowPath { entry, resume: None, pending, pc, depth, helper, args });
+        self.out_of_line.slow_paths.push(SlowPath { entry, resume: None, pending, pc, depth, helper, args });
         entry
     }
 

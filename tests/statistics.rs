@@ -158,7 +158,7 @@ print n;
 #[test]
 fn calls_of_trivial_methods_are_counted_in_every_mode() {
     // Compiled code produces the result of a method that only returns a
-    // field without calling it (vm/trivial.rs); it still counts the call.
+    // field without calling it (vm/trivial_method.rs); it still counts the call.
     let source = "\
 class P { init() { this.x = 1; } getX() { return this.x; } }
 var p = P();

@@ -1,6 +1,6 @@
 //! Walks statements and expressions and emits their bytecode.
 
-use super::function::FunctionEmitter;
+use super::code_buffer::FunctionEmitter;
 use super::ModuleBuilder;
 use crate::frontend::ast::*;
 use tinyvm_runtime::bytecode::opcode::Capture;

@@ -145,7 +145,7 @@ fn breakpoint_by_function_and_step_into_a_call() {
 #[test]
 fn a_debug_build_stops_in_a_one_line_getter() {
     // Optimized builds produce a trivial method's result without calling
-    // it (vm/trivial.rs); a `-g` build keeps the call, so this stops.
+    // it (vm/trivial_method.rs); a `-g` build keeps the call, so this stops.
     let Some(t) = debug_session("debugme.tvm", "break Counter.total\nrun\nbt\n") else {
         return;
     };

@@ -3,9 +3,9 @@
 //! compiled functions; helper calls for everything else.
 
 use super::alloc::ClassCall;
-use super::emit::{slot, Cond, Emit};
+use super::asm::{slot, Cond, Emit};
 use super::stack::Source;
-use super::trivial::TrivialCall;
+use super::trivial_call::TrivialCall;
 use super::{Arg, ColdBlock, LowerError, Lowerer, FAST_ENTRY_OFFSET};
 use crate::bytecode::opcode::{decode_fixed, Instruction, Op, Stack};
 use crate::codegen::helpers::Helper;
@@ -25,7 +25,7 @@ fn row_helper(op: Op) -> Result<Helper, LowerError> {
 
 impl Lowerer<'_> {
     fn label_at(&self, offset: i64) -> CodeLabel {
-        self.labels[offset as usize].expect("verified jump target")
+        self.facts.labels[offset as usize].expect("verified jump target")
     }
 
     /// Loads constant `k` of the running function into `reg`.
@@ -258,7 +258,7 @@ impl Lowerer<'_> {
         // compiled `init`, out of line (`alloc.rs`).
         let (helper, after_helper) = self.slow_path(pc, d, Helper::NewInstance, vec![Arg::SlotAddress(callee)]);
         let block = ClassCall { entry: cached_class, after_helper, helper, call_cached, callee, cache, pc };
-        self.cold_blocks.push(ColdBlock::ClassCall(block));
+        self.out_of_line.cold_blocks.push(ColdBlock::ClassCall(block));
         self.set(&mut uncached)?;
         self.jump_unless_kind(rax, rcx, ObjKind::Closure, slow)?;
         self.compiled_entry(argc, slow)?;
@@ -370,7 +370,13 @@ impl Lowerer<'_> {
             self.a.cmp(dword_ptr(rdx + obj::CACHE_TRIVIAL_KIND), TRIVIAL_NONE as i32)?;
             self.a.jne(entry)?;
             self.set(&mut call)?;
-            self.cold_blocks.push(ColdBlock::TrivialCall(TrivialCall { entry, call, resume, receiver, pc }));
+            self.out_of_line.cold_blocks.push(ColdBlock::TrivialCall(TrivialCall {
+                entry,
+                call,
+                resume,
+                receiver,
+                pc,
+            }));
         }
         // The cached method is a closure value; its entry is cached when compiled.
         self.a.mov(rcx, qword_ptr(rdx + obj::CACHE_VALUE))?;
@@ -551,7 +557,7 @@ impl Lowerer<'_> {
     /// `RETURN`: the frame is discarded, so pending values other than the
     /// result never need writing out. The epilogue is emitted inline.
     fn return_(&mut self, pc: u32, d: u32) -> Emit {
-        if self.captures_locals {
+        if self.facts.captures_locals {
             self.flush()?;
             let mut no_upvalues = self.a.create_label();
             self.a.mov(rcx, qword_ptr(r13 + fl::THREAD_OPEN_UPVALUES))?;
