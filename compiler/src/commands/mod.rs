@@ -54,8 +54,9 @@ pub fn refuse_overwriting_input(input: &Path, output: &Path) -> Result<(), Failu
 /// Compiles a source file to a module, rendering compile errors.
 pub fn compile_source(path: &Path, bytes: Vec<u8>, format: ErrorFormat) -> Result<Module, Failure> {
     let name = path.display().to_string();
-    frontend::compile(&bytes, &name).map_err(|diagnostics| Failure {
-        message: frontend::diagnostic::render(&diagnostics, &name, &bytes, format),
+    let (texts, result) = frontend::compile_program(&bytes, &name, &mut frontend::program::read_from_disk);
+    result.map_err(|diagnostics| Failure {
+        message: frontend::diagnostic::render(&diagnostics, &texts, format),
         status: EXIT_COMPILE,
     })
 }

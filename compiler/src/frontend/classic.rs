@@ -56,7 +56,7 @@ struct Lowering<'a> {
 }
 
 /// Parses a classic program into the script that defines its functions and calls `main`.
-pub fn parse(source: &str) -> Result<Program, Vec<Diagnostic>> {
+pub fn parse(source: &str) -> Result<FunctionDecl, Vec<Diagnostic>> {
     let mut lines = Vec::new();
     let mut start = 0;
     for (i, raw) in source.split('\n').enumerate() {
@@ -106,8 +106,7 @@ pub fn parse(source: &str) -> Result<Program, Vec<Diagnostic>> {
             message: "No 'main' function.".into(),
             line: last_line,
             at: At::End,
-            span: source.len()..source.len(),
-        }),
+            span: source.len()..source.len(), file: 0 }),
     }
     if !lowering.diagnostics.is_empty() {
         return Err(lowering.diagnostics);
@@ -122,7 +121,7 @@ pub fn parse(source: &str) -> Result<Program, Vec<Diagnostic>> {
         line: 1,
         end_line: last_line,
     };
-    Ok(Program { script })
+    Ok(script)
 }
 
 fn global(name: &str, line: u32) -> Expr {
@@ -141,8 +140,7 @@ impl<'a> Lowering<'a> {
             message: message.to_string(),
             line: line.number,
             at: At::Token(word.to_string()),
-            span: start..start + word.len(),
-        });
+            span: start..start + word.len(), file: 0 });
     }
 
     fn function(&mut self, header: &Line<'a>, body: &[Line<'a>]) -> FunctionDecl {

@@ -46,7 +46,7 @@ pub fn capture_trace(th: &Thread) -> Vec<TraceLine> {
             let function = unsafe { &*(*frame.closure).function };
             let line = function.line_at((frame.pc as usize).saturating_sub(1));
             let name = match function.kind {
-                FunctionKind::Script => None,
+                FunctionKind::Script | FunctionKind::FileScript => None,
                 _ => Some(function.proto.short_name.clone()),
             };
             TraceLine { line, function: name }

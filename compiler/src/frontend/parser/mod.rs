@@ -8,20 +8,24 @@
 //! `scope.rs` resolves names.
 
 mod expr;
+mod literal;
+mod loops;
 mod scope;
 mod stmt;
 
-use super::ast::{FunctionKind, Program};
+use super::ast::{FunctionDecl, FunctionKind};
 use super::diagnostic::{At, Diagnostic};
 use super::lexer::Lexer;
 use super::token::{Token, TokenKind};
 use scope::{ClassScope, FunctionScope};
 
-/// Parses a whole program. Returns every error found on failure.
-pub fn parse(source: &[u8]) -> Result<Program, Vec<Diagnostic>> {
+/// Parses one source file into its top-level function (`kind` is `Script`
+/// for the main file, `FileScript` for an imported one). Returns every
+/// error found on failure.
+pub fn parse(source: &[u8], kind: FunctionKind) -> Result<FunctionDecl, Vec<Diagnostic>> {
     let mut parser = Parser::new(source);
     parser.advance();
-    parser.functions.push(FunctionScope::new(FunctionKind::Script, "script".into()));
+    parser.functions.push(FunctionScope::new(kind, "script".into()));
     let mut body = Vec::new();
     while !parser.matches(TokenKind::Eof) {
         if let Some(stmt) = parser.declaration() {
@@ -31,7 +35,7 @@ pub fn parse(source: &[u8]) -> Result<Program, Vec<Diagnostic>> {
     let end_line = parser.previous.line;
     let script = parser.finish_function(body, Vec::new(), 1, end_line);
     if parser.diagnostics.is_empty() {
-        Ok(Program { script })
+        Ok(script)
     } else {
         Err(parser.diagnostics)
     }
@@ -115,8 +119,7 @@ impl<'a> Parser<'a> {
             message: message.to_string(),
             line: token.line,
             at,
-            span: token.start..token.end,
-        });
+            span: token.start..token.end, file: 0 });
     }
 
     /// An error at the token just consumed.
@@ -178,7 +181,7 @@ mod tests {
     use super::*;
 
     fn errors(src: &str) -> Vec<String> {
-        parse(src.as_bytes()).err().unwrap_or_default().iter().map(|d| d.short()).collect()
+        parse(src.as_bytes(), FunctionKind::Script).err().unwrap_or_default().iter().map(|d| d.short()).collect()
     }
 
     #[test]
@@ -206,6 +209,6 @@ mod tests {
             src.push_str(&format!("var v{} = {};\n", i, i));
         }
         src.push_str("}\n");
-        assert!(parse(src.as_bytes()).is_ok());
+        assert!(parse(src.as_bytes(), FunctionKind::Script).is_ok());
     }
 }

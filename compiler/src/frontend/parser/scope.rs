@@ -23,7 +23,18 @@ pub(super) struct FunctionScope {
     pub depth: i32,
     /// Hidden slots of the `lock` statements around the current point.
     pub locks: Vec<u32>,
+    /// The loops around the current point, innermost last.
+    pub loops: Vec<LoopContext>,
     pub line: u32,
+}
+
+/// A loop whose body is being parsed: `break` and `continue` leave it.
+#[derive(Copy, Clone, Debug)]
+pub(super) struct LoopContext {
+    /// Locals deeper than this are the loop's own (popped on leaving it).
+    pub depth: i32,
+    /// The enclosing `lock`s outside the loop (the rest are left on leaving).
+    pub locks: usize,
 }
 
 pub(super) struct ClassScope {
@@ -33,7 +44,7 @@ pub(super) struct ClassScope {
 
 impl FunctionScope {
     pub fn new(kind: FunctionKind, name: String) -> FunctionScope {
-        let slot0 = if kind == FunctionKind::Function { "" } else { "this" };
+        let slot0 = if matches!(kind, FunctionKind::Function | FunctionKind::FileScript) { "" } else { "this" };
         FunctionScope {
             kind,
             name,
@@ -42,6 +53,7 @@ impl FunctionScope {
             upvalues: Vec::new(),
             depth: 0,
             locks: Vec::new(),
+            loops: Vec::new(),
             line: 0,
         }
     }
@@ -66,6 +78,15 @@ impl Parser<'_> {
             pops.push(local.captured);
         }
         ScopeEnd { pops, line }
+    }
+
+    /// What leaving the loop `context` undoes from here: the locks entered
+    /// and the locals declared since it began, innermost first.
+    pub(super) fn exit_to(&mut self, context: LoopContext) -> crate::frontend::ast::LoopExit {
+        let scope = self.scope();
+        let locks = scope.locks[context.locks..].iter().rev().copied().collect();
+        let pops = scope.locals.iter().rev().take_while(|l| l.depth > context.depth).map(|l| l.captured).collect();
+        crate::frontend::ast::LoopExit { locks, pops }
     }
 
     /// Adds a local for `name` (uninitialized) and returns its slot.
