@@ -195,6 +195,14 @@ pub enum Stmt {
     },
 }
 
+impl Stmt {
+    /// Whether control never goes on after the statement (`return`,
+    /// `break`, `continue`).
+    pub fn leaves(&self) -> bool {
+        matches!(self, Stmt::Return { .. } | Stmt::Break { .. } | Stmt::Continue { .. })
+    }
+}
+
 #[derive(Clone, Debug, PartialEq)]
 pub struct ForLoop {
     pub init: Option<Stmt>,

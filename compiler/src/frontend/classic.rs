@@ -106,7 +106,9 @@ pub fn parse(source: &str) -> Result<FunctionDecl, Vec<Diagnostic>> {
             message: "No 'main' function.".into(),
             line: last_line,
             at: At::End,
-            span: source.len()..source.len(), file: 0 }),
+            span: source.len()..source.len(),
+            file: 0,
+        }),
     }
     if !lowering.diagnostics.is_empty() {
         return Err(lowering.diagnostics);
@@ -140,7 +142,9 @@ impl<'a> Lowering<'a> {
             message: message.to_string(),
             line: line.number,
             at: At::Token(word.to_string()),
-            span: start..start + word.len(), file: 0 });
+            span: start..start + word.len(),
+            file: 0,
+        });
     }
 
     fn function(&mut self, header: &Line<'a>, body: &[Line<'a>]) -> FunctionDecl {

@@ -1,8 +1,8 @@
 //! Compile errors and their two renderings: clox's one-line format
 //! (`--error-format=short`) and rustc-style snippets (`human`, the default).
 
-use codespan_reporting::diagnostic::{Diagnostic as Report, Label};
 use super::program::SourceText;
+use codespan_reporting::diagnostic::{Diagnostic as Report, Label};
 use codespan_reporting::files::SimpleFiles;
 use codespan_reporting::term::{self, Config};
 use std::ops::Range;
@@ -110,6 +110,15 @@ pub fn render(diagnostics: &[Diagnostic], files: &[SourceText], format: ErrorFor
     }
 }
 
+/// Renders warnings (human format), then `warning: `main` generated N warnings`.
+pub fn render_warnings(warnings: &[Diagnostic], files: &[SourceText]) -> String {
+    let main = files.first().map(|f| f.name.as_str()).unwrap_or("");
+    let mut out = snippets(warnings, files, Severity::Warning);
+    let count = warnings.len();
+    out.push_str(&format!("warning: `{}` generated {} warning{}\n", main, count, if count == 1 { "" } else { "s" }));
+    out
+}
+
 fn short_line(d: &Diagnostic, files: &[SourceText]) -> String {
     match files.get(d.file) {
         Some(file) if d.file != 0 => format!("{}: {}", file.name, d.short()),
@@ -153,7 +162,9 @@ pub fn snippets(diagnostics: &[Diagnostic], files: &[SourceText], severity: Seve
             Severity::Error => Report::error(),
             Severity::Warning => Report::warning(),
         };
-        let report = report.with_message(d.message.clone()).with_labels(vec![Label::primary(d.file, span).with_message(label_text)]);
+        let report = report
+            .with_message(d.message.clone())
+            .with_labels(vec![Label::primary(d.file, span).with_message(label_text)]);
         match term::emit_into_string(&config, &table, &report) {
             Ok(text) => out.push_str(&text),
             Err(_) => out.push_str(&format!("error: {}\n  --> {}:{}\n", d.message, files[d.file].name, d.line)),

@@ -11,6 +11,7 @@ pub mod lexer;
 pub mod parser;
 pub mod program;
 pub mod token;
+pub mod warnings;
 
 use diagnostic::Diagnostic;
 use tinyvm_runtime::bytecode::Module;
@@ -25,7 +26,13 @@ const FRONT_END_STACK: usize = 64 << 20;
 /// Compiles source text (and the files it imports, read from disk) to a
 /// bytecode module, or returns every error. See `compile_program`.
 pub fn compile(source: &[u8], source_name: &str) -> Result<Module, Vec<Diagnostic>> {
-    compile_program(source, source_name, &mut program::read_from_disk).1
+    compile_program(source, source_name, &mut program::read_from_disk).1.map(|c| c.module)
+}
+
+/// A compiled program and its warnings.
+pub struct Compiled {
+    pub module: Module,
+    pub warnings: Vec<Diagnostic>,
 }
 
 /// Compiles a program: the main file's text `source`, named `source_name`,
@@ -38,10 +45,11 @@ pub fn compile_program(
     source: &[u8],
     source_name: &str,
     read: program::ReadFile,
-) -> (Vec<program::SourceText>, Result<Module, Vec<Diagnostic>>) {
+) -> (Vec<program::SourceText>, Result<Compiled, Vec<Diagnostic>>) {
     let work = || {
         let (texts, parsed) = program::parse_program(source_name, source, read);
-        (texts, parsed.map(|program| crate::emit::generate(&program)))
+        let compiled = parsed.map(|p| Compiled { module: crate::emit::generate(&p.program), warnings: p.warnings });
+        (texts, compiled)
     };
     std::thread::scope(|scope| {
         match std::thread::Builder::new().stack_size(FRONT_END_STACK).spawn_scoped(scope, work) {

@@ -10,6 +10,7 @@
 
 use super::ast::{FunctionKind, Program, ProgramFile, Stmt};
 use super::diagnostic::{At, Diagnostic};
+use super::parser::lints::Findings;
 use std::path::{Path, PathBuf};
 
 /// A source file's name (as given, or as an import resolved it) and text.
@@ -22,12 +23,29 @@ pub struct SourceText {
 /// Reads an imported file (by the path an import resolved to).
 pub type ReadFile<'a> = &'a mut (dyn FnMut(&Path) -> std::io::Result<Vec<u8>> + Send);
 
+/// A parsed program and its warnings.
+pub struct Parsed {
+    pub program: Program,
+    pub warnings: Vec<Diagnostic>,
+}
+
 /// Parses the program whose main file is `main` (named `name`), reading
 /// imports with `read`. On failure: every error, each naming its file.
-pub fn parse_program(name: &str, main: &[u8], read: ReadFile) -> (Vec<SourceText>, Result<Program, Vec<Diagnostic>>) {
-    let mut driver = Driver { texts: Vec::new(), canonical: Vec::new(), files: Vec::new(), diagnostics: Vec::new() };
+pub fn parse_program(name: &str, main: &[u8], read: ReadFile) -> (Vec<SourceText>, Result<Parsed, Vec<Diagnostic>>) {
+    let mut driver = Driver {
+        texts: Vec::new(),
+        canonical: Vec::new(),
+        files: Vec::new(),
+        diagnostics: Vec::new(),
+        findings: Vec::new(),
+    };
     driver.add(name.to_string(), canonical(Path::new(name)), main.to_vec(), FunctionKind::Script, read);
-    let result = if driver.diagnostics.is_empty() { Ok(Program { files: driver.files }) } else { Err(driver.diagnostics) };
+    let result = if driver.diagnostics.is_empty() {
+        let warnings = super::warnings::program_warnings(&driver.findings);
+        Ok(Parsed { program: Program { files: driver.files }, warnings })
+    } else {
+        Err(driver.diagnostics)
+    };
     (driver.texts, result)
 }
 
@@ -38,6 +56,8 @@ struct Driver {
     canonical: Vec<Option<PathBuf>>,
     files: Vec<ProgramFile>,
     diagnostics: Vec<Diagnostic>,
+    /// What each file's parse found for warnings.
+    findings: Vec<Findings>,
 }
 
 fn canonical(path: &Path) -> Option<PathBuf> {
@@ -46,20 +66,29 @@ fn canonical(path: &Path) -> Option<PathBuf> {
 
 impl Driver {
     /// Adds file `name` and, depth first, the files it imports; returns its index.
-    fn add(&mut self, name: String, path: Option<PathBuf>, bytes: Vec<u8>, kind: FunctionKind, read: ReadFile) -> usize {
+    fn add(
+        &mut self,
+        name: String,
+        path: Option<PathBuf>,
+        bytes: Vec<u8>,
+        kind: FunctionKind,
+        read: ReadFile,
+    ) -> usize {
         let index = self.texts.len();
         self.texts.push(SourceText { name: name.clone(), bytes });
         self.canonical.push(path);
         // A placeholder until parsed, so that a cyclic import finds it.
         self.files.push(ProgramFile { name: name.clone(), script: super::ast::FunctionDecl::empty(kind) });
         let text = String::from_utf8_lossy(&self.texts[index].bytes).into_owned();
+        self.findings.push(Findings::default());
         let parsed = if kind == FunctionKind::Script && super::classic::is_classic(&text) {
-            super::classic::parse(&text)
+            super::classic::parse(&text).map(|script| (script, Findings::default()))
         } else {
             super::parser::parse(&self.texts[index].bytes, kind)
         };
         match parsed {
-            Ok(mut script) => {
+            Ok((mut script, findings)) => {
+                self.findings[index] = findings;
                 for stmt in script.body.iter_mut() {
                     if let Stmt::Import { path, file, line, span } = stmt {
                         *file = self.import(index, path, *line, span.clone(), read);
@@ -67,7 +96,9 @@ impl Driver {
                 }
                 self.files[index].script = script;
             }
-            Err(diagnostics) => self.diagnostics.extend(diagnostics.into_iter().map(|d| Diagnostic { file: index, ..d })),
+            Err(diagnostics) => {
+                self.diagnostics.extend(diagnostics.into_iter().map(|d| Diagnostic { file: index, ..d }))
+            }
         }
         index
     }

@@ -188,7 +188,8 @@ impl Parser<'_> {
     }
 
     fn named_variable(&mut self, name: &str, can_assign: bool) -> Expr {
-        let target = self.resolve(name);
+        let assigning = can_assign && self.check(TokenKind::Equal);
+        let target = if assigning { self.resolve_write(name) } else { self.resolve(name) };
         if can_assign && self.matches(TokenKind::Equal) {
             let value = self.expression();
             return self.expr(ExprKind::Assign(target, Box::new(value)));

@@ -50,8 +50,8 @@ fn code_point(text: &[u8]) -> Result<(char, usize), InvalidEscape> {
     if digits.is_empty() || digits.len() > 6 || !digits.iter().all(u8::is_ascii_hexdigit) {
         return Err(InvalidEscape);
     }
-    let value = u32::from_str_radix(std::str::from_utf8(digits).map_err(|_| InvalidEscape)?, 16)
-        .map_err(|_| InvalidEscape)?;
+    let value =
+        u32::from_str_radix(std::str::from_utf8(digits).map_err(|_| InvalidEscape)?, 16).map_err(|_| InvalidEscape)?;
     let c = char::from_u32(value).ok_or(InvalidEscape)?;
     Ok((c, close + 1))
 }

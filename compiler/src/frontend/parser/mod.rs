@@ -8,6 +8,7 @@
 //! `scope.rs` resolves names.
 
 mod expr;
+pub mod lints;
 mod literal;
 mod loops;
 mod scope;
@@ -20,22 +21,25 @@ use super::token::{Token, TokenKind};
 use scope::{ClassScope, FunctionScope};
 
 /// Parses one source file into its top-level function (`kind` is `Script`
-/// for the main file, `FileScript` for an imported one). Returns every
-/// error found on failure.
-pub fn parse(source: &[u8], kind: FunctionKind) -> Result<FunctionDecl, Vec<Diagnostic>> {
+/// for the main file, `FileScript` for an imported one) and what it found
+/// for warnings. Returns every error found on failure.
+pub fn parse(source: &[u8], kind: FunctionKind) -> Result<(FunctionDecl, lints::Findings), Vec<Diagnostic>> {
     let mut parser = Parser::new(source);
     parser.advance();
     parser.functions.push(FunctionScope::new(kind, "script".into()));
     let mut body = Vec::new();
+    let mut exited = false;
     while !parser.matches(TokenKind::Eof) {
+        parser.note_unreachable(&mut exited);
         if let Some(stmt) = parser.declaration() {
+            exited |= stmt.leaves();
             body.push(stmt);
         }
     }
     let end_line = parser.previous.line;
     let script = parser.finish_function(body, Vec::new(), 1, end_line);
     if parser.diagnostics.is_empty() {
-        Ok(script)
+        Ok((script, parser.lints))
     } else {
         Err(parser.diagnostics)
     }
@@ -58,6 +62,7 @@ pub(crate) struct Parser<'a> {
     diagnostics: Vec<Diagnostic>,
     functions: Vec<FunctionScope>,
     classes: Vec<ClassScope>,
+    lints: lints::Findings,
 }
 
 impl<'a> Parser<'a> {
@@ -73,6 +78,7 @@ impl<'a> Parser<'a> {
             diagnostics: Vec::new(),
             functions: Vec::new(),
             classes: Vec::new(),
+            lints: lints::Findings::default(),
         }
     }
 
@@ -119,7 +125,9 @@ impl<'a> Parser<'a> {
             message: message.to_string(),
             line: token.line,
             at,
-            span: token.start..token.end, file: 0 });
+            span: token.start..token.end,
+            file: 0,
+        });
     }
 
     /// An error at the token just consumed.

@@ -79,8 +79,13 @@ impl Parser<'_> {
     /// Declarations up to the closing `}`.
     fn block(&mut self) -> Vec<Stmt> {
         let mut body = Vec::new();
+        let mut exited = false;
         while !self.check(TokenKind::RightBrace) && !self.check(TokenKind::Eof) {
-            body.extend(self.declaration());
+            self.note_unreachable(&mut exited);
+            if let Some(stmt) = self.declaration() {
+                exited |= stmt.leaves();
+                body.push(stmt);
+            }
         }
         self.consume(TokenKind::RightBrace, "Expect '}' after block.");
         body
@@ -127,7 +132,10 @@ impl Parser<'_> {
                 if params.len() == MAX_ARGS {
                     self.error_at_current("Can't have more than 255 parameters.");
                 }
-                self.parse_variable("Expect parameter name.");
+                if let VarTarget::Local(slot) = self.parse_variable("Expect parameter name.") {
+                    // Parameters are part of a function's interface: never warned about.
+                    self.mark_read(slot);
+                }
                 params.push(self.previous.text.clone());
                 self.mark_initialized();
                 if !self.matches(TokenKind::Comma) {
@@ -221,6 +229,15 @@ impl Parser<'_> {
         Stmt::Return { value: Some(value), locks, line: self.previous.line }
     }
 
+    /// Warns once when a statement follows a `return`, `break` or
+    /// `continue` of the same block (`exited`), which it then clears.
+    pub(super) fn note_unreachable(&mut self, exited: &mut bool) {
+        if std::mem::take(exited) {
+            let token = self.current.clone();
+            self.warn_at(&token, "Unreachable statement.".to_string());
+        }
+    }
+
     /// `import "path";`, only at the top level of a file.
     fn import_statement(&mut self) -> Stmt {
         let line = self.previous.line;
@@ -231,7 +248,8 @@ impl Parser<'_> {
         self.consume(TokenKind::String, "Expect a file name string after 'import'.");
         let token = self.previous.clone();
         let path = if token.kind == TokenKind::String {
-            let inner = self.lexer.slice((token.start + 1).min(token.end), token.end.saturating_sub(1).max(token.start));
+            let inner =
+                self.lexer.slice((token.start + 1).min(token.end), token.end.saturating_sub(1).max(token.start));
             super::literal::string_bytes(inner).unwrap_or_else(|_| {
                 self.error("Invalid escape sequence.");
                 Vec::new()
