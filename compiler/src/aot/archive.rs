@@ -32,6 +32,18 @@ fn remove_stale_archives(dir: &Path, keep: &Path) {
     }
 }
 
+/// A hard link in `scratch` to the cached archive at `path`, where the file
+/// system allows one: another tinyvm build (of another runtime) removes
+/// archives it takes for stale, and the link keeps this one for `cc` until
+/// the build ends. The cached path itself otherwise.
+fn pinned(path: &Path, scratch: &Path) -> PathBuf {
+    let link = scratch.join("libtinyvm_runtime.a");
+    match std::fs::hard_link(path, &link) {
+        Ok(()) => link,
+        Err(_) => path.to_path_buf(),
+    }
+}
+
 /// A path to the runtime archive: the cached copy, or a fresh copy in
 /// `scratch` when the cache cannot be used.
 pub fn runtime_archive(scratch: &Path) -> Result<PathBuf, String> {
@@ -39,11 +51,12 @@ pub fn runtime_archive(scratch: &Path) -> Result<PathBuf, String> {
         let path = dir.join(archive_name());
         let cached = std::fs::metadata(&path).map(|m| m.len() == ARCHIVE.len() as u64).unwrap_or(false);
         if cached {
-            return Ok(path);
+            return Ok(pinned(&path, scratch));
         }
         if std::fs::create_dir_all(&dir).is_ok() && write_atomically(&path).is_ok() {
+            let pinned = pinned(&path, scratch);
             remove_stale_archives(&dir, &path);
-            return Ok(path);
+            return Ok(pinned);
         }
     }
     let path = scratch.join("libtinyvm_runtime.a");
