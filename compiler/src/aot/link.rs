@@ -31,8 +31,15 @@ pub fn link(object: &Path, archive: &Path, output: &Path, static_link: bool, deb
 }
 
 fn run_cc(object: &Path, archive: &Path, output: &Path, mode: Option<&str>, debug: bool) -> Result<(), LinkError> {
-    let cc = std::env::var("CC").ok().filter(|c| !c.is_empty()).unwrap_or_else(|| "cc".to_string());
-    let mut cmd = Command::new(&cc);
+    let cc = std::env::var("CC").ok().filter(|c| !c.trim().is_empty()).unwrap_or_else(|| "cc".to_string());
+    // As make and cc-rs do: `CC="ccache gcc"` is a program and its first arguments.
+    let words = shell_words::split(&cc)
+        .map_err(|e| LinkError { message: format!("cannot parse CC=`{}`: {}", cc, e), status: EXIT_NO_CC })?;
+    let Some((program, first_args)) = words.split_first() else {
+        return Err(LinkError { message: format!("CC=`{}` names no program", cc), status: EXIT_NO_CC });
+    };
+    let mut cmd = Command::new(program);
+    cmd.args(first_args);
     cmd.arg("-o").arg(output).arg(object).arg(archive);
     if let Some(mode) = mode {
         cmd.arg(mode);
@@ -48,7 +55,7 @@ fn run_cc(object: &Path, archive: &Path, output: &Path, mode: Option<&str>, debu
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => Err(LinkError {
             message: format!(
                 "cannot link: no C compiler driver `{}` found on PATH (install gcc or clang, or set CC)",
-                cc
+                program
             ),
             status: EXIT_NO_CC,
         }),
