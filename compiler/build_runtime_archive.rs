@@ -17,6 +17,7 @@ fn main() {
     println!("cargo:rerun-if-changed={}", runtime.join("src").display());
     println!("cargo:rerun-if-changed={}", runtime.join("Cargo.toml").display());
     println!("cargo:rerun-if-changed={}", manifest_dir.join("..").join("Cargo.toml").display());
+    record_commit(&manifest_dir);
 
     let status = Command::new(&cargo)
         .args(["build", "--release", "--lib", "--features", "exe-main", "--manifest-path"])
@@ -45,4 +46,33 @@ fn main() {
     std::hash::Hasher::write(&mut hasher, &bytes);
     let hash = std::hash::Hasher::finish(&hasher);
     println!("cargo:rustc-env=TINYVM_RUNTIME_HASH={:016x}", hash);
+}
+
+/// Sets `TINYVM_VERSION` for `tinyvm --version`: the package version and,
+/// when built from a git checkout with git installed, the commit
+/// (`0.1.0 (1a2b3c4d)`); the version alone
+/// otherwise (a source tarball, no git).
+fn record_commit(manifest_dir: &std::path::Path) {
+    let version = env::var("CARGO_PKG_VERSION").unwrap_or_default();
+    let git = |args: &[&str]| {
+        Command::new("git")
+            .arg("-C")
+            .arg(manifest_dir)
+            .args(args)
+            .output()
+            .ok()
+            .filter(|o| o.status.success())
+            .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_string())
+            .filter(|s| !s.is_empty())
+    };
+    let described = match git(&["rev-parse", "--short=8", "HEAD"]) {
+        Some(commit) => format!("{} ({})", version, commit),
+        None => version,
+    };
+    // A new commit changes the reflog of HEAD; rebuild then.
+    if let Some(dir) = git(&["rev-parse", "--absolute-git-dir"]) {
+        println!("cargo:rerun-if-changed={}/logs/HEAD", dir);
+        println!("cargo:rerun-if-changed={}/HEAD", dir);
+    }
+    println!("cargo:rustc-env=TINYVM_VERSION={}", described);
 }

@@ -434,6 +434,7 @@ fn payload_of(source: &[u8], globals: &[&[u8]], functions: &[Func]) -> Vec<u8> {
         put_u32(&mut p, 1); // one line-table entry: offset 0 is line 1
         put_u32(&mut p, 0);
         put_u32(&mut p, 1);
+        put_u32(&mut p, 0); // no column table
         put_u32(&mut p, f.constants.len() as u32);
         for c in &f.constants {
             match c {

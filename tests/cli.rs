@@ -140,7 +140,6 @@ fn bad_command_lines_exit_with_the_usage_status() {
         &["frobnicate", "ok.tvm"][..],
         &["run", "--no-such-flag", "ok.tvm"],
         &["run"],
-        &[],
         &["run", "--jit=sometimes", "ok.tvm"],
         &["run", "--error-format=long", "ok.tvm"],
         &["compile"],
@@ -270,7 +269,9 @@ fn every_compile_error_is_reported_in_human_format() {
     );
     let locations: Vec<&str> =
         out.stderr.lines().filter(|l| l.trim_start().starts_with("--> ")).map(str::trim_start).collect();
-    assert_eq!(locations, ["--> three.tvm:2:1", "--> three.tvm:2:5", "--> three.tvm:4:8"], "{}", out.stderr);
+    // The missing `;` is shown where it belongs: at the end of line 1.
+    assert_eq!(locations, ["--> three.tvm:1:8", "--> three.tvm:2:5", "--> three.tvm:4:8"], "{}", out.stderr);
+    assert!(out.stderr.contains("1 | print 1\n  |        ^ expected ';' here\n"), "{}", out.stderr);
     assert!(out.stderr.contains("2 | var = 2;\n"), "{}", out.stderr);
     assert!(out.stderr.contains("4 | fun f( { }\n"), "{}", out.stderr);
 }
@@ -419,12 +420,13 @@ fn short_traces_show_every_frame_human_traces_elide() {
     let human = run_in(dir.path(), &["run", "deeper.tvm"]);
     let lines: Vec<&str> = human.stderr.lines().collect();
     assert_eq!(human.status, Some(70));
-    assert_eq!(lines[..2], ["error: Only instances have properties.", "  --> deeper.tvm:1"], "{}", human.stderr);
+    assert_eq!(lines[..2], ["error: Only instances have properties.", "  --> deeper.tvm:1:35"], "{}", human.stderr);
     let frames: Vec<&str> = lines.iter().copied().filter(|l| l.starts_with("    ")).collect();
     assert_eq!(frames.len(), 32 + 1 + 8, "{}", human.stderr);
-    assert_eq!(frames[0], "    at f (deeper.tvm:1)");
+    assert_eq!(frames[0], "    at f (deeper.tvm:1:35)");
+    assert_eq!(frames[1], "    at f (deeper.tvm:1:46)");
     assert_eq!(frames[32], "    ... 62 more frames ...");
-    assert_eq!(frames[40], "    at script (deeper.tvm:2)");
+    assert_eq!(frames[40], "    at script (deeper.tvm:2:2)");
 }
 
 #[test]

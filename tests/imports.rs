@@ -90,7 +90,16 @@ fn a_runtime_error_in_an_imported_function_names_its_file() {
     let dir = scratch();
     std::fs::write(dir.path().join("main.tvm"), "import \"util.tvm\";\nfun go() { return fail(); }\ngo();\n").unwrap();
     std::fs::write(dir.path().join("util.tvm"), "fun fail() {\n  return nil.x;\n}\n").unwrap();
-    let expected = "error: Only instances have properties.\n  --> util.tvm:2\n  |\n2 |   return nil.x;\n  |\n    at fail (util.tvm:2)\n    at go (main.tvm:2)\n    at script (main.tvm:3)\n";
+    let expected = "\
+error: Only instances have properties.
+  --> util.tvm:2:14
+  |
+2 |   return nil.x;
+  |              ^
+    at fail (util.tvm:2:14)
+    at go (main.tvm:2:23)
+    at script (main.tvm:3:3)
+";
     for mode in ["--jit=off", "--jit=always"] {
         let out = in_dir(dir.path(), &["run", mode, "main.tvm"]);
         assert_eq!((out.status, out.stderr.as_str()), (Some(70), expected), "{mode}");

@@ -522,9 +522,12 @@ impl Layout {
         };
         let string = |at: usize| 4 + u32_at(at) as usize;
         let text = |at: usize| (at + 4, at + string(at));
-        let size = string(at);
-        content.push(text(at));
-        field(&mut regions, &mut at, size, "source name".into());
+        field(&mut regions, &mut at, 4, "source count".into());
+        for source in &module.sources {
+            let size = string(at);
+            content.push(text(at));
+            field(&mut regions, &mut at, size, format!("source name `{source}`"));
+        }
         field(&mut regions, &mut at, 4, "global count".into());
         for g in &module.globals {
             let size = string(at);
@@ -539,9 +542,15 @@ impl Layout {
                 content.push(text(at));
                 field(&mut regions, &mut at, size, format!("{name} {what}"));
             }
-            for (what, size) in
-                [("kind", 1), ("arity", 1), ("upvalue count", 4), ("cache count", 4), ("line", 4), ("code length", 4)]
-            {
+            for (what, size) in [
+                ("kind", 1),
+                ("arity", 1),
+                ("upvalue count", 4),
+                ("cache count", 4),
+                ("line", 4),
+                ("source", 4),
+                ("code length", 4),
+            ] {
                 if what == "line" {
                     content.push((at, at + size));
                 }
@@ -551,6 +560,8 @@ impl Layout {
             field(&mut regions, &mut at, f.code.len(), format!("{name} code"));
             content.extend((0..f.lines.len()).map(|k| (at + 8 + 8 * k, at + 12 + 8 * k)));
             field(&mut regions, &mut at, 4 + 8 * f.lines.len(), format!("{name} line table"));
+            content.extend((0..f.columns.len()).map(|k| (at + 8 + 8 * k, at + 12 + 8 * k)));
+            field(&mut regions, &mut at, 4 + 8 * f.columns.len(), format!("{name} column table"));
             field(&mut regions, &mut at, 4, format!("{name} constant count"));
             for (k, c) in f.constants.iter().enumerate() {
                 let size = match c {

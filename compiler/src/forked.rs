@@ -391,6 +391,8 @@ fn child_main(job: Job<'_>, limits: &Limits, null: RawFd, out: RawFd, err: RawFd
         fuel: limits.fuel,
         error_format: tinyvm_runtime::vm::ErrorFormat::Short,
         heap_limit: None,
+        color: false,
+        sources: Vec::new(),
     };
     // On a thread with the stack `tinyvm run` gives the script, so that the
     // frame limit, not the native stack, ends deep recursion (as in

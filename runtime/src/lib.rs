@@ -21,6 +21,7 @@ pub mod object;
 pub mod output;
 pub mod print;
 pub mod program;
+pub mod repl;
 pub mod signals;
 pub mod stats;
 pub mod sync;

@@ -82,7 +82,7 @@ fn open_closed_standard_streams() {
 /// the hard limit allows. The kernel checks the limit as the stack grows,
 /// and it leaves at least 128 MB below the stack free of mappings at exec,
 /// so the stack can then grow that far.
-fn raise_main_stack_limit() {
+pub(crate) fn raise_main_stack_limit() {
     let wanted = threads::THREAD_STACK_BYTES as libc::rlim_t;
     // SAFETY: getrlimit/setrlimit only read and write the local struct.
     unsafe {
@@ -104,10 +104,11 @@ fn run_main_thread(module: Module, options: Options, natives: NativeTable) -> i3
     let th: &mut Thread = Box::leak(Thread::new(1));
     gil::acquire();
     scheduler::lock().register(1, th as *mut Thread);
-    let format = options.error_format;
+    // For an error before the VM exists (no trace, so no sources needed).
+    let early = Options { error_format: options.error_format, color: options.color, ..Options::default() };
     let vm = match Vm::new(options, th) {
         Ok(vm) => Box::leak(vm),
-        Err(_) => return report_start_failure(th, format),
+        Err(_) => return report_start_failure(th, &early),
     };
     // The compiler tiers sit above the VM: it reaches them through this.
     vm.tier = &crate::codegen::jit::JIT;
@@ -120,12 +121,12 @@ fn run_main_thread(module: Module, options: Options, natives: NativeTable) -> i3
             crate::output::write_stderr(format!("error: invalid bytecode file: {}\n", e).as_bytes());
             return EXIT_COMPILE;
         }
-        Err(LoadError::Trap(_)) => return report_start_failure(th, vm.options.error_format),
+        Err(LoadError::Trap(_)) => return report_start_failure(th, &vm.options),
     }
     // After the module: its globals keep their own slot numbers, which
     // ahead-of-time code relies on.
     if crate::natives::define_all(vm, th).is_err() {
-        return report_start_failure(th, vm.options.error_format);
+        return report_start_failure(th, &vm.options);
     }
     let base = th.stack_base;
     let status = match call::call_from_native(vm, th, base, 0) {
@@ -139,7 +140,7 @@ fn run_main_thread(module: Module, options: Options, natives: NativeTable) -> i3
         }
         Err(_) => {
             if let Some(error) = th.error.take() {
-                report(&error, th.id, vm.options.error_format);
+                report(&error, th.id, &vm.options);
             }
             EXIT_RUNTIME
         }
@@ -156,9 +157,9 @@ fn run_main_thread(module: Module, options: Options, natives: NativeTable) -> i3
 
 /// Reports the runtime error (out of memory) that stopped the program
 /// before its first instruction; returns the exit status.
-fn report_start_failure(th: &mut Thread, format: crate::vm::ErrorFormat) -> i32 {
+pub(crate) fn report_start_failure(th: &mut Thread, options: &Options) -> i32 {
     if let Some(error) = th.error.take() {
-        report(&error, th.id, format);
+        report(&error, th.id, options);
     }
     EXIT_RUNTIME
 }
@@ -239,6 +240,8 @@ pub unsafe fn run_executable(program: &ProgramDescriptor, argc: i32, argv: *cons
         },
         heap_limit,
         fuel: Options::fuel_from_env(),
+        color: false,
+        sources: Vec::new(),
     };
     // Like `tinyvm`'s main: report output that could not be written.
     crate::output::finish(run_module_with_natives(module, options, NativeTable(natives)))

@@ -1,6 +1,7 @@
-//! `tinyvm build SRC [-o EXE] [-g] [--static] [--no-fallback]`: a native executable.
+//! `tinyvm build SRC [-o EXE] [-g] [--static] [--no-fallback]`: a native
+//! executable from a source file or a bytecode file (`.tvmc`).
 
-use super::{compile_source, read_file, refuse_overwriting_input, Failure};
+use super::{read_file, refuse_overwriting_input, Failure};
 use std::path::{Path, PathBuf};
 use tinyvm::aot::{self, link::LinkError};
 use tinyvm::frontend::diagnostic::ErrorFormat;
@@ -37,7 +38,8 @@ fn default_output(src: &Path) -> PathBuf {
 }
 
 fn build(src: &Path, options: &BuildOptions) -> Result<(), Failure> {
-    let module = compile_source(src, read_file(src)?, options.format, super::Warnings::Show)?;
+    // From source or from a bytecode file (`tinyvm compile`'s output).
+    let module = super::load_bytes(src, read_file(src)?, options.format, super::Warnings::Show)?;
     let verified = verify_module(&module).map_err(|e| failure(format!("internal error: {}", e), EXIT_RUNTIME))?;
     let output = options.output.clone().unwrap_or_else(|| default_output(src));
     refuse_overwriting_input(src, &output)?;

@@ -5,12 +5,25 @@ pub mod check;
 pub mod compile;
 pub mod disasm;
 pub mod gdb;
+pub mod repl;
 pub mod run;
 
 use std::path::Path;
 use tinyvm::frontend::{self, diagnostic::ErrorFormat};
 use tinyvm_runtime::bytecode::{tvmc, Module};
 use tinyvm_runtime::program::{EXIT_COMPILE, EXIT_IO};
+
+/// Whether diagnostics on stderr are coloured: `--color`, decided once by
+/// `main` before any command runs (see `color::stderr_color`).
+static COLOR: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+
+pub fn set_color(on: bool) {
+    COLOR.store(on, std::sync::atomic::Ordering::Relaxed);
+}
+
+pub fn color() -> bool {
+    COLOR.load(std::sync::atomic::Ordering::Relaxed)
+}
 
 /// A failed command: the message to print (already formatted) and the status.
 pub struct Failure {
@@ -67,24 +80,45 @@ pub fn compile_source(path: &Path, bytes: Vec<u8>, format: ErrorFormat, warnings
     let name = path.display().to_string();
     let (texts, result) = frontend::compile_program(&bytes, &name, &mut frontend::program::read_from_disk);
     let compiled = result.map_err(|diagnostics| Failure {
-        message: frontend::diagnostic::render(&diagnostics, &texts, format),
+        message: frontend::diagnostic::render(&diagnostics, &texts, format, color()),
         status: EXIT_COMPILE,
     })?;
     if warnings == Warnings::Show && format == ErrorFormat::Human && !compiled.warnings.is_empty() {
-        let text = frontend::diagnostic::render_warnings(&compiled.warnings, &texts);
+        let text = frontend::diagnostic::render_warnings(&compiled.warnings, &texts, color());
         tinyvm_runtime::output::write_stderr(text.as_bytes());
     }
     Ok(compiled.module)
 }
 
+/// Reads a program's file, or stdin when the path is `-` (`tinyvm run -`).
+pub fn read_input(path: &Path) -> Result<Vec<u8>, Failure> {
+    if path != Path::new("-") {
+        return read_file(path);
+    }
+    let mut bytes = Vec::new();
+    std::io::Read::read_to_end(&mut std::io::stdin(), &mut bytes)
+        .map_err(|e| Failure::io(format!("cannot read stdin: {}", tinyvm_runtime::output::io_error_text(&e))))?;
+    Ok(bytes)
+}
+
 /// Loads a program: `.tvmc` bytecode (by its magic number) or source text.
 pub fn load_program(path: &Path, format: ErrorFormat) -> Result<Module, Failure> {
-    let bytes = read_file(path)?;
-    let is_bytecode_name = path.extension().is_some_and(|e| e == "tvmc");
-    if tvmc::looks_like_tvmc(&bytes) || is_bytecode_name {
+    let bytes = read_input(path)?;
+    load_bytes(path, bytes, format, Warnings::Hide)
+}
+
+/// A program from its bytes (named `path`): bytecode when it has the
+/// magic number or the `.tvmc` extension, else source.
+pub fn load_bytes(path: &Path, bytes: Vec<u8>, format: ErrorFormat, warnings: Warnings) -> Result<Module, Failure> {
+    if is_bytecode(path, &bytes) {
         return tvmc::decode(&bytes).map_err(|e| invalid_bytecode(path, &e.to_string()));
     }
-    compile_source(path, bytes, format, Warnings::Hide)
+    compile_source(path, bytes, format, warnings)
+}
+
+/// Whether a program's bytes are a bytecode file.
+pub fn is_bytecode(path: &Path, bytes: &[u8]) -> bool {
+    tvmc::looks_like_tvmc(bytes) || path.extension().is_some_and(|e| e == "tvmc")
 }
 
 pub fn invalid_bytecode(path: &Path, reason: &str) -> Failure {

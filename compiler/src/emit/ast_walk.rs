@@ -56,6 +56,7 @@ fn compile_function_of(module: &mut ModuleBuilder, decl: &FunctionDecl, file: Op
         source: g.module.source,
         code: f.code,
         lines: f.lines,
+        columns: f.columns,
         constants: f.constants,
         locals: f.locals,
     };
@@ -241,7 +242,15 @@ impl Codegen<'_, '_> {
         args.len().min(255) as u8
     }
 
+    /// Emits an expression; its own instructions get its column, and the
+    /// column of the enclosing expression is restored after it.
     pub(super) fn expr(&mut self, e: &Expr) {
+        let outer = std::mem::replace(&mut self.f.column, e.column);
+        self.expr_here(e);
+        self.f.column = outer;
+    }
+
+    fn expr_here(&mut self, e: &Expr) {
         let line = e.line;
         match &e.kind {
             ExprKind::Number(n) => {

@@ -7,6 +7,11 @@ use tinyvm_runtime::bytecode::{Constant, LocalInfo, Op};
 pub(super) struct FunctionEmitter {
     pub code: Vec<u8>,
     pub lines: Vec<(u32, u32)>,
+    /// Run-length column table, as `lines` (0: no column).
+    pub columns: Vec<(u32, u32)>,
+    /// The column the next instructions are attributed to: the expression
+    /// being emitted (`ast_walk`'s `expr` sets and restores it).
+    pub column: u32,
     pub constants: Vec<Constant>,
     pub cache_count: u32,
     pub locals: Vec<LocalInfo>,
@@ -21,6 +26,8 @@ impl FunctionEmitter {
         FunctionEmitter {
             code: Vec::new(),
             lines: Vec::new(),
+            columns: Vec::new(),
+            column: 0,
             constants: Vec::new(),
             cache_count: 0,
             locals: Vec::new(),
@@ -38,14 +45,8 @@ impl FunctionEmitter {
     /// table), attributed to `line`; returns where it starts.
     pub fn emit(&mut self, op: Op, args: &[i64], line: u32) -> usize {
         let offset = self.code.len() as u32;
-        if self.lines.last().map(|l| l.1) != Some(line) {
-            if self.lines.last().map(|l| l.0) == Some(offset) {
-                self.lines.pop();
-            }
-            if self.lines.last().map(|l| l.1) != Some(line) {
-                self.lines.push((offset, line));
-            }
-        }
+        add_run(&mut self.lines, offset, line);
+        add_run(&mut self.columns, offset, self.column);
         opcode::encode(op, args, &mut self.code)
     }
 
@@ -133,5 +134,18 @@ impl FunctionEmitter {
     pub fn close_all_locals(&mut self) {
         self.close_locals(self.open_locals.len());
         self.locals.sort_by_key(|l| (l.start, l.slot));
+    }
+}
+
+/// Records that instructions from `offset` on have `value` in a run-length
+/// table (an entry for the same offset is replaced).
+fn add_run(table: &mut Vec<(u32, u32)>, offset: u32, value: u32) {
+    if table.last().map(|l| l.1) != Some(value) {
+        if table.last().map(|l| l.0) == Some(offset) {
+            table.pop();
+        }
+        if table.last().map(|l| l.1) != Some(value) {
+            table.push((offset, value));
+        }
     }
 }

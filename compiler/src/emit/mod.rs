@@ -65,6 +65,7 @@ impl<'p> ModuleBuilder<'p> {
             source: self.source,
             code: Vec::new(),
             lines: Vec::new(),
+            columns: Vec::new(),
             constants: Vec::new(),
             locals: Vec::new(),
         });

@@ -21,6 +21,9 @@ pub enum VarRef {
 pub struct Expr {
     pub kind: ExprKind,
     pub line: Line,
+    /// The column of the token a runtime error in this node points at: an
+    /// operator, a call's `(`, a property's name, a variable (0: none).
+    pub column: u32,
 }
 
 #[derive(Copy, Clone, Debug, PartialEq, Eq)]

@@ -108,6 +108,8 @@ pub fn parse(source: &str) -> Result<FunctionDecl, Vec<Diagnostic>> {
             at: At::End,
             span: source.len()..source.len(),
             file: 0,
+            human_message: None,
+            label: None,
         }),
     }
     if !lowering.diagnostics.is_empty() {
@@ -127,11 +129,11 @@ pub fn parse(source: &str) -> Result<FunctionDecl, Vec<Diagnostic>> {
 }
 
 fn global(name: &str, line: u32) -> Expr {
-    Expr { kind: ExprKind::Variable(VarRef::Global(name.to_string())), line }
+    Expr { kind: ExprKind::Variable(VarRef::Global(name.to_string())), line, column: 0 }
 }
 
 fn call(callee: Expr, args: Vec<Expr>, line: u32) -> Expr {
-    Expr { kind: ExprKind::Call(Box::new(callee), args), line }
+    Expr { kind: ExprKind::Call(Box::new(callee), args), line, column: 0 }
 }
 
 impl<'a> Lowering<'a> {
@@ -144,6 +146,8 @@ impl<'a> Lowering<'a> {
             at: At::Token(word.to_string()),
             span: start..start + word.len(),
             file: 0,
+            human_message: None,
+            label: None,
         });
     }
 
@@ -184,7 +188,7 @@ impl<'a> Lowering<'a> {
             self.error(line, word, "Expected an integer constant.");
             return None;
         }
-        Some(Expr { kind: ExprKind::Number(word.parse::<f64>().unwrap_or(0.0)), line: line.number })
+        Some(Expr { kind: ExprKind::Number(word.parse::<f64>().unwrap_or(0.0)), line: line.number, column: 0 })
     }
 
     fn name(&mut self, line: &Line, word: &str) -> bool {
@@ -201,7 +205,7 @@ impl<'a> Lowering<'a> {
             Some(&slot) => VarRef::Local(slot),
             None => VarRef::Global(word.to_string()),
         };
-        Expr { kind: ExprKind::Variable(r), line }
+        Expr { kind: ExprKind::Variable(r), line, column: 0 }
     }
 
     /// An operand of `add`: a variable or an integer.
@@ -230,17 +234,21 @@ impl<'a> Lowering<'a> {
                 }
                 let a = self.operand(line, locals, w[2])?;
                 let b = self.operand(line, locals, w[3])?;
-                let sum = Expr { kind: ExprKind::Binary(BinaryOp::Add, Box::new(a), Box::new(b)), line: n };
+                let sum = Expr { kind: ExprKind::Binary(BinaryOp::Add, Box::new(a), Box::new(b)), line: n, column: 0 };
                 Some(self.assign(locals, w[1], sum, false, n))
             }
             "print" => {
                 if !self.operands(line, 1) || !self.name(line, w[1]) {
                     return None;
                 }
-                let label = Expr { kind: ExprKind::Str(format!("{} = ", w[1]).into_bytes()), line: n };
+                let label = Expr { kind: ExprKind::Str(format!("{} = ", w[1]).into_bytes()), line: n, column: 0 };
                 let value = call(global(STR, n), vec![self.read(locals, w[1], n)], n);
                 Some(Stmt::Print(
-                    Expr { kind: ExprKind::Binary(BinaryOp::Add, Box::new(label), Box::new(value)), line: n },
+                    Expr {
+                        kind: ExprKind::Binary(BinaryOp::Add, Box::new(label), Box::new(value)),
+                        line: n,
+                        column: 0,
+                    },
                     n,
                 ))
             }
@@ -255,7 +263,7 @@ impl<'a> Lowering<'a> {
                 if !self.operands(line, 1) || !self.name(line, w[1]) {
                     return None;
                 }
-                let object = Expr { kind: ExprKind::Str(w[1].as_bytes().to_vec()), line: n };
+                let object = Expr { kind: ExprKind::Str(w[1].as_bytes().to_vec()), line: n, column: 0 };
                 Some(Stmt::Monitor { enter: w[0] == "lock", object, line: n })
             }
             "sync" | "async" => {
@@ -272,7 +280,7 @@ impl<'a> Lowering<'a> {
                 } else {
                     ExprKind::Spawn(Box::new(callee), vec![])
                 };
-                Some(Stmt::Expr(Expr { kind, line: n }, n))
+                Some(Stmt::Expr(Expr { kind, line: n, column: 0 }, n))
             }
             "print_stack_trace" => {
                 self.operands(line, 0).then(|| Stmt::Expr(call(global(STACK_TRACE, n), vec![], n), n))
@@ -288,7 +296,10 @@ impl<'a> Lowering<'a> {
     /// `name = value`: a local when `local` or already a local, else shared.
     fn assign(&mut self, locals: &mut HashMap<&'a str, u32>, name: &'a str, value: Expr, local: bool, n: u32) -> Stmt {
         if let Some(&slot) = locals.get(name) {
-            return Stmt::Expr(Expr { kind: ExprKind::Assign(VarRef::Local(slot), Box::new(value)), line: n }, n);
+            return Stmt::Expr(
+                Expr { kind: ExprKind::Assign(VarRef::Local(slot), Box::new(value)), line: n, column: 0 },
+                n,
+            );
         }
         if local {
             let slot = locals.len() as u32 + 1;

@@ -5,7 +5,9 @@ use super::program::SourceText;
 use codespan_reporting::diagnostic::{Diagnostic as Report, Label};
 use codespan_reporting::files::SimpleFiles;
 use codespan_reporting::term::{self, Config};
+use std::io::Write;
 use std::ops::Range;
+use termcolor::{Buffer, Color, ColorSpec, WriteColor};
 
 /// Where an error points, as clox words it.
 #[derive(Clone, Debug, PartialEq)]
@@ -29,6 +31,11 @@ pub struct Diagnostic {
     /// The file it is in (an index into the program's sources; 0 is the
     /// main file).
     pub file: usize,
+    /// The message in the human format when it says more than clox's
+    /// (`Unexpected character 'X'.`); the short format keeps `message`.
+    pub human_message: Option<String>,
+    /// The caret's label in the human format, instead of `at 'x'`.
+    pub label: Option<String>,
 }
 
 /// How diagnostics are printed.
@@ -88,35 +95,62 @@ fn lossy_text(source: &[u8]) -> (String, Box<dyn Fn(usize) -> usize>) {
 }
 
 /// Renders compile errors (of any file of the program) in the chosen
-/// format, then the closing `could not compile` line of the human format.
-/// In the short format, errors in the main file are exactly clox's lines;
-/// errors in an imported file say which file first (`util.tvm: [line 3]
-/// Error at ...`).
-pub fn render(diagnostics: &[Diagnostic], files: &[SourceText], format: ErrorFormat) -> String {
+/// format, then the closing `could not compile` line of the human format,
+/// coloured as rustc colours them when `color` is set (the short format
+/// never is). In the short format, errors in the main file are exactly
+/// clox's lines; errors in an imported file say which file first
+/// (`util.tvm: [line 3] Error at ...`).
+pub fn render(diagnostics: &[Diagnostic], files: &[SourceText], format: ErrorFormat, color: bool) -> String {
     let main = files.first().map(|f| f.name.as_str()).unwrap_or("");
     match format {
         ErrorFormat::Short => diagnostics.iter().map(|d| short_line(d, files) + "\n").collect(),
         ErrorFormat::Human => {
-            let mut out = snippets(diagnostics, files, Severity::Error);
+            let mut out = buffer(color);
+            snippets(&mut out, diagnostics, files, Severity::Error);
             let count = diagnostics.len();
-            out.push_str(&format!(
-                "error: could not compile `{}` due to {} previous error{}\n",
-                main,
-                count,
-                if count == 1 { "" } else { "s" }
-            ));
-            out
+            let plural = if count == 1 { "" } else { "s" };
+            let summary = format!("could not compile `{}` due to {} previous error{}", main, count, plural);
+            headline(&mut out, Severity::Error, &summary);
+            String::from_utf8_lossy(out.as_slice()).into_owned()
         }
     }
 }
 
 /// Renders warnings (human format), then `warning: `main` generated N warnings`.
-pub fn render_warnings(warnings: &[Diagnostic], files: &[SourceText]) -> String {
+pub fn render_warnings(warnings: &[Diagnostic], files: &[SourceText], color: bool) -> String {
     let main = files.first().map(|f| f.name.as_str()).unwrap_or("");
-    let mut out = snippets(warnings, files, Severity::Warning);
+    let mut out = buffer(color);
+    snippets(&mut out, warnings, files, Severity::Warning);
     let count = warnings.len();
-    out.push_str(&format!("warning: `{}` generated {} warning{}\n", main, count, if count == 1 { "" } else { "s" }));
-    out
+    let summary = format!("`{}` generated {} warning{}", main, count, if count == 1 { "" } else { "s" });
+    headline(&mut out, Severity::Warning, &summary);
+    String::from_utf8_lossy(out.as_slice()).into_owned()
+}
+
+/// A buffer for a report: ANSI colours (termcolor's) or none.
+fn buffer(color: bool) -> Buffer {
+    if color {
+        Buffer::ansi()
+    } else {
+        Buffer::no_color()
+    }
+}
+
+/// `error: TEXT` or `warning: TEXT` in codespan's (rustc's) styles.
+fn headline(out: &mut Buffer, severity: Severity, text: &str) {
+    let (word, color) = match severity {
+        Severity::Error => ("error", Color::Red),
+        Severity::Warning => ("warning", Color::Yellow),
+    };
+    let mut spec = ColorSpec::new();
+    spec.set_bold(true).set_intense(true);
+    // Writing to a buffer in memory cannot fail.
+    let _ = out.set_color(spec.clone().set_fg(Some(color)));
+    let _ = write!(out, "{word}");
+    let _ = out.set_color(&spec);
+    let _ = write!(out, ": {text}");
+    let _ = out.reset();
+    let _ = writeln!(out);
 }
 
 fn short_line(d: &Diagnostic, files: &[SourceText]) -> String {
@@ -134,8 +168,8 @@ pub enum Severity {
 }
 
 /// rustc-style reports: `error: MESSAGE` (or `warning:`), `--> file:line:col`,
-/// the source line and a caret.
-pub fn snippets(diagnostics: &[Diagnostic], files: &[SourceText], severity: Severity) -> String {
+/// the source line and a caret, written to `out`.
+pub fn snippets(out: &mut Buffer, diagnostics: &[Diagnostic], files: &[SourceText], severity: Severity) {
     let mut table = SimpleFiles::new();
     let mut maps = Vec::new();
     for file in files {
@@ -144,31 +178,40 @@ pub fn snippets(diagnostics: &[Diagnostic], files: &[SourceText], severity: Seve
         maps.push(map);
     }
     let config = Config { chars: term::Chars::ascii(), ..Config::default() };
-    let mut out = String::new();
     for d in diagnostics {
-        let label_text = match &d.at {
-            At::Token(t) => format!("at '{}'", t),
-            At::End => "at end of file".to_string(),
-            At::Nothing => String::new(),
+        let label_text = match (&d.label, &d.at) {
+            (Some(label), _) => label.clone(),
+            (None, At::Token(t)) => format!("at '{}'", t),
+            (None, At::End) => "at end of file".to_string(),
+            (None, At::Nothing) => String::new(),
         };
+        let message = d.human_message.as_ref().unwrap_or(&d.message);
         let (Some(map), Ok(source)) = (maps.get(d.file), table.get(d.file).map(|f| f.source().clone())) else {
-            out.push_str(&format!("error: {}\n", d.message));
+            headline(out, severity, message);
             continue;
         };
         let (start, end) = (map(d.span.start), map(d.span.end));
-        let end = end.max(start + 1).min(source.len().max(start));
+        // A caret at least one character wide, except at the end of a line
+        // (a missing `;`), where a wider one would take in the next line.
+        let at_line_end = start == end && source.as_bytes().get(start).is_none_or(|&b| b == b'\n' || b == b'\r');
+        let end = if at_line_end { end } else { end.max(start + 1).min(source.len().max(start)) };
         let span = start.min(source.len())..end;
         let report = match severity {
             Severity::Error => Report::error(),
             Severity::Warning => Report::warning(),
         };
         let report = report
-            .with_message(d.message.clone())
+            .with_message(message.clone())
             .with_labels(vec![Label::primary(d.file, span).with_message(label_text)]);
-        match term::emit_into_string(&config, &table, &report) {
-            Ok(text) => out.push_str(&text),
-            Err(_) => out.push_str(&format!("error: {}\n  --> {}:{}\n", d.message, files[d.file].name, d.line)),
+        let mut one = buffer(out.supports_color());
+        match term::emit_to_write_style(&mut one, &config, &table, &report) {
+            Ok(()) => {
+                let _ = out.write_all(one.as_slice());
+            }
+            Err(_) => {
+                headline(out, severity, message);
+                let _ = writeln!(out, "  --> {}:{}", files[d.file].name, d.line);
+            }
         }
     }
-    out
 }

@@ -5,6 +5,10 @@
 
 use super::token::{Token, TokenKind};
 
+/// clox's message for a byte no token starts with (the human format names
+/// the character, see the parser's `error_at`).
+pub const UNEXPECTED_CHARACTER: &str = "Unexpected character.";
+
 #[derive(Clone)]
 pub struct Lexer<'a> {
     src: &'a [u8],
@@ -27,8 +31,24 @@ impl<'a> Lexer<'a> {
 
     /// A lexer over source bytes: Lox strings are bytes, so string literals
     /// and comments may hold any (clox reads files as bytes too).
+    /// A UTF-8 byte order mark and a `#!` first line (a script run as
+    /// `#!/usr/bin/env -S tinyvm run`) are skipped; offsets and lines still
+    /// count them.
     pub fn new(source: &'a [u8]) -> Lexer<'a> {
-        Lexer { src: source, start: 0, current: 0, line: 1, line_start: 0, token_column: 1, column_at: 0, column: 1 }
+        let mut skip = if source.starts_with(b"\xEF\xBB\xBF") { 3 } else { 0 };
+        if source[skip..].starts_with(b"#!") {
+            skip += source[skip..].iter().position(|&b| b == b'\n').unwrap_or(source.len() - skip);
+        }
+        Lexer {
+            src: source,
+            start: skip,
+            current: skip,
+            line: 1,
+            line_start: 0,
+            token_column: 1,
+            column_at: skip,
+            column: 1,
+        }
     }
 
     fn peek(&self) -> u8 {
@@ -165,7 +185,7 @@ impl<'a> Lexer<'a> {
                 while !self.at_end() && self.peek() & 0xC0 == 0x80 {
                     self.advance();
                 }
-                return self.error("Unexpected character.");
+                return self.error(UNEXPECTED_CHARACTER);
             }
         };
         self.make(kind)

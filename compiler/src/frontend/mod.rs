@@ -46,9 +46,29 @@ pub fn compile_program(
     source_name: &str,
     read: program::ReadFile,
 ) -> (Vec<program::SourceText>, Result<Compiled, Vec<Diagnostic>>) {
+    let (texts, result) = compile_with(source, source_name, read, false);
+    (texts, result.map(|(compiled, _)| compiled))
+}
+
+/// Compiles a line typed at the REPL as `compile_program` compiles a
+/// program, except that when its last statement is an expression
+/// statement, the script returns that expression's value (which the REPL
+/// prints); the `bool` says whether it does.
+pub fn compile_repl_line(source: &[u8], source_name: &str) -> CompileResult {
+    compile_with(source, source_name, &mut program::read_from_disk, true)
+}
+
+/// The texts of a program's files, and its module (with whether the script
+/// returns its last expression's value) or every error.
+pub type CompileResult = (Vec<program::SourceText>, Result<(Compiled, bool), Vec<Diagnostic>>);
+
+fn compile_with(source: &[u8], source_name: &str, read: program::ReadFile, echo: bool) -> CompileResult {
     let work = || {
         let (texts, parsed) = program::parse_program(source_name, source, read);
-        let compiled = parsed.map(|p| Compiled { module: crate::emit::generate(&p.program), warnings: p.warnings });
+        let compiled = parsed.map(|mut p| {
+            let echoes = echo && return_last_expression(&mut p.program);
+            (Compiled { module: crate::emit::generate(&p.program), warnings: p.warnings }, echoes)
+        });
         (texts, compiled)
     };
     std::thread::scope(|scope| {
@@ -69,4 +89,21 @@ pub fn compile_program(
             }
         }
     })
+}
+
+/// Turns the main script's last statement, when it is an expression
+/// statement, into a `return` of its value; whether it did.
+fn return_last_expression(program: &mut ast::Program) -> bool {
+    let body = &mut program.files[0].script.body;
+    match body.pop() {
+        Some(ast::Stmt::Expr(value, line)) => {
+            body.push(ast::Stmt::Return { value: Some(value), locks: Vec::new(), line });
+            true
+        }
+        Some(other) => {
+            body.push(other);
+            false
+        }
+        None => false,
+    }
 }

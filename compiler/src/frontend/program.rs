@@ -124,6 +124,8 @@ impl Driver {
                 at: At::Token(format!("\"{}\"", text)),
                 span: span.clone(),
                 file: from,
+                human_message: None,
+                label: None,
             });
             None
         };

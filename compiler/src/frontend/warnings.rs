@@ -28,6 +28,8 @@ pub fn program_warnings(files: &[Findings]) -> Vec<Diagnostic> {
                     at: At::Nothing,
                     span: u.span.clone(),
                     file,
+                    human_message: None,
+                    label: None,
                 });
             }
         }

@@ -70,6 +70,10 @@ pub struct FunctionProto {
     pub code: Vec<u8>,
     /// Run-length line table: (first bytecode offset, line), offsets ascending.
     pub lines: Vec<(u32, u32)>,
+    /// Run-length column table, as `lines`: the column (in characters,
+    /// from 1) of the token an instruction comes from, 0 where none is
+    /// recorded (statements, hand-made modules).
+    pub columns: Vec<(u32, u32)>,
     pub constants: Vec<Constant>,
     pub locals: Vec<LocalInfo>,
 }
@@ -78,6 +82,11 @@ impl FunctionProto {
     /// The source line of the instruction at `offset`.
     pub fn line_at(&self, offset: usize) -> u32 {
         line_in_table(&self.lines, offset)
+    }
+
+    /// The column of the instruction at `offset` (0: none recorded).
+    pub fn column_at(&self, offset: usize) -> u32 {
+        line_in_table(&self.columns, offset)
     }
 }
 

@@ -4,7 +4,8 @@
 //!
 //! ```text
 //! magic "TVMC" | version u16 | flags u16 | payload length u32 | FNV-1a-64 of payload u64 | payload
-//! payload: source name, globals, functions (see `write_function`)
+//! payload: source names, globals, functions (see `write_function`: each with
+//! its line and column tables)
 //! ```
 //!
 //! Strings are a u32 length and their bytes: UTF-8 for names, any bytes for
@@ -17,7 +18,8 @@ use super::module::{Constant, FunctionKind, FunctionProto, LocalInfo, Module};
 pub const MAGIC: &[u8; 4] = b"TVMC";
 /// Version 2: `CALL` has an inline-cache operand. Version 3: a list of
 /// source files, each function names its file; `FOR_IN_*` instructions.
-pub const FORMAT_VERSION: u16 = 3;
+/// Version 4: a column table after each function's line table.
+pub const FORMAT_VERSION: u16 = 4;
 const HEADER_SIZE: usize = 4 + 2 + 2 + 4 + 8;
 
 /// Why a file could not be decoded.
@@ -81,6 +83,11 @@ fn write_function(w: &mut Writer, f: &FunctionProto) {
         w.u32(offset);
         w.u32(line);
     }
+    w.u32(f.columns.len() as u32);
+    for &(offset, column) in &f.columns {
+        w.u32(offset);
+        w.u32(column);
+    }
     w.u32(f.constants.len() as u32);
     for c in &f.constants {
         match c {
@@ -133,9 +140,17 @@ pub fn decode(bytes: &[u8]) -> Result<Module, FormatError> {
         return Err(FormatError("not a TinyVM bytecode file (bad magic)".into()));
     }
     let version = u16::from_le_bytes([bytes[4], bytes[5]]);
+    if version < FORMAT_VERSION {
+        return Err(FormatError(format!(
+            "unsupported format version {} (this runtime reads version {}): the file was compiled by an \
+             older tinyvm; compile its source again with `tinyvm compile`",
+            version, FORMAT_VERSION
+        )));
+    }
     if version != FORMAT_VERSION {
         return Err(FormatError(format!(
-            "unsupported format version {} (this runtime reads version {})",
+            "unsupported format version {} (this runtime reads version {}): the file was compiled by a \
+             newer tinyvm",
             version, FORMAT_VERSION
         )));
     }
@@ -201,6 +216,11 @@ fn read_function(r: &mut Reader) -> Result<FunctionProto, FormatError> {
     for _ in 0..line_count {
         lines.push((r.u32()?, r.u32()?));
     }
+    let column_count = r.count(8)?;
+    let mut columns = Vec::with_capacity(column_count);
+    for _ in 0..column_count {
+        columns.push((r.u32()?, r.u32()?));
+    }
     let constant_count = r.count(5)?;
     let mut constants = Vec::with_capacity(constant_count);
     for _ in 0..constant_count {
@@ -233,6 +253,7 @@ fn read_function(r: &mut Reader) -> Result<FunctionProto, FormatError> {
         source,
         code,
         lines,
+        columns,
         constants,
         locals,
     })
@@ -326,6 +347,7 @@ mod tests {
                 source: 0,
                 code: vec![1, 34],
                 lines: vec![(0, 1)],
+                columns: vec![(0, 3)],
                 constants: vec![Constant::Number(f64::from_bits(0xfffc_0000_0000_1000)), Constant::Number(-0.5)],
                 locals: vec![],
             }],

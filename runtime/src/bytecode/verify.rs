@@ -446,6 +446,7 @@ mod tests {
             source: 0,
             code,
             lines: vec![(0, 1)],
+            columns: Vec::new(),
             constants,
             locals: Vec::new(),
         }

@@ -207,6 +207,11 @@ impl ObjFunction {
     pub fn line_at(&self, offset: usize) -> u32 {
         self.proto.line_at(offset)
     }
+
+    /// The column of the instruction at `offset` (0: none recorded).
+    pub fn column_at(&self, offset: usize) -> u32 {
+        self.proto.column_at(offset)
+    }
 }
 
 #[repr(C)]

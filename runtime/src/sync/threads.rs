@@ -98,7 +98,7 @@ fn thread_main(start: Start) {
         Ok(()) => unsafe { *base },
         Err(Trap) => {
             if let Some(error) = th.error.take() {
-                report(&error, th.id, vm.options.error_format);
+                report(&error, th.id, &vm.options);
             }
             lock().failed = true;
             Value::NIL

@@ -7,6 +7,8 @@
 
 use super::Thread;
 use crate::bytecode::module::FunctionKind;
+use std::io::Write;
+use termcolor::{Buffer, Color, ColorSpec, WriteColor};
 
 /// Marker: a runtime error is pending in `Thread::error`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -23,6 +25,9 @@ pub struct RuntimeError {
 #[derive(Debug, Clone, PartialEq)]
 pub struct TraceLine {
     pub line: u32,
+    /// The column (in characters, from 1) of the token the instruction
+    /// came from; 0 when the module records none.
+    pub column: u32,
     /// Function name as clox prints it; `None` for a script.
     pub function: Option<String>,
     /// The name as the program names it (`Counter.bump`, `fib`, `script`).
@@ -48,7 +53,8 @@ pub fn capture_trace(th: &Thread) -> Vec<TraceLine> {
         .map(|frame| {
             // SAFETY: active frames hold live closures (they are on the stack).
             let function = unsafe { &*(*frame.closure).function };
-            let line = function.line_at((frame.pc as usize).saturating_sub(1));
+            let at = (frame.pc as usize).saturating_sub(1);
+            let (line, column) = (function.line_at(at), function.column_at(at));
             let name = match function.kind {
                 FunctionKind::Script | FunctionKind::FileScript => None,
                 _ => Some(function.proto.short_name.clone()),
@@ -57,7 +63,7 @@ pub fn capture_trace(th: &Thread) -> Vec<TraceLine> {
                 FunctionKind::Script | FunctionKind::FileScript => "script".to_string(),
                 _ => function.proto.name.clone(),
             };
-            TraceLine { line, function: name, qualified, file: function.source_name().to_string() }
+            TraceLine { line, column, function: name, qualified, file: function.source_name().to_string() }
         })
         .collect()
 }
@@ -97,57 +103,139 @@ pub fn write_trace(text: &mut String, trace: &[TraceLine]) {
 
 /// Writes a runtime error report to stderr. Short format: the message,
 /// clox's trace lines and, for a spawned thread, `in <thread N>`. Human
-/// format: `error: MESSAGE`, `--> file:line`, the source line when the
-/// file can be read, the frames as the program names them with their file
-/// and line (the middle of a very deep stack shortened, saying how many
-/// frames it leaves out) and `note: in thread N` for a spawned thread.
-pub fn report(error: &RuntimeError, thread_id: u64, format: ErrorFormat) {
-    let mut text = String::new();
-    match format {
+/// format: `error: MESSAGE`, `--> file:line:col`, the source line and a caret when the
+/// file can be read (or is one of `options.sources`), the frames as the
+/// program names them with their file, line and column (the middle of a very deep
+/// stack shortened, saying how many frames it leaves out) and `note: in
+/// thread N` for a spawned thread; coloured as rustc colours its errors
+/// when `options.color` is set (the short format never is).
+pub fn report(error: &RuntimeError, thread_id: u64, options: &super::Options) {
+    let text = match options.error_format {
         ErrorFormat::Short => {
+            let mut text = String::new();
             text.push_str(&error.message);
             text.push('\n');
             write_trace(&mut text, &error.trace);
             if thread_id != 1 {
                 text.push_str(&format!("in <thread {}>\n", thread_id));
             }
+            text.into_bytes()
         }
-        ErrorFormat::Human => human_report(&mut text, error, thread_id),
-    }
-    crate::output::write_stderr(text.as_bytes());
+        ErrorFormat::Human => {
+            let mut out = if options.color { Buffer::ansi() } else { Buffer::no_color() };
+            // Writing to a buffer in memory cannot fail.
+            let _ = human_report(&mut out, error, thread_id, &options.sources);
+            out.into_inner()
+        }
+    };
+    crate::output::write_stderr(&text);
 }
 
-fn human_report(text: &mut String, error: &RuntimeError, thread_id: u64) {
-    use std::fmt::Write;
-    let _ = writeln!(text, "error: {}", error.message);
+/// The styles of the human format: codespan-reporting's (the compiler's
+/// diagnostics), which follow rustc's.
+fn style(color: Color) -> ColorSpec {
+    let mut spec = ColorSpec::new();
+    spec.set_fg(Some(color)).set_bold(true).set_intense(true);
+    spec
+}
+
+fn bold() -> ColorSpec {
+    let mut spec = ColorSpec::new();
+    spec.set_bold(true).set_intense(true);
+    spec
+}
+
+fn border() -> ColorSpec {
+    let mut spec = ColorSpec::new();
+    spec.set_fg(Some(Color::Cyan));
+    spec
+}
+
+fn human_report(
+    out: &mut Buffer,
+    error: &RuntimeError,
+    thread_id: u64,
+    sources: &[(String, Vec<u8>)],
+) -> std::io::Result<()> {
+    out.set_color(&style(Color::Red))?;
+    write!(out, "error")?;
+    out.set_color(&bold())?;
+    write!(out, ": {}", error.message)?;
+    out.reset()?;
+    writeln!(out)?;
     if let Some(top) = error.trace.first() {
-        let _ = writeln!(text, "  --> {}:{}", top.file, top.line);
-        if let Some(source) = source_line(&top.file, top.line) {
-            let width = top.line.to_string().len();
-            let _ = writeln!(text, "{:width$} |", "");
-            let _ = writeln!(text, "{} | {}", top.line, source);
-            let _ = writeln!(text, "{:width$} |", "");
+        out.set_color(&border())?;
+        write!(out, "  --> ")?;
+        out.reset()?;
+        writeln!(out, "{}", position(top))?;
+        if let Some(source) = source_line(&top.file, top.line, sources) {
+            let number = top.line.to_string();
+            let pad = " ".repeat(number.len());
+            out.set_color(&border())?;
+            write!(out, "{pad} |")?;
+            out.reset()?;
+            writeln!(out)?;
+            out.set_color(&border())?;
+            write!(out, "{number} |")?;
+            out.reset()?;
+            writeln!(out, " {source}")?;
+            out.set_color(&border())?;
+            write!(out, "{pad} |")?;
+            out.reset()?;
+            // The caret under the column's character (tabs kept, so that
+            // it lines up however wide the terminal draws them).
+            let before = source.chars().take((top.column as usize).saturating_sub(1));
+            if top.column > 0 && source.chars().count() >= top.column as usize {
+                let indent: String = before.map(|c| if c == '\t' { '\t' } else { ' ' }).collect();
+                write!(out, " {indent}")?;
+                out.set_color(&style(Color::Red))?;
+                write!(out, "^")?;
+            }
+            out.reset()?;
+            writeln!(out)?;
         }
     }
     let elide = error.trace.len() > TRACE_HEAD + TRACE_TAIL + 1;
     for (i, frame) in error.trace.iter().enumerate() {
         if elide && i == TRACE_HEAD {
-            let _ = writeln!(text, "    ... {} more frames ...", error.trace.len() - TRACE_HEAD - TRACE_TAIL);
+            writeln!(out, "    ... {} more frames ...", error.trace.len() - TRACE_HEAD - TRACE_TAIL)?;
         }
         if elide && i >= TRACE_HEAD && i < error.trace.len() - TRACE_TAIL {
             continue;
         }
-        let _ = writeln!(text, "    at {} ({}:{})", frame.qualified, frame.file, frame.line);
+        writeln!(out, "    at {} ({})", frame.qualified, position(frame))?;
     }
     if thread_id != 1 {
-        let _ = writeln!(text, "note: in thread {}", thread_id);
+        out.set_color(&style(Color::Green))?;
+        write!(out, "note")?;
+        out.reset()?;
+        writeln!(out, ": in thread {}", thread_id)?;
+    }
+    Ok(())
+}
+
+/// `file:line:column`, or `file:line` when no column is recorded.
+fn position(frame: &TraceLine) -> String {
+    match frame.column {
+        0 => format!("{}:{}", frame.file, frame.line),
+        column => format!("{}:{}:{}", frame.file, frame.line, column),
     }
 }
 
-/// Line `line` of file `path`, when it can be read (a program whose
-/// source moved or was deleted reports without it).
-fn source_line(path: &str, line: u32) -> Option<String> {
-    let bytes = std::fs::read(path).ok()?;
+/// Line `line` of source `name`: from `sources` when it is one of them,
+/// else from the file when it can be read (a program whose source moved or
+/// was deleted reports without it; a name in angle brackets is no file).
+fn source_line(name: &str, line: u32, sources: &[(String, Vec<u8>)]) -> Option<String> {
+    let read;
+    let bytes = match sources.iter().find(|(n, _)| n == name) {
+        Some((_, bytes)) => bytes,
+        None if name.starts_with('<') => return None,
+        None => {
+            read = std::fs::read(name).ok()?;
+            &read
+        }
+    };
     let text = bytes.split(|&b| b == b'\n').nth(line.checked_sub(1)? as usize)?;
+    let text = if line == 1 { text.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(text) } else { text };
     Some(String::from_utf8_lossy(text).trim_end_matches('\r').to_string())
 }

@@ -60,6 +60,14 @@ pub struct Options {
     /// at the same point in each. `None`: unlimited, and polls cost nothing
     /// more (see `sync::safepoint`).
     pub fuel: Option<u64>,
+    /// Runtime errors in the human format are coloured (`error` red, as
+    /// rustc does); `tinyvm run` sets it from `--color`, built executables
+    /// never.
+    pub color: bool,
+    /// The texts of sources that are no files (`tinyvm run -e`, `run -`),
+    /// by name, for the source line of a runtime error. Names in angle
+    /// brackets (`<stdin>`, `<repl>`) are never read from disk.
+    pub sources: Vec<(String, Vec<u8>)>,
 }
 
 impl Options {
@@ -79,6 +87,8 @@ impl Default for Options {
             error_format: ErrorFormat::Human,
             heap_limit: None,
             fuel: None,
+            color: false,
+            sources: Vec::new(),
         }
     }
 }

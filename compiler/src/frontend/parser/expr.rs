@@ -57,7 +57,7 @@ pub(super) const MAX_ARGS: usize = 255;
 
 impl Parser<'_> {
     fn expr(&self, kind: ExprKind) -> Expr {
-        Expr { kind, line: self.previous.line }
+        Expr { kind, line: self.previous.line, column: self.previous.column }
     }
 
     pub(super) fn expression(&mut self) -> Expr {
@@ -78,10 +78,16 @@ impl Parser<'_> {
     fn parse_precedence_inner(&mut self, prec: Prec) -> Expr {
         self.advance();
         let can_assign = prec <= Prec::Assignment;
+        // A prefix expression points at its first token (a grouping keeps
+        // its inner expression's column).
+        let (column, grouping) = (self.previous.column, self.previous.kind == TokenKind::LeftParen);
         let Some(mut left) = self.prefix(can_assign) else {
             self.error("Expect expression.");
             return self.expr(ExprKind::Nil);
         };
+        if !grouping {
+            left.column = column;
+        }
         // Each operator of a chain (`a + b + c`, `a.b.c`, `f()()`) nests the
         // tree one level deeper without recursing here, so it counts
         // towards the nesting limit too: the emitter recurses over the tree.
@@ -93,7 +99,13 @@ impl Parser<'_> {
                 break;
             }
             self.advance();
+            // An infix expression points at its operator (`+`, `(`, `[`);
+            // a property at its name (`dot`).
+            let (column, dot) = (self.previous.column, self.previous.kind == TokenKind::Dot);
             left = self.infix(left, can_assign);
+            if !dot {
+                left.column = column;
+            }
         }
         for _ in 0..links {
             self.leave();
@@ -218,8 +230,8 @@ impl Parser<'_> {
 
     fn dot(&mut self, object: Expr, can_assign: bool) -> Expr {
         self.consume(TokenKind::Identifier, "Expect property name after '.'.");
-        let name = self.previous.text.clone();
-        if can_assign && self.matches(TokenKind::Equal) {
+        let (name, column) = (self.previous.text.clone(), self.previous.column);
+        let mut e = if can_assign && self.matches(TokenKind::Equal) {
             let value = self.expression();
             self.expr(ExprKind::Set(Box::new(object), name, Box::new(value)))
         } else if self.matches(TokenKind::LeftParen) {
@@ -227,7 +239,9 @@ impl Parser<'_> {
             self.expr(ExprKind::Invoke(Box::new(object), name, args))
         } else {
             self.expr(ExprKind::Get(Box::new(object), name))
-        }
+        };
+        e.column = column;
+        e
     }
 
     fn array(&mut self) -> Expr {
@@ -284,11 +298,13 @@ impl Parser<'_> {
     fn spawn(&mut self) -> Expr {
         let call = self.parse_precedence(Prec::Call);
         match call.kind {
-            ExprKind::Call(callee, args) => Expr { kind: ExprKind::Spawn(callee, args), line: call.line },
+            ExprKind::Call(callee, args) => {
+                Expr { kind: ExprKind::Spawn(callee, args), line: call.line, column: call.column }
+            }
             ExprKind::Invoke(object, name, args) => {
-                let line = call.line;
-                let callee = Expr { kind: ExprKind::Get(object, name), line };
-                Expr { kind: ExprKind::Spawn(Box::new(callee), args), line }
+                let (line, column) = (call.line, call.column);
+                let callee = Expr { kind: ExprKind::Get(object, name), line, column };
+                Expr { kind: ExprKind::Spawn(Box::new(callee), args), line, column }
             }
             _ => {
                 self.error("Expect a call after 'spawn'.");

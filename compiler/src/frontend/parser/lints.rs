@@ -41,7 +41,15 @@ impl Parser<'_> {
         }
         // Warnings point with the caret alone.
         let at = At::Nothing;
-        self.lints.warnings.push(Diagnostic { message, line: token.line, at, span: token.start..token.end, file: 0 });
+        self.lints.warnings.push(Diagnostic {
+            message,
+            line: token.line,
+            at,
+            span: token.start..token.end,
+            file: 0,
+            human_message: None,
+            label: None,
+        });
     }
 
     /// A local that goes out of scope without having been read.
@@ -51,7 +59,15 @@ impl Parser<'_> {
         }
         let message = format!("Local variable '{}' is never read.", name);
         let at = At::Nothing;
-        self.lints.warnings.push(Diagnostic { message, line: declared.line, at, span: declared.span, file: 0 });
+        self.lints.warnings.push(Diagnostic {
+            message,
+            line: declared.line,
+            at,
+            span: declared.span,
+            file: 0,
+            human_message: None,
+            label: None,
+        });
     }
 
     /// A read or assignment of global `name` (the token just consumed).

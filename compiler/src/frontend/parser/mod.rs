@@ -16,7 +16,7 @@ mod stmt;
 
 use super::ast::{FunctionDecl, FunctionKind};
 use super::diagnostic::{At, Diagnostic};
-use super::lexer::Lexer;
+use super::lexer::{Lexer, UNEXPECTED_CHARACTER};
 use super::token::{Token, TokenKind};
 use scope::{ClassScope, FunctionScope};
 
@@ -106,6 +106,16 @@ impl<'a> Parser<'a> {
     fn consume(&mut self, kind: TokenKind, message: &str) {
         if self.check(kind) {
             self.advance();
+        } else if kind == TokenKind::Semicolon && self.current.line > self.previous.line {
+            // A `;` missing at the end of a line: clox reports it at the
+            // next token (the short format keeps that); the human format
+            // points at where the `;` belongs.
+            let (token, count) = (self.current.clone(), self.diagnostics.len());
+            self.error_at(&token, message);
+            if let Some(d) = self.diagnostics.get_mut(count) {
+                d.span = self.previous.end..self.previous.end;
+                d.label = Some("expected ';' here".to_string());
+            }
         } else {
             self.error_at_current(message);
         }
@@ -127,6 +137,13 @@ impl<'a> Parser<'a> {
             at,
             span: token.start..token.end,
             file: 0,
+            // The lexer's "Unexpected character." names the character
+            // in the human format (the short format is clox's).
+            human_message: (token.kind == TokenKind::Error && message == UNEXPECTED_CHARACTER).then(|| {
+                let character = String::from_utf8_lossy(self.lexer.slice(token.start, token.end));
+                format!("Unexpected character '{}'.", character)
+            }),
+            label: None,
         });
     }
 

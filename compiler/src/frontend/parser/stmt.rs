@@ -171,7 +171,11 @@ impl Parser<'_> {
         if self.matches(TokenKind::Less) {
             self.consume(TokenKind::Identifier, "Expect superclass name.");
             let super_name = self.previous.text.clone();
-            let read = Expr { kind: ExprKind::Variable(self.resolve(&super_name)), line: self.previous.line };
+            let read = Expr {
+                kind: ExprKind::Variable(self.resolve(&super_name)),
+                line: self.previous.line,
+                column: self.previous.column,
+            };
             if super_name == name {
                 self.error("A class can't inherit from itself.");
             }
