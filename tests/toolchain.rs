@@ -248,6 +248,13 @@ fn build_takes_a_bytecode_file() {
     assert_eq!(built, Outcome { stdout: String::new(), stderr: String::new(), status: Some(0) });
     let out = run_with(Command::new(dir.path().join("add")), b"", Duration::from_secs(60));
     assert_eq!(out, Outcome { stdout: "5\n".into(), stderr: String::new(), status: Some(0) });
+    // With -g, DWARF names the source the bytecode was compiled from.
+    assert_eq!(run_in(dir.path(), &["build", "-g", "add.tvmc", "-o", "add_g"]).status, Some(0));
+    if let Ok(info) = Command::new("readelf").arg("--debug-dump=info").arg(dir.path().join("add_g")).output() {
+        let info = String::from_utf8_lossy(&info.stdout);
+        let first_name = info.lines().find(|l| l.contains("DW_AT_name")).unwrap_or_default();
+        assert!(first_name.trim_end().ends_with(": add.tvm"), "{first_name:?}");
+    }
     // A corrupt one is a clear error.
     write(dir.path(), "bad.tvmc", b"TVMC\x04\x00");
     let out = run_in(dir.path(), &["build", "bad.tvmc", "-o", "bad"]);

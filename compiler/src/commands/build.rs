@@ -39,7 +39,11 @@ fn default_output(src: &Path) -> PathBuf {
 
 fn build(src: &Path, options: &BuildOptions) -> Result<(), Failure> {
     // From source or from a bytecode file (`tinyvm compile`'s output).
-    let module = super::load_bytes(src, read_file(src)?, options.format, super::Warnings::Show)?;
+    let bytes = read_file(src)?;
+    let from_bytecode = super::is_bytecode(src, &bytes);
+    let module = super::load_bytes(src, bytes, options.format, super::Warnings::Show)?;
+    // DWARF names the source files; a bytecode file names its own.
+    let source_path = if from_bytecode { PathBuf::from(module.source_name()) } else { src.to_path_buf() };
     let verified = verify_module(&module).map_err(|e| failure(format!("internal error: {}", e), EXIT_RUNTIME))?;
     let output = options.output.clone().unwrap_or_else(|| default_output(src));
     refuse_overwriting_input(src, &output)?;
@@ -60,7 +64,7 @@ fn build(src: &Path, options: &BuildOptions) -> Result<(), Failure> {
         }
     }
     let bytecode = tvmc::encode(&module);
-    let debug_info = options.debug.then(|| aot::dwarf::DebugInfo::new(&module, &lowered, src));
+    let debug_info = options.debug.then(|| aot::dwarf::DebugInfo::new(&module, &lowered, &source_path));
     let debug_error = std::cell::RefCell::new(None);
     let add_debug = |obj: &mut object::write::Object, layout: &aot::elf_writer::TextLayout| {
         if let Some(Err(e)) = debug_info.as_ref().map(|info| info.write(obj, layout)) {
