@@ -185,6 +185,7 @@ pub enum ObjKind {
     Array = 8,
     Shape = 9,
     Thread = 10,
+    Map = 11,
 }
 
 /// The header every heap object starts with.

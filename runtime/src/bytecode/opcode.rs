@@ -261,7 +261,7 @@ opcodes! {
     Method       = 37, "METHOD",         [Const(ConstKind::Name)],        pops Pops::Fixed(1), push 0, needs 2, Next,   None,     [RAISE],                     InMemory, Some(Helper::Method);
     Array        = 38, "ARRAY",          [Count],                         pops Pops::Operand(0, 0), push 1, needs 0, Next, None,  [ALLOCATE],                  InMemory, Some(Helper::Array);
     GetIndex     = 39, "GET_INDEX",      [],                              pops Pops::Fixed(2), push 1, needs 0, Next,   None,     [RAISE | ALLOCATE],          InMemory, Some(Helper::GetIndex);
-    SetIndex     = 40, "SET_INDEX",      [],                              pops Pops::Fixed(3), push 1, needs 0, Next,   None,     [RAISE],                     InMemory, Some(Helper::SetIndex);
+    SetIndex     = 40, "SET_INDEX",      [],                              pops Pops::Fixed(3), push 1, needs 0, Next,   None,     [RAISE | ALLOCATE],          InMemory, Some(Helper::SetIndex);
     Spawn        = 41, "SPAWN",          [Argc],                          pops Pops::Operand(0, 1), push 1, needs 0, Next, None,  [RAISE | ALLOCATE | CALL],   InMemory, Some(Helper::Spawn);
     MonitorEnter = 42, "MONITOR_ENTER",  [],                              pops Pops::Fixed(1), push 0, needs 0, Next,   None,     [RAISE | BLOCK],             InMemory, Some(Helper::MonitorEnter);
     MonitorExit  = 43, "MONITOR_EXIT",   [],                              pops Pops::Fixed(1), push 0, needs 0, Next,   None,     [RAISE],                     InMemory, Some(Helper::MonitorExit);

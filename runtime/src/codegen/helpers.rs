@@ -287,7 +287,7 @@ pub extern "sysv64" fn tvm_rt_get_index(vm: *mut Vm, th: *mut Thread) -> u64 {
 
 #[no_mangle]
 pub extern "sysv64" fn tvm_rt_set_index(vm: *mut Vm, th: *mut Thread) -> u64 {
-    with(vm, th, |_, th| status(operators::set_index(th)))
+    with(vm, th, |vm, th| status(operators::set_index(vm, th)))
 }
 
 #[no_mangle]

@@ -6,6 +6,7 @@
 
 mod core;
 mod io;
+mod maps;
 
 pub use core::{parse_number, start_clock};
 
@@ -29,6 +30,11 @@ const NATIVES: &[(&str, u8, NativeFn)] = &[
     ("ord", 1, core::ord),
     ("sqrt", 1, core::sqrt),
     ("floor", 1, core::floor),
+    ("Map", 0, maps::map),
+    ("has", 2, maps::has),
+    ("keys", 1, maps::keys),
+    ("values", 1, maps::values),
+    ("remove", 2, maps::remove),
     ("getc", 0, io::getc),
     ("readLine", 0, io::read_line),
     ("print_error", 1, io::print_error),

@@ -436,7 +436,7 @@ pub fn run(vm: &mut Vm, th: &mut Thread) -> Result<(), Trap> {
                 }
                 Op::SetIndex => {
                     save!();
-                    operators::set_index(th)?;
+                    operators::set_index(vm, th)?;
                     sp = th.sp;
                 }
                 Op::Spawn => {

@@ -17,8 +17,9 @@ pub const NOT_CALLABLE: &str = "Can only call functions and classes.";
 pub const BAD_METHOD: &str = "Methods can only be closures defined on classes.";
 pub const INDEX_NOT_NUMBER: &str = "Index must be a number.";
 pub const INDEX_NOT_INTEGER: &str = "Index must be an integer.";
-pub const NOT_INDEXABLE: &str = "Only arrays and strings can be indexed.";
-pub const NOT_INDEX_ASSIGNABLE: &str = "Only arrays support index assignment.";
+pub const NOT_INDEXABLE: &str = "Only arrays, maps and strings can be indexed.";
+pub const NOT_INDEX_ASSIGNABLE: &str = "Only arrays and maps support index assignment.";
+pub const MAP_KEY_NAN: &str = "Map key cannot be NaN.";
 
 pub fn undefined_variable(name: &str) -> String {
     format!("Undefined variable '{}'.", name)
