@@ -132,14 +132,21 @@ impl Lowerer<'_> {
         kind: ObjKind,
         target: CodeLabel,
     ) -> Emit {
+        self.jump_unless_object(value, ptr, target)?;
+        self.cmp_kind(ptr, kind)?;
+        self.a.jne(target)?;
+        Ok(())
+    }
+
+    /// Jumps to `target` unless `value` is an object; leaves the object
+    /// pointer in `ptr`.
+    pub(super) fn jump_unless_object(&mut self, value: AsmRegister64, ptr: AsmRegister64, target: CodeLabel) -> Emit {
         // Objects are the values whose top 16 bits are the object tag: with
         // the tag subtracted, exactly those leave a 48-bit pointer.
         self.a.mov(ptr, value)?;
         self.untag_object(ptr)?;
         self.a.cmp(ptr, qword_ptr(r12 + VM_POINTER_LIMIT))?;
         self.a.jae(target)?;
-        self.cmp_kind(ptr, kind)?;
-        self.a.jne(target)?;
         Ok(())
     }
 

@@ -15,11 +15,13 @@
 //! in the frame (`FRAME_CLOSURE`).
 //!
 //! `asm.rs` has the small building blocks, `opcodes.rs` one case per opcode,
+//! `map_index.rs` indexing (arrays inline, maps' lookups out of line),
 //! `alloc.rs` the inline allocation of instances, `trivial_call.rs` the calls
 //! of trivial methods that need no call.
 
 mod alloc;
 mod asm;
+mod map_index;
 mod opcodes;
 mod stack;
 mod trivial_call;
@@ -63,6 +65,7 @@ pub struct FunctionInput<'a> {
 enum ColdBlock {
     ClassCall(alloc::ClassCall),
     TrivialCall(trivial_call::TrivialCall),
+    MapIndex(map_index::MapIndex),
 }
 
 /// A call to a runtime helper: the position of its rel32 field.
@@ -434,6 +437,7 @@ impl Lowerer<'_> {
             match block {
                 ColdBlock::ClassCall(block) => self.class_call_block(block)?,
                 ColdBlock::TrivialCall(block) => self.trivial_call_block(block)?,
+                ColdBlock::MapIndex(block) => self.map_index_block(block)?,
             }
         }
         let slow_paths = std::mem::take(&mut self.out_of_line.slow_paths);

@@ -1,6 +1,7 @@
 //! The lowering of each opcode: inline fast paths for numbers, locals,
 //! globals, upvalues, jumps, cached property access and calls between
-//! compiled functions; helper calls for everything else.
+//! compiled functions (indexing is in `map_index.rs`); helper calls for
+//! everything else.
 
 use super::alloc::ClassCall;
 use super::asm::{slot, Cond, Emit};
@@ -73,7 +74,7 @@ impl Lowerer<'_> {
 
     /// Whether the next instruction is a `POP` reached only from the
     /// current one (the value the current one pushes is never read).
-    fn popped_next(&self, next: Option<usize>) -> bool {
+    pub(super) fn popped_next(&self, next: Option<usize>) -> bool {
         next.is_some_and(|at| self.is_pop(at))
     }
 
@@ -221,7 +222,7 @@ impl Lowerer<'_> {
             Op::Method => self.inline_helper(pc, d, helper_of!(Op::Method), &[here])?,
             Op::Array => self.inline_helper(pc, d, helper_of!(Op::Array), &[Arg::Imm(ins.args[0] as u64)])?,
             Op::GetIndex => self.get_index(pc, d)?,
-            Op::SetIndex => self.inline_helper(pc, d, helper_of!(Op::SetIndex), &[])?,
+            Op::SetIndex => self.set_index(pc, d, next)?,
             Op::Spawn => self.inline_helper(pc, d, helper_of!(Op::Spawn), &[Arg::Imm(ins.args[0] as u64)])?,
             Op::MonitorEnter => self.inline_helper(pc, d, helper_of!(Op::MonitorEnter), &[])?,
             Op::MonitorExit => self.inline_helper(pc, d, helper_of!(Op::MonitorExit), &[])?,
@@ -531,27 +532,6 @@ impl Lowerer<'_> {
             self.set(&mut resume)?;
         }
         Ok(())
-    }
-
-    fn get_index(&mut self, pc: u32, d: u32) -> Emit {
-        let (slow, mut resume) = self.slow_path(pc, d, helper_of!(Op::GetIndex), vec![]);
-        self.a.mov(rax, slot(d - 2))?;
-        self.jump_unless_kind(rax, rcx, ObjKind::Array, slow)?;
-        self.a.mov(rax, slot(d - 1))?;
-        self.jump_unless_number(rax, rdx, slow)?;
-        // The index must be an integer in range (else the helper raises).
-        self.a.movq(xmm0, rax)?;
-        self.a.cvttsd2si(rdx, xmm0)?;
-        self.a.cvtsi2sd(xmm1, rdx)?;
-        self.a.ucomisd(xmm0, xmm1)?;
-        self.a.jne(slow)?;
-        self.a.jp(slow)?;
-        self.a.cmp(rdx, qword_ptr(rcx + obj::ARRAY_LEN))?;
-        self.a.jae(slow)?;
-        self.a.mov(rcx, qword_ptr(rcx + obj::ARRAY_PTR))?;
-        self.a.mov(rax, qword_ptr(rcx + rdx * 8))?;
-        self.a.mov(slot(d - 2), rax)?;
-        self.set(&mut resume)
     }
 
     /// `RETURN`: the frame is discarded, so pending values other than the
