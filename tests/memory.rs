@@ -62,6 +62,18 @@ while (true) {
 ";
 const ARRAY_LITERALS_STDERR: &str = "Out of memory.\n[line 4] in script\n";
 
+/// Inserts keys into a map forever (its buffer doubles as it fills).
+const MAP_GROWTH: &str = "\
+print \"map\";
+var m = Map();
+var i = 0;
+while (true) {
+  m[i] = i;
+  i = i + 1;
+}
+";
+const MAP_GROWTH_STDERR: &str = "Out of memory.\n[line 5] in script\n";
+
 /// The ways a program runs: the interpreter, the JIT compiling everything
 /// first, the default tiered JIT, and a built executable.
 const MODES: [&str; 4] = ["--jit=off", "--jit=always", "--jit=auto", "native"];
@@ -130,6 +142,35 @@ fn a_growing_string_runs_out_of_the_heap_limit() {
 fn instances_kept_in_an_array_run_out_of_the_heap_limit() {
     let want = expected("allocating\n", INSTANCES_STDERR, 70);
     check_every_mode("instances.tvm", INSTANCES, &[("TINYVM_HEAP_MAX", "16M")], &want);
+}
+
+#[test]
+fn a_growing_map_runs_out_of_the_heap_limit() {
+    let want = expected("map\n", MAP_GROWTH_STDERR, 70);
+    check_every_mode("map.tvm", MAP_GROWTH, &[("TINYVM_HEAP_MAX", "16M")], &want);
+}
+
+/// Maps whose keys are removed give their buffers back: a map that keeps
+/// a few keys while 100,000 come and go stays small, and maps that become
+/// garbage are freed, within a limit that a few of them would exceed.
+#[test]
+fn removed_keys_and_dead_maps_give_memory_back() {
+    let source = "\
+var m = Map();
+for (var i = 0; i < 300000; i = i + 1) {
+  m[i] = [i];
+  if (i >= 10) remove(m, i - 10);
+}
+print len(m);
+var total = 0;
+for (var round = 0; round < 20; round = round + 1) {
+  var big = Map();
+  for (var i = 0; i < 20000; i = i + 1) big[i] = i;
+  total = total + len(big);
+}
+print total;
+";
+    check_every_mode("churn.tvm", source, &[("TINYVM_HEAP_MAX", "4M")], &expected("10\n400000\n", "", 0));
 }
 
 #[test]
@@ -289,6 +330,15 @@ fn a_growing_array_runs_out_of_address_space() {
     let tinyvm = tinyvm();
     let out = under_ulimit(&[tinyvm.as_os_str(), "run".as_ref(), src.as_os_str()], None);
     assert_eq!(out, expected(ARRAY_GROWTH_STDOUT, ARRAY_GROWTH_STDERR, 70));
+}
+
+#[test]
+fn a_growing_map_runs_out_of_address_space() {
+    let dir = scratch();
+    let src = write(dir.path(), "map.tvm", MAP_GROWTH);
+    let tinyvm = tinyvm();
+    let out = under_ulimit(&[tinyvm.as_os_str(), "run".as_ref(), src.as_os_str()], None);
+    assert_eq!(out, expected("map\n", MAP_GROWTH_STDERR, 70));
 }
 
 #[test]
