@@ -85,7 +85,7 @@ local function main(n)
   print("num_get " .. (t2 - t1))
   print("str_set " .. (t3 - t2))
   print("str_get " .. (t4 - t3))
-  print(string.format("check %d %d", sum, count))
+  print(string.format("check %%d %%d", sum, count))
 end
 main(%d)
 """
