@@ -413,6 +413,7 @@ fn payload(source: &[u8], globals: &[&str], functions: &[Func]) -> Vec<u8> {
 /// `payload` with names as bytes (which need not be UTF-8).
 fn payload_of(source: &[u8], globals: &[&[u8]], functions: &[Func]) -> Vec<u8> {
     let mut p = Vec::new();
+    put_u32(&mut p, 1); // one source file
     put_str(&mut p, source);
     put_u32(&mut p, globals.len() as u32);
     for g in globals {
@@ -426,7 +427,8 @@ fn payload_of(source: &[u8], globals: &[&[u8]], functions: &[Func]) -> Vec<u8> {
         p.push(f.arity);
         put_u32(&mut p, f.upvalues);
         put_u32(&mut p, f.caches);
-        put_u32(&mut p, 1);
+        put_u32(&mut p, 1); // declared on line 1
+        put_u32(&mut p, 0); // in source file 0
         put_u32(&mut p, f.code.len() as u32);
         p.extend_from_slice(&f.code);
         put_u32(&mut p, 1); // one line-table entry: offset 0 is line 1
@@ -457,7 +459,7 @@ fn payload_of(source: &[u8], globals: &[&[u8]], functions: &[Func]) -> Vec<u8> {
 /// A whole file around a payload.
 fn file(payload: &[u8]) -> Vec<u8> {
     let mut out = b"TVMC".to_vec();
-    out.extend_from_slice(&2u16.to_le_bytes());
+    out.extend_from_slice(&tinyvm_runtime::bytecode::tvmc::FORMAT_VERSION.to_le_bytes());
     out.extend_from_slice(&0u16.to_le_bytes());
     out.extend_from_slice(&[0; 12]);
     out.extend_from_slice(payload);

@@ -381,8 +381,10 @@ fn stdin_read_errors_are_runtime_errors() {
     let dir = scratch();
     write(dir.path(), "getc.tvm", b"print \"before\";\nprint getc();\n");
     write(dir.path(), "line.tvm", b"print \"before\";\nprint readLine();\n");
-    build_in(dir.path(), "getc.tvm", "getc");
-    build_in(dir.path(), "line.tvm", "line");
+    for program in ["getc", "line"] {
+        let built = run_in(dir.path(), &["build", "--error-format=short", &format!("{program}.tvm"), "-o", program]);
+        assert_eq!(built.status, Some(0), "{built:?}");
+    }
     let expected = "Cannot read standard input: Is a directory.\n[line 2] in script\n";
     for program in ["getc", "line"] {
         let src = format!("{program}.tvm");
@@ -417,9 +419,12 @@ fn short_traces_show_every_frame_human_traces_elide() {
     let human = run_in(dir.path(), &["run", "deeper.tvm"]);
     let lines: Vec<&str> = human.stderr.lines().collect();
     assert_eq!(human.status, Some(70));
-    assert_eq!(lines.len(), 1 + 32 + 1 + 8, "{}", human.stderr);
-    assert_eq!(lines[33], "... 62 more frames ...");
-    assert_eq!(lines[41], "[line 2] in script");
+    assert_eq!(lines[..2], ["error: Only instances have properties.", "  --> deeper.tvm:1"], "{}", human.stderr);
+    let frames: Vec<&str> = lines.iter().copied().filter(|l| l.starts_with("    ")).collect();
+    assert_eq!(frames.len(), 32 + 1 + 8, "{}", human.stderr);
+    assert_eq!(frames[0], "    at f (deeper.tvm:1)");
+    assert_eq!(frames[32], "    ... 62 more frames ...");
+    assert_eq!(frames[40], "    at script (deeper.tvm:2)");
 }
 
 #[test]

@@ -32,7 +32,7 @@ fn stat(stderr: &str, label: &str) -> u64 {
 /// `tinyvm run FILE`.
 fn run_command(file: &Path) -> Command {
     let mut cmd = Command::new(tinyvm());
-    cmd.arg("run").arg(file);
+    cmd.arg("run").arg("--error-format=short").arg(file);
     cmd
 }
 

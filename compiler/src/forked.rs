@@ -387,7 +387,7 @@ fn child_main(job: Job<'_>, limits: &Limits, null: RawFd, out: RawFd, err: RawFd
         jit: job.jit,
         stats: false,
         args: Vec::new(),
-        program_name: module.source_name.clone(),
+        program_name: module.source_name().to_string(),
         fuel: limits.fuel,
         error_format: tinyvm_runtime::vm::ErrorFormat::Short,
         heap_limit: None,

@@ -69,6 +69,13 @@ enum Command {
         #[arg(value_name = "FILE [ARGS]", required = true, trailing_var_arg = true)]
         program: Vec<std::ffi::OsString>,
     },
+    /// Report compile errors and warnings, writing nothing.
+    Check {
+        /// Source file (.tvm or .lox), with the files it imports.
+        src: PathBuf,
+        #[arg(long, value_enum, default_value = "human")]
+        error_format: ErrorFormat,
+    },
     /// List the bytecode of a source or bytecode file.
     Disasm {
         file: PathBuf,
@@ -111,6 +118,7 @@ fn main() {
             let args = program[1..].iter().map(|a| a.to_string_lossy().into_owned()).collect();
             commands::run::run(&file, args, jit, error_format)
         }
+        Command::Check { src, error_format } => commands::check::run(&src, error_format),
         Command::Disasm { file, native, error_format } => commands::disasm::run(&file, native, error_format),
         Command::Gdb { batch, commands, ex, exe, args } => {
             commands::gdb::run(&exe, args, commands::gdb::GdbOptions { batch, commands, ex })

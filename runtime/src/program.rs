@@ -231,7 +231,7 @@ pub unsafe fn run_executable(program: &ProgramDescriptor, argc: i32, argv: *cons
         jit: crate::vm::JitMode::Auto,
         stats: std::env::var("TINYVM_STATS").is_ok_and(|v| v == "1"),
         args,
-        program_name: module.source_name.clone(),
+        program_name: module.source_name().to_string(),
         error_format: if program.flags & PROGRAM_SHORT_ERRORS != 0 {
             crate::vm::ErrorFormat::Short
         } else {

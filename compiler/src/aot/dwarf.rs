@@ -11,7 +11,7 @@ use object::{elf, RelocationFlags, SectionKind};
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use tinyvm_runtime::bytecode::module::Module;
-use tinyvm_runtime::codegen::debuginfo::{debug_unit, DebugFunction};
+use tinyvm_runtime::codegen::debuginfo::{debug_units, DebugFile, DebugFunction};
 use tinyvm_runtime::codegen::lower::LoweredFunction;
 
 /// Symbol 0 in gimli addresses: the object's `.text` section.
@@ -53,24 +53,41 @@ impl<'a> DebugInfo<'a> {
         DebugInfo { module, lowered, path }
     }
 
-    /// Adds the DWARF sections to `obj` for code laid out as in `layout`.
+    /// The absolute path of source file `name` (the main file is `path`;
+    /// an import's name is relative to where the compiler ran).
+    fn source_path(&self, name: &str) -> PathBuf {
+        if name == self.module.source_name() {
+            return self.path.clone();
+        }
+        std::path::absolute(name).unwrap_or_else(|_| PathBuf::from(name))
+    }
+
+    /// Adds the DWARF sections to `obj` for code laid out as in `layout`:
+    /// a compile unit per source file (the object writer lays each file's
+    /// functions out together, so each unit covers one range).
     pub fn write(&self, obj: &mut Object, layout: &TextLayout) -> Result<(), String> {
-        let total = layout.functions.iter().flatten().map(|&(offset, len)| offset + len).max().unwrap_or(0);
-        let functions: Vec<DebugFunction> = layout
-            .functions
+        let paths: Vec<PathBuf> = self.module.sources.iter().map(|s| self.source_path(s)).collect();
+        let mut files: Vec<DebugFile> = paths
             .iter()
-            .enumerate()
-            .filter_map(|(index, placed)| match (placed, self.lowered.get(index)) {
-                (Some((offset, len)), Some(Ok(lowered))) => Some(DebugFunction {
-                    proto: &self.module.functions[index],
-                    lowered,
-                    start: text_address(*offset),
-                    len: *len,
-                }),
-                _ => None,
-            })
+            .map(|path| DebugFile { path, start: text_address(0), len: 0, functions: Vec::new() })
             .collect();
-        let mut unit = debug_unit(&self.path, text_address(0), total, &functions);
+        let mut ranges: Vec<Option<(u64, u64)>> = vec![None; files.len()];
+        for (index, placed) in layout.functions.iter().enumerate() {
+            let (Some((offset, len)), Some(Ok(lowered))) = (placed, self.lowered.get(index)) else { continue };
+            let proto = &self.module.functions[index];
+            let file = (proto.source as usize).min(files.len() - 1);
+            files[file].functions.push(DebugFunction { proto, lowered, start: text_address(*offset), len: *len });
+            let range = ranges[file].get_or_insert((*offset, *offset + *len));
+            *range = (range.0.min(*offset), range.1.max(*offset + *len));
+        }
+        for (file, range) in files.iter_mut().zip(&ranges) {
+            if let Some((start, end)) = range {
+                file.start = text_address(*start);
+                file.len = end - start;
+            }
+        }
+        files.retain(|f| !f.functions.is_empty());
+        let mut unit = debug_units(&files);
         let mut sections = Sections::new(Section { data: EndianVec::new(LittleEndian), relocations: Vec::new() });
         unit.dwarf.write(&mut sections).map_err(|e| e.to_string())?;
         unit.frames.write_debug_frame(&mut sections.debug_frame).map_err(|e| e.to_string())?;

@@ -45,8 +45,12 @@ pub fn write_object(
     let mut helper_symbols: HashMap<Helper, SymbolId> = HashMap::new();
     let mut function_symbols = vec![None; module.functions.len()];
     let mut layout = TextLayout { functions: vec![None; module.functions.len()] };
-    for (index, lowered) in code.iter().enumerate() {
-        let Some(lowered) = lowered else { continue };
+    // Each source file's functions together, so that its DWARF compile
+    // unit covers one range of `.text`.
+    let mut order: Vec<usize> = (0..code.len()).collect();
+    order.sort_by_key(|&i| (module.functions[i].source, i));
+    for index in order {
+        let Some(lowered) = code[index] else { continue };
         let offset = obj.append_section_data(text, &lowered.code, 16);
         layout.functions[index] = Some((offset, lowered.code.len() as u64));
         let symbol = obj.add_symbol(Symbol {

@@ -37,7 +37,7 @@ fn default_output(src: &Path) -> PathBuf {
 }
 
 fn build(src: &Path, options: &BuildOptions) -> Result<(), Failure> {
-    let module = compile_source(src, read_file(src)?, options.format)?;
+    let module = compile_source(src, read_file(src)?, options.format, super::Warnings::Show)?;
     let verified = verify_module(&module).map_err(|e| failure(format!("internal error: {}", e), EXIT_RUNTIME))?;
     let output = options.output.clone().unwrap_or_else(|| default_output(src));
     refuse_overwriting_input(src, &output)?;

@@ -6,7 +6,7 @@ use tinyvm::frontend::diagnostic::ErrorFormat;
 use tinyvm_runtime::bytecode::tvmc;
 
 pub fn run(src: &Path, output: Option<PathBuf>, format: ErrorFormat) -> i32 {
-    let module = match read_file(src).and_then(|bytes| compile_source(src, bytes, format)) {
+    let module = match read_file(src).and_then(|bytes| compile_source(src, bytes, format, super::Warnings::Show)) {
         Ok(m) => m,
         Err(f) => return f.report(),
     };

@@ -1,6 +1,7 @@
 //! The subcommands, and loading their input (source or bytecode).
 
 pub mod build;
+pub mod check;
 pub mod compile;
 pub mod disasm;
 pub mod gdb;
@@ -51,13 +52,29 @@ pub fn refuse_overwriting_input(input: &Path, output: &Path) -> Result<(), Failu
     }
 }
 
-/// Compiles a source file to a module, rendering compile errors.
-pub fn compile_source(path: &Path, bytes: Vec<u8>, format: ErrorFormat) -> Result<Module, Failure> {
+/// Whether a command shows the program's warnings.
+#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+pub enum Warnings {
+    /// `build`, `compile`, `check`: in the human format (never in the short one).
+    Show,
+    /// `run`, `disasm`.
+    Hide,
+}
+
+/// Compiles a source file to a module, rendering compile errors, and
+/// printing its warnings when asked (human format only).
+pub fn compile_source(path: &Path, bytes: Vec<u8>, format: ErrorFormat, warnings: Warnings) -> Result<Module, Failure> {
     let name = path.display().to_string();
-    frontend::compile(&bytes, &name).map_err(|diagnostics| Failure {
-        message: frontend::diagnostic::render(&diagnostics, &name, &bytes, format),
+    let (texts, result) = frontend::compile_program(&bytes, &name, &mut frontend::program::read_from_disk);
+    let compiled = result.map_err(|diagnostics| Failure {
+        message: frontend::diagnostic::render(&diagnostics, &texts, format),
         status: EXIT_COMPILE,
-    })
+    })?;
+    if warnings == Warnings::Show && format == ErrorFormat::Human && !compiled.warnings.is_empty() {
+        let text = frontend::diagnostic::render_warnings(&compiled.warnings, &texts);
+        tinyvm_runtime::output::write_stderr(text.as_bytes());
+    }
+    Ok(compiled.module)
 }
 
 /// Loads a program: `.tvmc` bytecode (by its magic number) or source text.
@@ -67,7 +84,7 @@ pub fn load_program(path: &Path, format: ErrorFormat) -> Result<Module, Failure>
     if tvmc::looks_like_tvmc(&bytes) || is_bytecode_name {
         return tvmc::decode(&bytes).map_err(|e| invalid_bytecode(path, &e.to_string()));
     }
-    compile_source(path, bytes, format)
+    compile_source(path, bytes, format, Warnings::Hide)
 }
 
 pub fn invalid_bytecode(path: &Path, reason: &str) -> Failure {

@@ -6,17 +6,29 @@ use crate::frontend::ast::*;
 use tinyvm_runtime::bytecode::opcode::Capture;
 use tinyvm_runtime::bytecode::{self as bc, Constant, FunctionProto, Op};
 
-struct Codegen<'m> {
-    module: &'m mut ModuleBuilder,
-    f: FunctionEmitter,
+pub(super) struct Codegen<'m, 'p> {
+    pub(super) module: &'m mut ModuleBuilder<'p>,
+    pub(super) f: FunctionEmitter,
     kind: FunctionKind,
+    /// The loops around the statement being emitted (`loops.rs`).
+    pub(super) loops: Vec<super::loops::LoopLabels>,
 }
 
 /// Compiles one function (and, recursively, the functions it contains).
 /// Returns its index in the module.
 pub(super) fn compile_function(module: &mut ModuleBuilder, decl: &FunctionDecl) -> usize {
+    compile_function_of(module, decl, None)
+}
+
+/// `compile_function`, for the script of file `file` when given (its code
+/// and the functions in it are that file's).
+fn compile_function_of(module: &mut ModuleBuilder, decl: &FunctionDecl, file: Option<usize>) -> usize {
+    let outer_source = module.source;
+    if let Some(file) = file {
+        module.source = file as u32;
+    }
     let index = module.reserve_function();
-    let mut g = Codegen { module, f: FunctionEmitter::new(), kind: decl.kind };
+    let mut g = Codegen { module, f: FunctionEmitter::new(), kind: decl.kind, loops: Vec::new() };
     for (i, param) in decl.params.iter().enumerate() {
         g.f.open_local(param, i as u32 + 1, true);
     }
@@ -27,6 +39,7 @@ pub(super) fn compile_function(module: &mut ModuleBuilder, decl: &FunctionDecl) 
     g.f.close_all_locals();
     let kind = match decl.kind {
         FunctionKind::Script => bc::FunctionKind::Script,
+        FunctionKind::FileScript => bc::FunctionKind::FileScript,
         FunctionKind::Function => bc::FunctionKind::Function,
         FunctionKind::Method => bc::FunctionKind::Method,
         FunctionKind::Initializer => bc::FunctionKind::Initializer,
@@ -40,15 +53,17 @@ pub(super) fn compile_function(module: &mut ModuleBuilder, decl: &FunctionDecl) 
         upvalue_count: decl.upvalues.len() as u32,
         cache_count: f.cache_count,
         line: decl.line,
+        source: g.module.source,
         code: f.code,
         lines: f.lines,
         constants: f.constants,
         locals: f.locals,
     };
+    g.module.source = outer_source;
     index
 }
 
-impl Codegen<'_> {
+impl Codegen<'_, '_> {
     fn implicit_return(&mut self, line: u32) {
         if self.kind == FunctionKind::Initializer {
             self.f.op_u32(Op::GetLocal, 0, line);
@@ -58,7 +73,7 @@ impl Codegen<'_> {
         self.f.op(Op::Return, line);
     }
 
-    fn end_scope(&mut self, end: &ScopeEnd) {
+    pub(super) fn end_scope(&mut self, end: &ScopeEnd) {
         for &captured in &end.pops {
             self.f.op(if captured { Op::CloseUpvalue } else { Op::Pop }, end.line);
         }
@@ -76,7 +91,7 @@ impl Codegen<'_> {
         }
     }
 
-    fn stmt(&mut self, stmt: &Stmt) {
+    pub(super) fn stmt(&mut self, stmt: &Stmt) {
         match stmt {
             Stmt::Expr(e, line) => {
                 self.expr(e);
@@ -112,17 +127,12 @@ impl Codegen<'_> {
                 }
                 self.f.patch(else_jump);
             }
-            Stmt::While { cond, body, line } => {
-                let start = self.f.offset();
-                self.expr(cond);
-                let exit = self.f.jump(Op::JumpIfFalse, *line);
-                self.f.op(Op::Pop, *line);
-                self.stmt(body);
-                self.f.loop_to(start, *line);
-                self.f.patch(exit);
-                self.f.op(Op::Pop, *line);
-            }
+            Stmt::While { cond, body, line } => self.while_loop(cond, body, *line),
             Stmt::For(l) => self.for_loop(l),
+            Stmt::ForIn(l) => self.for_in(l),
+            Stmt::Break { exit, line } => self.break_loop(exit, *line),
+            Stmt::Continue { exit, line } => self.continue_loop(exit, *line),
+            Stmt::Import { file, line, .. } => self.import(*file, *line),
             Stmt::Function { decl, target } => {
                 self.closure(decl);
                 self.define(target, &decl.short_name, decl.end_line);
@@ -157,35 +167,6 @@ impl Codegen<'_> {
         }
     }
 
-    fn for_loop(&mut self, l: &ForLoop) {
-        if let Some(init) = &l.init {
-            self.stmt(init);
-        }
-        let mut start = self.f.offset();
-        let mut exit = None;
-        if let Some(cond) = &l.cond {
-            self.expr(cond);
-            exit = Some(self.f.jump(Op::JumpIfFalse, cond.line));
-            self.f.op(Op::Pop, cond.line);
-        }
-        if let Some(increment) = &l.increment {
-            let body_jump = self.f.jump(Op::Jump, increment.line);
-            let increment_start = self.f.offset();
-            self.expr(increment);
-            self.f.op(Op::Pop, increment.line);
-            self.f.loop_to(start, increment.line);
-            start = increment_start;
-            self.f.patch(body_jump);
-        }
-        self.stmt(&l.body);
-        self.f.loop_to(start, l.end.line);
-        if let Some(exit) = exit {
-            self.f.patch(exit);
-            self.f.op(Op::Pop, l.end.line);
-        }
-        self.end_scope(&l.end);
-    }
-
     fn class(&mut self, c: &ClassDecl) {
         let name = self.f.string_constant(c.name.as_bytes());
         self.f.op_u32(Op::Class, name, c.line);
@@ -206,6 +187,20 @@ impl Codegen<'_> {
         if let Some(s) = &c.superclass {
             self.end_scope(&s.end);
         }
+    }
+
+    /// `import`: the first import of a file runs its top-level code here,
+    /// as a call of its script (`CLOSURE`, `CALL 0`, `POP`); a later one
+    /// does nothing.
+    fn import(&mut self, file: Option<usize>, line: u32) {
+        let Some(file) = file else { return };
+        let script = self.module.file_script(file);
+        let index = compile_function_of(self.module, script, Some(file));
+        let k = self.f.push_constant(Constant::Function(index as u32));
+        self.f.op_u32(Op::Closure, k, line);
+        let cache = self.f.new_cache();
+        self.f.emit(Op::Call, &[0, cache as i64], line);
+        self.f.op(Op::Pop, line);
     }
 
     fn closure(&mut self, decl: &FunctionDecl) {
@@ -246,7 +241,7 @@ impl Codegen<'_> {
         args.len().min(255) as u8
     }
 
-    fn expr(&mut self, e: &Expr) {
+    pub(super) fn expr(&mut self, e: &Expr) {
         let line = e.line;
         match &e.kind {
             ExprKind::Number(n) => {

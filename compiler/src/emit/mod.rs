@@ -7,28 +7,40 @@
 
 mod ast_walk;
 mod code_buffer;
+mod loops;
 
-use crate::frontend::ast::Program;
+use crate::frontend::ast::{FunctionDecl, Program};
 use std::collections::HashMap;
 use tinyvm_runtime::bytecode::{FunctionProto, Module};
 
-/// Compiles a parsed program into a module.
-pub fn generate(program: &Program, source_name: &str) -> Module {
-    let mut builder = ModuleBuilder::default();
-    let index = ast_walk::compile_function(&mut builder, &program.script);
+/// Compiles a parsed program into a module: the main file's script is
+/// function 0; an imported file's script is emitted where its first
+/// import is (`import`).
+pub fn generate(program: &Program) -> Module {
+    let mut builder =
+        ModuleBuilder { program, functions: Vec::new(), globals: Vec::new(), global_index: HashMap::new(), source: 0 };
+    let index = ast_walk::compile_function(&mut builder, &program.files[0].script);
     debug_assert_eq!(index, 0);
-    Module { source_name: source_name.to_string(), globals: builder.globals, functions: builder.functions }
+    let sources = program.files.iter().map(|f| f.name.clone()).collect();
+    Module { sources, globals: builder.globals, functions: builder.functions }
 }
 
 /// Module-wide state while emitting: functions and global names.
-#[derive(Default)]
-pub struct ModuleBuilder {
+pub struct ModuleBuilder<'p> {
+    program: &'p Program,
     functions: Vec<FunctionProto>,
     globals: Vec<String>,
     global_index: HashMap<String, u32>,
+    /// The file whose code is being emitted.
+    source: u32,
 }
 
-impl ModuleBuilder {
+impl<'p> ModuleBuilder<'p> {
+    /// The script of imported file `file`, to emit as a function of it.
+    fn file_script(&self, file: usize) -> &'p FunctionDecl {
+        &self.program.files[file].script
+    }
+
     /// The module's slot for global `name`.
     fn global(&mut self, name: &str) -> u32 {
         if let Some(&slot) = self.global_index.get(name) {
@@ -50,6 +62,7 @@ impl ModuleBuilder {
             upvalue_count: 0,
             cache_count: 0,
             line: 0,
+            source: self.source,
             code: Vec::new(),
             lines: Vec::new(),
             constants: Vec::new(),

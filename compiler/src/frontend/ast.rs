@@ -91,6 +91,32 @@ pub struct ScopeEnd {
     pub line: Line,
 }
 
+/// What leaving a loop early (`break`, `continue`) undoes first, innermost
+/// first: the `lock`s entered inside the loop (their hidden slots, to
+/// leave) and the locals declared inside it (`true` when captured by a
+/// closure: closed instead of popped).
+#[derive(Clone, Debug, PartialEq, Default)]
+pub struct LoopExit {
+    pub locks: Vec<u32>,
+    pub pops: Vec<bool>,
+}
+
+/// `for (var NAME in iterable) body`. The iterable, the position and the
+/// map's key-set version live in three hidden locals from `slot` on; each
+/// iteration declares NAME afresh in the body's scope.
+#[derive(Clone, Debug, PartialEq)]
+pub struct ForIn {
+    pub iterable: Expr,
+    pub slot: u32,
+    pub name: String,
+    pub body: Stmt,
+    /// Ends the scope of NAME (and of the body) at each iteration.
+    pub body_end: ScopeEnd,
+    /// Ends the scope of the hidden locals after the loop.
+    pub end: ScopeEnd,
+    pub line: Line,
+}
+
 /// How a declaration binds its name.
 #[derive(Clone, Debug, PartialEq)]
 pub enum VarTarget {
@@ -123,6 +149,24 @@ pub enum Stmt {
         line: Line,
     },
     For(Box<ForLoop>),
+    ForIn(Box<ForIn>),
+    Break {
+        exit: LoopExit,
+        line: Line,
+    },
+    Continue {
+        exit: LoopExit,
+        line: Line,
+    },
+    /// `import "path";` at the top level of a file. `file` is the imported
+    /// file's index in the program when this import is the first (its
+    /// top-level code runs here), `None` for a later or cyclic import.
+    Import {
+        path: Vec<u8>,
+        file: Option<usize>,
+        line: Line,
+        span: std::ops::Range<usize>,
+    },
     Function {
         decl: Box<FunctionDecl>,
         target: VarTarget,
@@ -151,6 +195,14 @@ pub enum Stmt {
     },
 }
 
+impl Stmt {
+    /// Whether control never goes on after the statement (`return`,
+    /// `break`, `continue`).
+    pub fn leaves(&self) -> bool {
+        matches!(self, Stmt::Return { .. } | Stmt::Break { .. } | Stmt::Continue { .. })
+    }
+}
+
 #[derive(Clone, Debug, PartialEq)]
 pub struct ForLoop {
     pub init: Option<Stmt>,
@@ -167,6 +219,8 @@ pub enum FunctionKind {
     Method,
     Initializer,
     Script,
+    /// The top-level code of an imported file.
+    FileScript,
 }
 
 #[derive(Clone, Debug, PartialEq)]
@@ -183,6 +237,22 @@ pub struct FunctionDecl {
     /// Line of the declaration and of the closing brace (implicit return).
     pub line: Line,
     pub end_line: Line,
+}
+
+impl FunctionDecl {
+    /// A function with nothing in it (a placeholder while a file is parsed).
+    pub fn empty(kind: FunctionKind) -> FunctionDecl {
+        FunctionDecl {
+            name: "script".into(),
+            short_name: "script".into(),
+            kind,
+            params: Vec::new(),
+            body: Vec::new(),
+            upvalues: Vec::new(),
+            line: 1,
+            end_line: 1,
+        }
+    }
 }
 
 #[derive(Clone, Debug, PartialEq)]
@@ -207,8 +277,17 @@ pub struct ClassDecl {
     pub end_line: Line,
 }
 
-/// A parsed program: the top-level script function.
+/// A parsed program: the main file's script, then each imported file's.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Program {
+    pub files: Vec<ProgramFile>,
+}
+
+/// One source file of a program.
+#[derive(Clone, Debug, PartialEq)]
+pub struct ProgramFile {
+    /// The file's name as diagnostics and traces show it.
+    pub name: String,
+    /// Its top-level code (`Script` for the main file, `FileScript` else).
     pub script: FunctionDecl,
 }

@@ -56,7 +56,7 @@ struct Lowering<'a> {
 }
 
 /// Parses a classic program into the script that defines its functions and calls `main`.
-pub fn parse(source: &str) -> Result<Program, Vec<Diagnostic>> {
+pub fn parse(source: &str) -> Result<FunctionDecl, Vec<Diagnostic>> {
     let mut lines = Vec::new();
     let mut start = 0;
     for (i, raw) in source.split('\n').enumerate() {
@@ -107,6 +107,7 @@ pub fn parse(source: &str) -> Result<Program, Vec<Diagnostic>> {
             line: last_line,
             at: At::End,
             span: source.len()..source.len(),
+            file: 0,
         }),
     }
     if !lowering.diagnostics.is_empty() {
@@ -122,7 +123,7 @@ pub fn parse(source: &str) -> Result<Program, Vec<Diagnostic>> {
         line: 1,
         end_line: last_line,
     };
-    Ok(Program { script })
+    Ok(script)
 }
 
 fn global(name: &str, line: u32) -> Expr {
@@ -142,6 +143,7 @@ impl<'a> Lowering<'a> {
             line: line.number,
             at: At::Token(word.to_string()),
             span: start..start + word.len(),
+            file: 0,
         });
     }
 

@@ -5,6 +5,7 @@
 
 use super::token::{Token, TokenKind};
 
+#[derive(Clone)]
 pub struct Lexer<'a> {
     src: &'a [u8],
     start: usize,
@@ -179,6 +180,14 @@ impl<'a> Lexer<'a> {
     }
 
     fn number(&mut self) -> Token {
+        // `0x` and hexadecimal digits (the parser reads the value).
+        if self.src[self.start] == b'0' && matches!(self.peek(), b'x' | b'X') && self.peek_next().is_ascii_hexdigit() {
+            self.advance();
+            while self.peek().is_ascii_hexdigit() {
+                self.advance();
+            }
+            return self.make(TokenKind::Number);
+        }
         while self.peek().is_ascii_digit() {
             self.advance();
         }
@@ -193,6 +202,11 @@ impl<'a> Lexer<'a> {
 
     fn string(&mut self) -> Token {
         while self.peek() != b'"' && !self.at_end() {
+            // A backslash escapes the next byte, so `\"` does not end the
+            // string (the parser decodes and checks the escapes).
+            if self.peek() == b'\\' && self.current + 1 < self.src.len() {
+                self.advance();
+            }
             self.advance();
         }
         if self.at_end() {

@@ -9,7 +9,9 @@ pub mod classic;
 pub mod diagnostic;
 pub mod lexer;
 pub mod parser;
+pub mod program;
 pub mod token;
+pub mod warnings;
 
 use diagnostic::Diagnostic;
 use tinyvm_runtime::bytecode::Module;
@@ -21,15 +23,33 @@ use tinyvm_runtime::bytecode::Module;
 /// address spaces).
 const FRONT_END_STACK: usize = 64 << 20;
 
-/// Compiles source text to a bytecode module, or returns every error.
-/// Runs on a thread of its own with a large stack, since parsing deeply
-/// nested code recurses. The source is bytes: string literals and comments
-/// may hold any (as in clox); elsewhere only ASCII means something.
+/// Compiles source text (and the files it imports, read from disk) to a
+/// bytecode module, or returns every error. See `compile_program`.
 pub fn compile(source: &[u8], source_name: &str) -> Result<Module, Vec<Diagnostic>> {
+    compile_program(source, source_name, &mut program::read_from_disk).1.map(|c| c.module)
+}
+
+/// A compiled program and its warnings.
+pub struct Compiled {
+    pub module: Module,
+    pub warnings: Vec<Diagnostic>,
+}
+
+/// Compiles a program: the main file's text `source`, named `source_name`,
+/// and the files it imports, read with `read`. Returns the texts of every
+/// file (to render diagnostics) and the module or every error. Runs on a
+/// thread of its own with a large stack, since parsing deeply nested code
+/// recurses. The source is bytes: string literals and comments may hold
+/// any (as in clox); elsewhere only ASCII means something.
+pub fn compile_program(
+    source: &[u8],
+    source_name: &str,
+    read: program::ReadFile,
+) -> (Vec<program::SourceText>, Result<Compiled, Vec<Diagnostic>>) {
     let work = || {
-        let text = String::from_utf8_lossy(source);
-        let program = if classic::is_classic(&text) { classic::parse(&text)? } else { parser::parse(source)? };
-        Ok(crate::emit::generate(&program, source_name))
+        let (texts, parsed) = program::parse_program(source_name, source, read);
+        let compiled = parsed.map(|p| Compiled { module: crate::emit::generate(&p.program), warnings: p.warnings });
+        (texts, compiled)
     };
     std::thread::scope(|scope| {
         match std::thread::Builder::new().stack_size(FRONT_END_STACK).spawn_scoped(scope, work) {

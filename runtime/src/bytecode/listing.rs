@@ -17,11 +17,12 @@ pub fn disassemble_function(module: &Module, index: usize, max_stack: u32) -> St
     let mut out = String::new();
     let kind = match f.kind {
         FunctionKind::Script => "script",
+        FunctionKind::FileScript => "script",
         FunctionKind::Function => "function",
         FunctionKind::Method => "method",
         FunctionKind::Initializer => "initializer",
     };
-    let _ = writeln!(out, "{} {} ({}:{})", kind, f.name, module.source_name, f.line);
+    let _ = writeln!(out, "{} {} ({}:{})", kind, f.name, module.source_of(index), f.line);
     let _ = writeln!(
         out,
         "  arity {}, upvalues {}, max stack {}, constants {}, caches {}",
@@ -102,7 +103,7 @@ fn describe(module: &Module, index: usize, ins: &Instruction) -> (String, String
                 operands.push(format!("%{}", value));
                 match local_name(f, value as u32, ins.offset) {
                     Some(name) => comments.push(name.to_string()),
-                    None if value == 0 && f.kind != FunctionKind::Function && f.kind != FunctionKind::Script => {
+                    None if value == 0 && matches!(f.kind, FunctionKind::Method | FunctionKind::Initializer) => {
                         comments.push("this".into())
                     }
                     None => {}

@@ -22,6 +22,8 @@ pub enum FunctionKind {
     Function = 1,
     Method = 2,
     Initializer = 3,
+    /// The top-level code of an imported file (run by its first import).
+    FileScript = 4,
 }
 
 impl FunctionKind {
@@ -31,6 +33,7 @@ impl FunctionKind {
             1 => Some(FunctionKind::Function),
             2 => Some(FunctionKind::Method),
             3 => Some(FunctionKind::Initializer),
+            4 => Some(FunctionKind::FileScript),
             _ => None,
         }
     }
@@ -62,6 +65,8 @@ pub struct FunctionProto {
     pub cache_count: u32,
     /// Source line of the declaration.
     pub line: u32,
+    /// The file it is in (an index into `Module::sources`).
+    pub source: u32,
     pub code: Vec<u8>,
     /// Run-length line table: (first bytecode offset, line), offsets ascending.
     pub lines: Vec<(u32, u32)>,
@@ -90,8 +95,9 @@ pub fn line_in_table(lines: &[(u32, u32)], offset: usize) -> u32 {
 /// names of the globals its code refers to by slot.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Module {
-    /// Source file name, as given to the compiler.
-    pub source_name: String,
+    /// The program's source files, as given to the compiler: the main file
+    /// first, then the files it imports (`FunctionProto::source` indexes it).
+    pub sources: Vec<String>,
     /// Global slot i of this module is the program variable `globals[i]`.
     pub globals: Vec<String>,
     pub functions: Vec<FunctionProto>,
@@ -100,6 +106,17 @@ pub struct Module {
 impl Module {
     pub fn script(&self) -> &FunctionProto {
         &self.functions[0]
+    }
+
+    /// The main source file's name.
+    pub fn source_name(&self) -> &str {
+        self.sources.first().map(String::as_str).unwrap_or("")
+    }
+
+    /// The name of the file function `index` is in.
+    pub fn source_of(&self, index: usize) -> &str {
+        let source = self.functions.get(index).map(|f| f.source as usize).unwrap_or(0);
+        self.sources.get(source).map(String::as_str).unwrap_or("")
     }
 }
 

@@ -146,7 +146,7 @@ macro_rules! helpers {
 helpers! {
     StackOverflow, UndefinedGlobal, NumbersError, NumberError, Add, Modulo, GetProperty, SetProperty, GetSuper,
     Call, NewInstance, Invoke, SuperInvoke, Closure, CloseUpvalues, Print, Class, Inherit, Method, Array,
-    GetIndex, SetIndex, Spawn, MonitorEnter, MonitorExit, Safepoint,
+    GetIndex, SetIndex, Spawn, MonitorEnter, MonitorExit, Safepoint, ForInStart, ForInNext,
 }
 
 /// One row of the table.
@@ -268,6 +268,10 @@ opcodes! {
     NotEqual     = 44, "NOT_EQUAL",      [],                              pops Pops::Fixed(2), push 1, needs 0, Next,   None,     [],                          Pending,  None;
     GreaterEqual = 45, "GREATER_EQUAL",  [],                              pops Pops::Fixed(2), push 1, needs 0, Next,   None,     [RAISE],                     Pending,  Some(Helper::NumbersError);
     LessEqual    = 46, "LESS_EQUAL",     [],                              pops Pops::Fixed(2), push 1, needs 0, Next,   None,     [RAISE],                     Pending,  Some(Helper::NumbersError);
+    // `for (var x in v)`: v is in the local slot; pushes the position and the key-set version after it.
+    ForInStart   = 47, "FOR_IN_START",   [Local],                         pops Pops::Fixed(0), push 2, needs 0, Next,   None,     [RAISE],                     InMemory, Some(Helper::ForInStart);
+    // Pushes the next element of the iteration whose slots start at the local, or nil and jumps when done.
+    ForInNext    = 48, "FOR_IN_NEXT",    [Local, JumpForward],            pops Pops::Fixed(0), push 1, needs 0, Branch, None,     [RAISE | ALLOCATE],          InMemory, Some(Helper::ForInNext);
 }
 
 impl Op {
@@ -372,9 +376,11 @@ pub struct Instruction {
 }
 
 impl Instruction {
-    /// Absolute target of a jump instruction.
+    /// Absolute target of a jump instruction (its jump operand is relative
+    /// to the end of the instruction).
     pub fn jump_target(&self) -> i64 {
-        self.offset as i64 + self.size as i64 + self.args[0]
+        let jump = self.op.operands().iter().position(|o| o.is_jump()).unwrap_or(0);
+        self.offset as i64 + self.size as i64 + self.args[jump]
     }
 
     /// Offset of the first capture of a `CLOSURE`.
@@ -512,6 +518,9 @@ mod tests {
             assert_eq!(ins.op, op);
             assert_eq!(&ins.args[..args.len()], &args[..], "{op:?}");
             assert_eq!(ins.size, code.len() - 1, "{op:?}");
+            if let Some(i) = op.operands().iter().position(|o| o.is_jump()) {
+                assert_eq!(ins.jump_target(), 1 + ins.size as i64 + args[i], "{op:?}");
+            }
             let decoded: Vec<_> = ins.captures(&code).collect();
             if op == Op::Closure {
                 assert_eq!(decoded[1], Some(Capture { is_local: false, index: 1 }));
@@ -578,6 +587,8 @@ mod tests {
             (Op::NotEqual, 2, 1, 0),
             (Op::GreaterEqual, 2, 1, 0),
             (Op::LessEqual, 2, 1, 0),
+            (Op::ForInStart, 0, 2, 0),
+            (Op::ForInNext, 0, 1, 0),
         ];
         assert_eq!(expected.len(), Op::ALL.len(), "one expectation per opcode");
         for &(op, pops, pushes, needs) in expected {
@@ -587,7 +598,7 @@ mod tests {
             assert_eq!((effect.pops, effect.pushes, effect.needs), (pops, pushes, needs), "{op:?}");
         }
         let jumps: Vec<Op> = Op::ALL.iter().copied().filter(|op| op.operands().iter().any(|o| o.is_jump())).collect();
-        assert_eq!(jumps, [Op::Jump, Op::JumpIfFalse, Op::Loop]);
+        assert_eq!(jumps, [Op::Jump, Op::JumpIfFalse, Op::Loop, Op::ForInNext]);
         assert_eq!(Op::Return.info().flow, Flow::Return);
     }
 }

@@ -15,8 +15,9 @@
 use super::module::{Constant, FunctionKind, FunctionProto, LocalInfo, Module};
 
 pub const MAGIC: &[u8; 4] = b"TVMC";
-/// Version 2: `CALL` has an inline-cache operand.
-pub const FORMAT_VERSION: u16 = 2;
+/// Version 2: `CALL` has an inline-cache operand. Version 3: a list of
+/// source files, each function names its file; `FOR_IN_*` instructions.
+pub const FORMAT_VERSION: u16 = 3;
 const HEADER_SIZE: usize = 4 + 2 + 2 + 4 + 8;
 
 /// Why a file could not be decoded.
@@ -41,7 +42,10 @@ pub fn checksum(bytes: &[u8]) -> u64 {
 /// Serializes a module into `.tvmc` bytes.
 pub fn encode(module: &Module) -> Vec<u8> {
     let mut w = Writer::default();
-    w.string(&module.source_name);
+    w.u32(module.sources.len() as u32);
+    for s in &module.sources {
+        w.string(s);
+    }
     w.u32(module.globals.len() as u32);
     for g in &module.globals {
         w.string(g);
@@ -69,6 +73,7 @@ fn write_function(w: &mut Writer, f: &FunctionProto) {
     w.u32(f.upvalue_count);
     w.u32(f.cache_count);
     w.u32(f.line);
+    w.u32(f.source);
     w.u32(f.code.len() as u32);
     w.bytes.extend_from_slice(&f.code);
     w.u32(f.lines.len() as u32);
@@ -159,7 +164,11 @@ pub fn decode(bytes: &[u8]) -> Result<Module, FormatError> {
 /// so that it explores the decoder rather than the checksum).
 pub fn decode_payload(payload: &[u8]) -> Result<Module, FormatError> {
     let mut r = Reader { bytes: payload, at: 0 };
-    let source_name = r.string()?;
+    let source_count = r.count(4)?;
+    let mut sources = Vec::with_capacity(source_count);
+    for _ in 0..source_count {
+        sources.push(r.string()?);
+    }
     let global_count = r.count(4)?;
     let mut globals = Vec::with_capacity(global_count);
     for _ in 0..global_count {
@@ -173,7 +182,7 @@ pub fn decode_payload(payload: &[u8]) -> Result<Module, FormatError> {
     if r.at != payload.len() {
         return Err(FormatError(format!("{} unexpected bytes after the last function", payload.len() - r.at)));
     }
-    Ok(Module { source_name, globals, functions })
+    Ok(Module { sources, globals, functions })
 }
 
 fn read_function(r: &mut Reader) -> Result<FunctionProto, FormatError> {
@@ -184,6 +193,7 @@ fn read_function(r: &mut Reader) -> Result<FunctionProto, FormatError> {
     let upvalue_count = r.u32()?;
     let cache_count = r.u32()?;
     let line = r.u32()?;
+    let source = r.u32()?;
     let code_len = r.count(1)?;
     let code = r.take(code_len)?.to_vec();
     let line_count = r.count(8)?;
@@ -220,6 +230,7 @@ fn read_function(r: &mut Reader) -> Result<FunctionProto, FormatError> {
         upvalue_count,
         cache_count,
         line,
+        source,
         code,
         lines,
         constants,
@@ -302,7 +313,7 @@ mod tests {
     #[test]
     fn nan_constants_decode_as_the_one_quiet_nan() {
         let module = Module {
-            source_name: "n.tvm".into(),
+            sources: vec!["n.tvm".into()],
             globals: vec![],
             functions: vec![FunctionProto {
                 name: "script".into(),
@@ -312,6 +323,7 @@ mod tests {
                 upvalue_count: 0,
                 cache_count: 0,
                 line: 1,
+                source: 0,
                 code: vec![1, 34],
                 lines: vec![(0, 1)],
                 constants: vec![Constant::Number(f64::from_bits(0xfffc_0000_0000_1000)), Constant::Number(-0.5)],

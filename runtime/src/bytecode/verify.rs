@@ -78,6 +78,9 @@ pub fn verify_module(module: &Module) -> Result<Verified, VerifyError> {
     if module.functions.is_empty() {
         return Err(VerifyError("module has no functions".into()));
     }
+    if module.sources.is_empty() {
+        return Err(VerifyError("module names no source file".into()));
+    }
     if module.globals.len() as u64 >= MAX_COUNT as u64 {
         return Err(VerifyError("too many globals".into()));
     }
@@ -142,6 +145,12 @@ impl FunctionVerifier<'_> {
         let f = self.function;
         if self.index != 0 && f.kind == FunctionKind::Script {
             return Err("only function 0 may be a script".into());
+        }
+        if f.kind == FunctionKind::FileScript && (self.index == 0 || f.arity != 0 || f.upvalue_count != 0) {
+            return Err("an imported file's script takes no arguments or upvalues".into());
+        }
+        if f.source as usize >= self.module.sources.len() {
+            return Err(format!("source file {} out of range", f.source));
         }
         if f.upvalue_count >= MAX_COUNT || f.cache_count >= MAX_COUNT {
             return Err("count out of range".into());
@@ -434,6 +443,7 @@ mod tests {
             upvalue_count: 0,
             cache_count: 0,
             line: 1,
+            source: 0,
             code,
             lines: vec![(0, 1)],
             constants,
@@ -446,7 +456,7 @@ mod tests {
     }
 
     fn module(functions: Vec<FunctionProto>) -> Module {
-        Module { source_name: "t.tvm".into(), globals: vec!["g".into()], functions }
+        Module { sources: vec!["t.tvm".into()], globals: vec!["g".into()], functions }
     }
 
     fn code(parts: &[&[u8]]) -> Vec<u8> {

@@ -15,8 +15,8 @@
 use super::lower::{dwarf_reg, LoweredFunction, Unwind};
 use crate::bytecode::module::{FunctionKind, FunctionProto};
 use gimli::write::{
-    Address, AttributeValue, CallFrameInstruction, CommonInformationEntry, DwarfUnit, Expression, FileId,
-    FrameDescriptionEntry, FrameTable, LineProgram, LineString, UnitEntryId,
+    Address, AttributeValue, CallFrameInstruction, CommonInformationEntry, Dwarf, Expression, FileId,
+    FrameDescriptionEntry, FrameTable, LineProgram, LineString, Unit, UnitEntryId,
 };
 use gimli::{constants, Encoding, Format, LineEncoding, Register};
 
@@ -30,12 +30,6 @@ pub struct DebugFunction<'a> {
     /// Where its code starts.
     pub start: Address,
     pub len: u64,
-}
-
-/// The DWARF of one source file's functions, ready to be written.
-pub struct DebugUnit {
-    pub dwarf: DwarfUnit,
-    pub frames: FrameTable,
 }
 
 /// `text` as a DWARF string or ELF symbol name: both end at a NUL byte, so
@@ -52,14 +46,51 @@ pub fn offset(address: Address, offset: u64) -> Address {
     }
 }
 
-/// Describes `functions` of the source file `path` (directory and file
-/// name); the unit covers `len` bytes from `start`.
-pub fn debug_unit(path: &std::path::Path, start: Address, len: u64, functions: &[DebugFunction]) -> DebugUnit {
+/// One source file's compiled functions, for its compile unit: their code
+/// lies in `len` bytes from `start`.
+pub struct DebugFile<'a> {
+    pub path: &'a std::path::Path,
+    pub start: Address,
+    pub len: u64,
+    pub functions: Vec<DebugFunction<'a>>,
+}
+
+/// The DWARF of a program's files (a compile unit each) and the call frame
+/// information of all their functions, ready to be written.
+pub struct DebugUnits {
+    pub dwarf: Dwarf,
+    pub frames: FrameTable,
+}
+
+/// Describes the functions of `files`, a compile unit per file.
+pub fn debug_units(files: &[DebugFile]) -> DebugUnits {
+    let encoding = Encoding { format: Format::Dwarf32, version: 4, address_size: 8 };
+    let mut dwarf = Dwarf::new();
+    let mut frames = FrameTable::default();
+    let cie = frames.add_cie(cie(encoding));
+    for file in files {
+        let unit = compile_unit(encoding, file.path, file.start, file.len);
+        let id = dwarf.units.add(unit);
+        let unit = dwarf.units.get_mut(id);
+        let root = unit.root();
+        let value_type = value_type(unit, root);
+        let dir = unit.line_program.default_directory();
+        let name = file.path.file_name().map(|f| f.to_string_lossy().into_owned()).unwrap_or_default();
+        let file_id = unit.line_program.add_file(LineString::String(dwarf_string(&name)), dir, None);
+        for function in &file.functions {
+            describe_function(unit, root, file_id, value_type, function);
+            line_rows(unit, file_id, function);
+            frames.add_fde(cie, fde(function));
+        }
+    }
+    DebugUnits { dwarf, frames }
+}
+
+/// The compile unit of source file `path`, covering `len` bytes from `start`.
+fn compile_unit(encoding: Encoding, path: &std::path::Path, start: Address, len: u64) -> Unit {
     let directory = path.parent().map(|p| p.display().to_string()).unwrap_or_default();
     let file_name = path.file_name().map(|f| f.to_string_lossy().into_owned()).unwrap_or_default();
-    let encoding = Encoding { format: Format::Dwarf32, version: 4, address_size: 8 };
-    let mut dwarf = DwarfUnit::new(encoding);
-    dwarf.unit.line_program = LineProgram::new(
+    let line_program = LineProgram::new(
         encoding,
         LineEncoding::default(),
         LineString::String(dwarf_string(&directory)),
@@ -67,53 +98,43 @@ pub fn debug_unit(path: &std::path::Path, start: Address, len: u64, functions: &
         LineString::String(dwarf_string(&file_name)),
         None,
     );
-    let dir = dwarf.unit.line_program.default_directory();
-    let file = dwarf.unit.line_program.add_file(LineString::String(dwarf_string(&file_name)), dir, None);
-    let root = dwarf.unit.root();
-    let unit = dwarf.unit.get_mut(root);
+    let mut unit = Unit::new(encoding, line_program);
+    let root = unit.root();
+    let entry = unit.get_mut(root);
     let producer = format!("tinyvm {}", env!("CARGO_PKG_VERSION"));
-    unit.set(constants::DW_AT_producer, AttributeValue::String(producer.into_bytes()));
-    unit.set(constants::DW_AT_language, AttributeValue::Language(constants::DW_LANG_C99));
-    unit.set(constants::DW_AT_name, AttributeValue::String(dwarf_string(&file_name)));
-    unit.set(constants::DW_AT_comp_dir, AttributeValue::String(dwarf_string(&directory)));
-    unit.set(constants::DW_AT_low_pc, AttributeValue::Address(start));
-    unit.set(constants::DW_AT_high_pc, AttributeValue::Udata(len));
-    let value_type = value_type(&mut dwarf, root);
-
-    let mut frames = FrameTable::default();
-    let cie = frames.add_cie(cie(encoding));
-    for function in functions {
-        describe_function(&mut dwarf, root, file, value_type, function);
-        line_rows(&mut dwarf, file, function);
-        frames.add_fde(cie, fde(function));
-    }
-    DebugUnit { dwarf, frames }
+    entry.set(constants::DW_AT_producer, AttributeValue::String(producer.into_bytes()));
+    entry.set(constants::DW_AT_language, AttributeValue::Language(constants::DW_LANG_C99));
+    entry.set(constants::DW_AT_name, AttributeValue::String(dwarf_string(&file_name)));
+    entry.set(constants::DW_AT_comp_dir, AttributeValue::String(dwarf_string(&directory)));
+    entry.set(constants::DW_AT_low_pc, AttributeValue::Address(start));
+    entry.set(constants::DW_AT_high_pc, AttributeValue::Udata(len));
+    unit
 }
 
 /// `typedef unsigned long tinyvm_value;`
-fn value_type(dwarf: &mut DwarfUnit, root: UnitEntryId) -> UnitEntryId {
-    let base = dwarf.unit.add(root, constants::DW_TAG_base_type);
-    let entry = dwarf.unit.get_mut(base);
+fn value_type(unit: &mut Unit, root: UnitEntryId) -> UnitEntryId {
+    let base = unit.add(root, constants::DW_TAG_base_type);
+    let entry = unit.get_mut(base);
     entry.set(constants::DW_AT_name, AttributeValue::String(b"unsigned long".to_vec()));
     entry.set(constants::DW_AT_encoding, AttributeValue::Encoding(constants::DW_ATE_unsigned));
     entry.set(constants::DW_AT_byte_size, AttributeValue::Data1(8));
-    let typedef = dwarf.unit.add(root, constants::DW_TAG_typedef);
-    let entry = dwarf.unit.get_mut(typedef);
+    let typedef = unit.add(root, constants::DW_TAG_typedef);
+    let entry = unit.get_mut(typedef);
     entry.set(constants::DW_AT_name, AttributeValue::String(VALUE_TYPE.as_bytes().to_vec()));
     entry.set(constants::DW_AT_type, AttributeValue::UnitRef(base));
     typedef
 }
 
 fn describe_function(
-    dwarf: &mut DwarfUnit,
+    unit: &mut Unit,
     root: UnitEntryId,
     file: FileId,
     value_type: UnitEntryId,
     function: &DebugFunction,
 ) {
     let (proto, lowered) = (function.proto, function.lowered);
-    let sub = dwarf.unit.add(root, constants::DW_TAG_subprogram);
-    let entry = dwarf.unit.get_mut(sub);
+    let sub = unit.add(root, constants::DW_TAG_subprogram);
+    let entry = unit.get_mut(sub);
     entry.set(constants::DW_AT_name, AttributeValue::String(dwarf_string(&proto.name)));
     entry.set(constants::DW_AT_decl_file, AttributeValue::FileIndex(Some(file)));
     entry.set(constants::DW_AT_decl_line, AttributeValue::Udata(proto.line.max(1) as u64));
@@ -131,7 +152,7 @@ fn describe_function(
         lowered.lines.get(next).map(|&(n, _)| n as u64).unwrap_or(function.len)
     };
     if proto.kind == FunctionKind::Method || proto.kind == FunctionKind::Initializer {
-        variable(dwarf, sub, value_type, "this", 0, true);
+        variable(unit, sub, value_type, "this", 0, true);
     }
     // Lox scopes nest, so a later local's range lies inside the ranges of
     // the locals still in scope: each gets a block inside theirs.
@@ -140,7 +161,7 @@ fn describe_function(
     let mut open: Vec<(u32, UnitEntryId)> = Vec::new();
     for local in locals {
         if local.is_parameter {
-            variable(dwarf, sub, value_type, &local.name, local.slot, true);
+            variable(unit, sub, value_type, &local.name, local.slot, true);
             continue;
         }
         while open.last().is_some_and(|&(end, _)| local.start >= end || local.end > end) {
@@ -148,27 +169,20 @@ fn describe_function(
         }
         let parent = open.last().map(|&(_, block)| block).unwrap_or(sub);
         let (start, end) = (native_of(local.start), native_of(local.end));
-        let block = dwarf.unit.add(parent, constants::DW_TAG_lexical_block);
-        let entry = dwarf.unit.get_mut(block);
+        let block = unit.add(parent, constants::DW_TAG_lexical_block);
+        let entry = unit.get_mut(block);
         entry.set(constants::DW_AT_low_pc, AttributeValue::Address(offset(function.start, start)));
         entry.set(constants::DW_AT_high_pc, AttributeValue::Udata(end.max(start) - start));
-        variable(dwarf, block, value_type, &local.name, local.slot, false);
+        variable(unit, block, value_type, &local.name, local.slot, false);
         open.push((local.end, block));
     }
 }
 
 /// A parameter or local at `r14 + 8 * slot`.
-fn variable(
-    dwarf: &mut DwarfUnit,
-    parent: UnitEntryId,
-    value_type: UnitEntryId,
-    name: &str,
-    slot: u32,
-    parameter: bool,
-) {
+fn variable(unit: &mut Unit, parent: UnitEntryId, value_type: UnitEntryId, name: &str, slot: u32, parameter: bool) {
     let tag = if parameter { constants::DW_TAG_formal_parameter } else { constants::DW_TAG_variable };
-    let var = dwarf.unit.add(parent, tag);
-    let entry = dwarf.unit.get_mut(var);
+    let var = unit.add(parent, tag);
+    let entry = unit.get_mut(var);
     entry.set(constants::DW_AT_name, AttributeValue::String(dwarf_string(name)));
     entry.set(constants::DW_AT_type, AttributeValue::UnitRef(value_type));
     let mut location = Expression::new();
@@ -179,9 +193,9 @@ fn variable(
 /// Line rows: the declaration line for the prologue, then a row wherever
 /// the source line changes; slow paths get non-statement rows (lines for
 /// backtraces, but no breakpoint locations).
-fn line_rows(dwarf: &mut DwarfUnit, file: FileId, function: &DebugFunction) {
+fn line_rows(unit: &mut Unit, file: FileId, function: &DebugFunction) {
     let (proto, lowered) = (function.proto, function.lowered);
-    let program = &mut dwarf.unit.line_program;
+    let program = &mut unit.line_program;
     program.begin_sequence(Some(function.start));
     let emit = |program: &mut LineProgram, at: u32, line: u32, statement: bool, prologue_end: bool| {
         let row = program.row();

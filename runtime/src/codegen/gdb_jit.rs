@@ -6,7 +6,7 @@
 //! functions and lines. Entries are removed when the code is freed.
 //! Only used under the VM lock.
 
-use super::debuginfo::{debug_unit, DebugFunction};
+use super::debuginfo::{debug_units, DebugFile, DebugFunction};
 use super::lower::LoweredFunction;
 use crate::bytecode::module::FunctionProto;
 use gimli::write::{Address, EndianVec, Sections};
@@ -64,7 +64,8 @@ fn image(proto: &FunctionProto, lowered: &LoweredFunction, code: *const u8, sour
     let len = lowered.code.len() as u64;
     let start = Address::Constant(code as u64);
     let function = DebugFunction { proto, lowered, start, len };
-    let mut unit = debug_unit(std::path::Path::new(source), start, len, &[function]);
+    let file = DebugFile { path: std::path::Path::new(source), start, len, functions: vec![function] };
+    let mut unit = debug_units(&[file]);
     let mut sections = Sections::new(EndianVec::new(LittleEndian));
     unit.dwarf.write(&mut sections).ok()?;
     unit.frames.write_debug_frame(&mut sections.debug_frame).ok()?;

@@ -62,6 +62,8 @@ helpers! {
     MonitorEnter => tvm_rt_monitor_enter,
     MonitorExit => tvm_rt_monitor_exit,
     Safepoint => tvm_rt_safepoint,
+    ForInStart => tvm_rt_for_in_start,
+    ForInNext => tvm_rt_for_in_next,
 }
 
 fn status(result: Result<(), Trap>) -> u64 {
@@ -310,5 +312,21 @@ pub extern "sysv64" fn tvm_rt_safepoint(vm: *mut Vm, th: *mut Thread) -> u64 {
     with(vm, th, |vm, th| {
         crate::sync::safepoint::park(vm, th);
         0
+    })
+}
+
+#[no_mangle]
+pub extern "sysv64" fn tvm_rt_for_in_start(vm: *mut Vm, th: *mut Thread, base: *mut Value, slot: u32) -> u64 {
+    with(vm, th, |_, th| status(crate::vm::iteration::start(th, base, slot)))
+}
+
+/// Returns 0 with the next element pushed, 2 with nil pushed when the
+/// iteration is over (the caller jumps), 1 on a runtime error.
+#[no_mangle]
+pub extern "sysv64" fn tvm_rt_for_in_next(vm: *mut Vm, th: *mut Thread, base: *mut Value, slot: u32) -> u64 {
+    with(vm, th, |vm, th| match crate::vm::iteration::next(vm, th, base, slot) {
+        Ok(true) => 0,
+        Ok(false) => 2,
+        Err(Trap) => 1,
     })
 }

@@ -114,7 +114,7 @@ pub fn compile(_vm: &mut Vm, _th: &mut Thread, function: *mut ObjFunction) {
         f.osr_entries = lowered.osr_entries.iter().map(|&(header, at)| (header, code.entry.add(at as usize))).collect();
     }
     CODE_BYTES.fetch_add(code.code_len as u64, Ordering::Relaxed);
-    let gdb = super::gdb_jit::register(&f.proto, &lowered, code.entry, &f.module.source_name);
+    let gdb = super::gdb_jit::register(&f.proto, &lowered, code.entry, f.source_name());
     f.machine_code = Some(Box::new(JitCode { _code: code, _gdb: gdb }));
     f.tier_state = TIER_COMPILED;
     COMPILED.fetch_add(1, Ordering::Relaxed);

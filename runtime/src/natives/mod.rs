@@ -63,3 +63,9 @@ pub fn define_all(vm: &mut Vm, th: &mut Thread) -> Result<(), Trap> {
     }
     Ok(())
 }
+
+/// The names of all natives (the compiler counts them as defined globals
+/// for its warnings).
+pub fn names() -> impl Iterator<Item = &'static str> {
+    NATIVES.iter().map(|n| n.0)
+}

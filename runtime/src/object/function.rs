@@ -151,7 +151,8 @@ pub trait CompiledCode: Send {}
 
 /// Where a loaded function came from (shared by the functions of one module).
 pub struct ModuleInfo {
-    pub source_name: String,
+    /// The module's source files (`FunctionProto::source` indexes them).
+    pub sources: Vec<String>,
     /// Identifies the module among those loaded into this process.
     pub id: u32,
 }
@@ -196,6 +197,11 @@ impl ObjFunction {
     /// The bytecode offset of an instruction pointer into this function's code.
     pub fn offset_of(&self, ip: *const u8) -> usize {
         ip as usize - self.code as usize
+    }
+
+    /// The name of the file the function is in.
+    pub fn source_name(&self) -> &str {
+        self.module.sources.get(self.proto.source as usize).map(String::as_str).unwrap_or("")
     }
 
     pub fn line_at(&self, offset: usize) -> u32 {

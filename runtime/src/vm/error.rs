@@ -25,6 +25,10 @@ pub struct TraceLine {
     pub line: u32,
     /// Function name as clox prints it; `None` for a script.
     pub function: Option<String>,
+    /// The name as the program names it (`Counter.bump`, `fib`, `script`).
+    pub qualified: String,
+    /// The source file the function is in.
+    pub file: String,
 }
 
 impl std::fmt::Display for TraceLine {
@@ -46,10 +50,14 @@ pub fn capture_trace(th: &Thread) -> Vec<TraceLine> {
             let function = unsafe { &*(*frame.closure).function };
             let line = function.line_at((frame.pc as usize).saturating_sub(1));
             let name = match function.kind {
-                FunctionKind::Script => None,
+                FunctionKind::Script | FunctionKind::FileScript => None,
                 _ => Some(function.proto.short_name.clone()),
             };
-            TraceLine { line, function: name }
+            let qualified = match function.kind {
+                FunctionKind::Script | FunctionKind::FileScript => "script".to_string(),
+                _ => function.proto.name.clone(),
+            };
+            TraceLine { line, function: name, qualified, file: function.source_name().to_string() }
         })
         .collect()
 }
@@ -79,30 +87,67 @@ pub enum ErrorFormat {
 const TRACE_HEAD: usize = 32;
 const TRACE_TAIL: usize = 8;
 
-/// Appends trace lines; the human format elides the middle of very deep stacks.
-pub fn write_trace(text: &mut String, trace: &[TraceLine], format: ErrorFormat) {
-    let elide = format == ErrorFormat::Human && trace.len() > TRACE_HEAD + TRACE_TAIL + 1;
-    for (i, line) in trace.iter().enumerate() {
-        if elide && i == TRACE_HEAD {
-            text.push_str(&format!("... {} more frames ...\n", trace.len() - TRACE_HEAD - TRACE_TAIL));
-        }
-        if elide && i >= TRACE_HEAD && i < trace.len() - TRACE_TAIL {
-            continue;
-        }
+/// Appends the trace lines of the short format: clox's, every frame.
+pub fn write_trace(text: &mut String, trace: &[TraceLine]) {
+    for line in trace {
         text.push_str(&line.to_string());
         text.push('\n');
     }
 }
 
-/// Writes a runtime error report: the message and the trace lines. Spawned
-/// threads add a line that names the thread.
+/// Writes a runtime error report to stderr. Short format: the message,
+/// clox's trace lines and, for a spawned thread, `in <thread N>`. Human
+/// format: `error: MESSAGE`, `--> file:line`, the source line when the
+/// file can be read, the frames as the program names them with their file
+/// and line (the middle of a very deep stack shortened, saying how many
+/// frames it leaves out) and `note: in thread N` for a spawned thread.
 pub fn report(error: &RuntimeError, thread_id: u64, format: ErrorFormat) {
     let mut text = String::new();
-    text.push_str(&error.message);
-    text.push('\n');
-    write_trace(&mut text, &error.trace, format);
-    if thread_id != 1 {
-        text.push_str(&format!("in <thread {}>\n", thread_id));
+    match format {
+        ErrorFormat::Short => {
+            text.push_str(&error.message);
+            text.push('\n');
+            write_trace(&mut text, &error.trace);
+            if thread_id != 1 {
+                text.push_str(&format!("in <thread {}>\n", thread_id));
+            }
+        }
+        ErrorFormat::Human => human_report(&mut text, error, thread_id),
     }
     crate::output::write_stderr(text.as_bytes());
+}
+
+fn human_report(text: &mut String, error: &RuntimeError, thread_id: u64) {
+    use std::fmt::Write;
+    let _ = writeln!(text, "error: {}", error.message);
+    if let Some(top) = error.trace.first() {
+        let _ = writeln!(text, "  --> {}:{}", top.file, top.line);
+        if let Some(source) = source_line(&top.file, top.line) {
+            let width = top.line.to_string().len();
+            let _ = writeln!(text, "{:width$} |", "");
+            let _ = writeln!(text, "{} | {}", top.line, source);
+            let _ = writeln!(text, "{:width$} |", "");
+        }
+    }
+    let elide = error.trace.len() > TRACE_HEAD + TRACE_TAIL + 1;
+    for (i, frame) in error.trace.iter().enumerate() {
+        if elide && i == TRACE_HEAD {
+            let _ = writeln!(text, "    ... {} more frames ...", error.trace.len() - TRACE_HEAD - TRACE_TAIL);
+        }
+        if elide && i >= TRACE_HEAD && i < error.trace.len() - TRACE_TAIL {
+            continue;
+        }
+        let _ = writeln!(text, "    at {} ({}:{})", frame.qualified, frame.file, frame.line);
+    }
+    if thread_id != 1 {
+        let _ = writeln!(text, "note: in thread {}", thread_id);
+    }
+}
+
+/// Line `line` of file `path`, when it can be read (a program whose
+/// source moved or was deleted reports without it).
+fn source_line(path: &str, line: u32) -> Option<String> {
+    let bytes = std::fs::read(path).ok()?;
+    let text = bytes.split(|&b| b == b'\n').nth(line.checked_sub(1)? as usize)?;
+    Some(String::from_utf8_lossy(text).trim_end_matches('\r').to_string())
 }

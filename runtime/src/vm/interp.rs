@@ -439,6 +439,22 @@ pub fn run(vm: &mut Vm, th: &mut Thread) -> Result<(), Trap> {
                     operators::set_index(vm, th)?;
                     sp = th.sp;
                 }
+                Op::ForInStart => {
+                    let slot = read_u32!();
+                    save!();
+                    super::iteration::start(th, base, slot)?;
+                    sp = th.sp;
+                }
+                Op::ForInNext => {
+                    let slot = read_u32!();
+                    let offset = read_u32!() as i32;
+                    save!();
+                    let more = super::iteration::next(vm, th, base, slot)?;
+                    sp = th.sp;
+                    if !more {
+                        ip = ip.offset(offset as isize);
+                    }
+                }
                 Op::Spawn => {
                     let argc = read_u8!() as usize;
                     save!();

@@ -55,7 +55,7 @@ pub fn load_with_natives(
     }
     let id = vm.modules_loaded;
     vm.modules_loaded += 1;
-    let info = Arc::new(ModuleInfo { source_name: module.source_name.clone(), id });
+    let info = Arc::new(ModuleInfo { sources: module.sources.clone(), id });
     let roots_mark = vm.temp_roots.len();
     let script = make_functions(vm, th, module, &verified.max_stack, (natives, fast_entry_offset), info);
     vm.temp_roots.truncate(roots_mark);

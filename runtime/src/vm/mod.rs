@@ -11,6 +11,7 @@ pub mod error;
 pub mod frame;
 pub mod globals;
 pub mod interp;
+pub mod iteration;
 pub mod loader;
 pub mod messages;
 pub mod operators;

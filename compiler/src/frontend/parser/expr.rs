@@ -119,14 +119,20 @@ impl Parser<'_> {
                 self.expr(ExprKind::Unary(op, Box::new(operand)))
             }
             Number => {
-                let n = self.previous.text.parse::<f64>().unwrap_or(0.0);
+                let n = super::literal::number(&self.previous.text);
                 self.expr(ExprKind::Number(n))
             }
             String => {
-                // The bytes between the quotes, as they are in the source.
+                // The bytes between the quotes, escapes decoded.
                 let (start, end) = (self.previous.start, self.previous.end);
-                let inner = self.lexer.slice((start + 1).min(end), end.saturating_sub(1).max(start)).to_vec();
-                self.expr(ExprKind::Str(inner))
+                let inner = self.lexer.slice((start + 1).min(end), end.saturating_sub(1).max(start));
+                match super::literal::string_bytes(inner) {
+                    Ok(bytes) => self.expr(ExprKind::Str(bytes)),
+                    Err(_) => {
+                        self.error("Invalid escape sequence.");
+                        self.expr(ExprKind::Nil)
+                    }
+                }
             }
             False => self.expr(ExprKind::False),
             True => self.expr(ExprKind::True),
@@ -182,7 +188,8 @@ impl Parser<'_> {
     }
 
     fn named_variable(&mut self, name: &str, can_assign: bool) -> Expr {
-        let target = self.resolve(name);
+        let assigning = can_assign && self.check(TokenKind::Equal);
+        let target = if assigning { self.resolve_write(name) } else { self.resolve(name) };
         if can_assign && self.matches(TokenKind::Equal) {
             let value = self.expression();
             return self.expr(ExprKind::Assign(target, Box::new(value)));

@@ -8,30 +8,38 @@
 //! `scope.rs` resolves names.
 
 mod expr;
+pub mod lints;
+mod literal;
+mod loops;
 mod scope;
 mod stmt;
 
-use super::ast::{FunctionKind, Program};
+use super::ast::{FunctionDecl, FunctionKind};
 use super::diagnostic::{At, Diagnostic};
 use super::lexer::Lexer;
 use super::token::{Token, TokenKind};
 use scope::{ClassScope, FunctionScope};
 
-/// Parses a whole program. Returns every error found on failure.
-pub fn parse(source: &[u8]) -> Result<Program, Vec<Diagnostic>> {
+/// Parses one source file into its top-level function (`kind` is `Script`
+/// for the main file, `FileScript` for an imported one) and what it found
+/// for warnings. Returns every error found on failure.
+pub fn parse(source: &[u8], kind: FunctionKind) -> Result<(FunctionDecl, lints::Findings), Vec<Diagnostic>> {
     let mut parser = Parser::new(source);
     parser.advance();
-    parser.functions.push(FunctionScope::new(FunctionKind::Script, "script".into()));
+    parser.functions.push(FunctionScope::new(kind, "script".into()));
     let mut body = Vec::new();
+    let mut exited = false;
     while !parser.matches(TokenKind::Eof) {
+        parser.note_unreachable(&mut exited);
         if let Some(stmt) = parser.declaration() {
+            exited |= stmt.leaves();
             body.push(stmt);
         }
     }
     let end_line = parser.previous.line;
     let script = parser.finish_function(body, Vec::new(), 1, end_line);
     if parser.diagnostics.is_empty() {
-        Ok(Program { script })
+        Ok((script, parser.lints))
     } else {
         Err(parser.diagnostics)
     }
@@ -54,6 +62,7 @@ pub(crate) struct Parser<'a> {
     diagnostics: Vec<Diagnostic>,
     functions: Vec<FunctionScope>,
     classes: Vec<ClassScope>,
+    lints: lints::Findings,
 }
 
 impl<'a> Parser<'a> {
@@ -69,6 +78,7 @@ impl<'a> Parser<'a> {
             diagnostics: Vec::new(),
             functions: Vec::new(),
             classes: Vec::new(),
+            lints: lints::Findings::default(),
         }
     }
 
@@ -116,6 +126,7 @@ impl<'a> Parser<'a> {
             line: token.line,
             at,
             span: token.start..token.end,
+            file: 0,
         });
     }
 
@@ -178,7 +189,7 @@ mod tests {
     use super::*;
 
     fn errors(src: &str) -> Vec<String> {
-        parse(src.as_bytes()).err().unwrap_or_default().iter().map(|d| d.short()).collect()
+        parse(src.as_bytes(), FunctionKind::Script).err().unwrap_or_default().iter().map(|d| d.short()).collect()
     }
 
     #[test]
@@ -206,6 +217,6 @@ mod tests {
             src.push_str(&format!("var v{} = {};\n", i, i));
         }
         src.push_str("}\n");
-        assert!(parse(src.as_bytes()).is_ok());
+        assert!(parse(src.as_bytes(), FunctionKind::Script).is_ok());
     }
 }

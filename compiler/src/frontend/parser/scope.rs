@@ -1,5 +1,6 @@
 //! Name resolution during parsing: locals, scopes, upvalues (clox's rules).
 
+use super::lints::Declared;
 use super::Parser;
 use crate::frontend::ast::{FunctionDecl, FunctionKind, ScopeEnd, Stmt, VarRef, VarTarget};
 use crate::frontend::token::TokenKind;
@@ -10,6 +11,10 @@ pub(super) struct Local {
     /// Scope depth, or -1 while its initializer is being parsed.
     depth: i32,
     captured: bool,
+    /// Read somewhere (for the unused-variable warning).
+    read: bool,
+    /// Where the program declared it (None: nothing to warn about).
+    declared: Option<Declared>,
 }
 
 pub(super) struct FunctionScope {
@@ -23,7 +28,18 @@ pub(super) struct FunctionScope {
     pub depth: i32,
     /// Hidden slots of the `lock` statements around the current point.
     pub locks: Vec<u32>,
+    /// The loops around the current point, innermost last.
+    pub loops: Vec<LoopContext>,
     pub line: u32,
+}
+
+/// A loop whose body is being parsed: `break` and `continue` leave it.
+#[derive(Copy, Clone, Debug)]
+pub(super) struct LoopContext {
+    /// Locals deeper than this are the loop's own (popped on leaving it).
+    pub depth: i32,
+    /// The enclosing `lock`s outside the loop (the rest are left on leaving).
+    pub locks: usize,
 }
 
 pub(super) struct ClassScope {
@@ -33,15 +49,16 @@ pub(super) struct ClassScope {
 
 impl FunctionScope {
     pub fn new(kind: FunctionKind, name: String) -> FunctionScope {
-        let slot0 = if kind == FunctionKind::Function { "" } else { "this" };
+        let slot0 = if matches!(kind, FunctionKind::Function | FunctionKind::FileScript) { "" } else { "this" };
         FunctionScope {
             kind,
             name,
-            locals: vec![Local { name: slot0.to_string(), depth: 0, captured: false }],
+            locals: vec![Local { name: slot0.to_string(), depth: 0, captured: false, read: true, declared: None }],
             by_name: HashMap::from([(slot0.to_string(), vec![0])]),
             upvalues: Vec::new(),
             depth: 0,
             locks: Vec::new(),
+            loops: Vec::new(),
             line: 0,
         }
     }
@@ -58,23 +75,51 @@ impl Parser<'_> {
         let scope = self.scope();
         scope.depth -= 1;
         let mut pops = Vec::new();
+        let mut unread = Vec::new();
         while scope.locals.last().is_some_and(|l| l.depth > scope.depth) {
             let local = scope.locals.pop().expect("checked above");
             if let Some(slots) = scope.by_name.get_mut(&local.name) {
                 slots.pop();
             }
             pops.push(local.captured);
+            if let (false, Some(declared)) = (local.read, local.declared) {
+                unread.push((local.name, declared));
+            }
+        }
+        for (name, declared) in unread.into_iter().rev() {
+            self.unused_local(&name, declared);
         }
         ScopeEnd { pops, line }
     }
 
-    /// Adds a local for `name` (uninitialized) and returns its slot.
+    /// What leaving the loop `context` undoes from here: the locks entered
+    /// and the locals declared since it began, innermost first.
+    pub(super) fn exit_to(&mut self, context: LoopContext) -> crate::frontend::ast::LoopExit {
+        let scope = self.scope();
+        let locks = scope.locks[context.locks..].iter().rev().copied().collect();
+        let pops = scope.locals.iter().rev().take_while(|l| l.depth > context.depth).map(|l| l.captured).collect();
+        crate::frontend::ast::LoopExit { locks, pops }
+    }
+
+    /// Adds a local for `name` (uninitialized) and returns its slot. A
+    /// hidden local (its name starts with a space) is never warned about.
     pub(super) fn add_local(&mut self, name: String) -> u32 {
+        let declared = (!name.starts_with(' '))
+            .then_some(Declared { line: self.previous.line, span: self.previous.start..self.previous.end });
         let scope = self.scope();
         let slot = scope.locals.len() as u32;
         scope.by_name.entry(name.clone()).or_default().push(slot);
-        scope.locals.push(Local { name, depth: -1, captured: false });
+        scope.locals.push(Local { name, depth: -1, captured: false, read: false, declared });
         slot
+    }
+
+    /// Marks local `slot` of the current function as read (parameters,
+    /// which are never warned about, and locals read in ways the parser
+    /// does not see as a name).
+    pub(super) fn mark_read(&mut self, slot: u32) {
+        if let Some(local) = self.scope().locals.get_mut(slot as usize) {
+            local.read = true;
+        }
     }
 
     /// Declares the identifier just consumed in the current scope.
@@ -107,7 +152,11 @@ impl Parser<'_> {
     pub(super) fn declare_consumed(&mut self) -> VarTarget {
         match self.declare_variable() {
             Some(slot) => VarTarget::Local(slot),
-            None => VarTarget::Global(self.previous.text.clone()),
+            None => {
+                let name = self.previous.text.clone();
+                self.lints.global_definitions.insert(name.clone());
+                VarTarget::Global(name)
+            }
         }
     }
 
@@ -122,15 +171,28 @@ impl Parser<'_> {
         }
     }
 
-    /// Resolves a name used at the current point.
+    /// Resolves a name read at the current point.
     pub(super) fn resolve(&mut self, name: &str) -> VarRef {
+        self.resolve_use(name, true)
+    }
+
+    /// Resolves a name assigned at the current point (not a read).
+    pub(super) fn resolve_write(&mut self, name: &str) -> VarRef {
+        self.resolve_use(name, false)
+    }
+
+    fn resolve_use(&mut self, name: &str, read: bool) -> VarRef {
         let level = self.functions.len() - 1;
         if let Some(slot) = self.resolve_local(level, name) {
+            if read {
+                self.mark_read(slot);
+            }
             return VarRef::Local(slot);
         }
         if let Some(index) = self.resolve_upvalue(level, name) {
             return VarRef::Upvalue(index);
         }
+        self.global_use(name);
         VarRef::Global(name.to_string())
     }
 
@@ -149,7 +211,10 @@ impl Parser<'_> {
             return None;
         }
         if let Some(local) = self.resolve_local(level - 1, name) {
-            self.functions[level - 1].locals[local as usize].captured = true;
+            let captured = &mut self.functions[level - 1].locals[local as usize];
+            captured.captured = true;
+            // Captured: a closure may read it (or only write it; no warning either way).
+            captured.read = true;
             return Some(self.add_upvalue(level, local, true));
         }
         let upvalue = self.resolve_upvalue(level - 1, name)?;
@@ -174,6 +239,11 @@ impl Parser<'_> {
         end_line: u32,
     ) -> FunctionDecl {
         let scope = self.functions.pop().expect("a function scope is open");
+        for local in scope.locals.iter().filter(|l| !l.read) {
+            if let Some(declared) = local.declared.clone() {
+                self.unused_local(&local.name, declared);
+            }
+        }
         let short_name = scope.name.rsplit('.').next().unwrap_or(&scope.name).to_string();
         FunctionDecl {
             name: scope.name,

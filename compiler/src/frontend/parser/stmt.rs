@@ -27,7 +27,7 @@ impl Parser<'_> {
         Some(stmt)
     }
 
-    fn statement(&mut self) -> Stmt {
+    pub(super) fn statement(&mut self) -> Stmt {
         if !self.enter() {
             self.skip_to_end();
             self.leave();
@@ -54,6 +54,12 @@ impl Parser<'_> {
             self.while_statement()
         } else if self.matches(Lock) {
             self.lock_statement()
+        } else if self.matches(Break) {
+            self.loop_exit_statement(true)
+        } else if self.matches(Continue) {
+            self.loop_exit_statement(false)
+        } else if self.matches(Import) {
+            self.import_statement()
         } else if self.matches(LeftBrace) {
             self.begin_scope();
             let body = self.block();
@@ -64,7 +70,7 @@ impl Parser<'_> {
         }
     }
 
-    fn expression_statement(&mut self) -> Stmt {
+    pub(super) fn expression_statement(&mut self) -> Stmt {
         let value = self.expression();
         self.consume(TokenKind::Semicolon, "Expect ';' after expression.");
         Stmt::Expr(value, self.previous.line)
@@ -73,14 +79,19 @@ impl Parser<'_> {
     /// Declarations up to the closing `}`.
     fn block(&mut self) -> Vec<Stmt> {
         let mut body = Vec::new();
+        let mut exited = false;
         while !self.check(TokenKind::RightBrace) && !self.check(TokenKind::Eof) {
-            body.extend(self.declaration());
+            self.note_unreachable(&mut exited);
+            if let Some(stmt) = self.declaration() {
+                exited |= stmt.leaves();
+                body.push(stmt);
+            }
         }
         self.consume(TokenKind::RightBrace, "Expect '}' after block.");
         body
     }
 
-    fn var_declaration(&mut self) -> Stmt {
+    pub(super) fn var_declaration(&mut self) -> Stmt {
         let target = self.parse_variable("Expect variable name.");
         let name = self.previous.text.clone();
         let init = if self.matches(TokenKind::Equal) { Some(self.expression()) } else { None };
@@ -121,7 +132,10 @@ impl Parser<'_> {
                 if params.len() == MAX_ARGS {
                     self.error_at_current("Can't have more than 255 parameters.");
                 }
-                self.parse_variable("Expect parameter name.");
+                if let VarTarget::Local(slot) = self.parse_variable("Expect parameter name.") {
+                    // Parameters are part of a function's interface: never warned about.
+                    self.mark_read(slot);
+                }
                 params.push(self.previous.text.clone());
                 self.mark_initialized();
                 if !self.matches(TokenKind::Comma) {
@@ -198,44 +212,9 @@ impl Parser<'_> {
         Stmt::If { cond, then, otherwise, line }
     }
 
-    fn while_statement(&mut self) -> Stmt {
-        self.consume(TokenKind::LeftParen, "Expect '(' after 'while'.");
-        let cond = self.expression();
-        self.consume(TokenKind::RightParen, "Expect ')' after condition.");
-        let line = self.previous.line;
-        let body = Box::new(self.statement());
-        Stmt::While { cond, body, line }
-    }
-
-    fn for_statement(&mut self) -> Stmt {
-        self.begin_scope();
-        self.consume(TokenKind::LeftParen, "Expect '(' after 'for'.");
-        let line = self.previous.line;
-        let init = if self.matches(TokenKind::Semicolon) {
-            None
-        } else if self.matches(TokenKind::Var) {
-            Some(self.var_declaration())
-        } else {
-            Some(self.expression_statement())
-        };
-        let mut cond = None;
-        if !self.matches(TokenKind::Semicolon) {
-            cond = Some(self.expression());
-            self.consume(TokenKind::Semicolon, "Expect ';' after loop condition.");
-        }
-        let mut increment = None;
-        if !self.matches(TokenKind::RightParen) {
-            increment = Some(self.expression());
-            self.consume(TokenKind::RightParen, "Expect ')' after for clauses.");
-        }
-        let body = self.statement();
-        let end = self.end_scope();
-        Stmt::For(Box::new(ForLoop { init, cond, increment, body, end, line }))
-    }
-
     fn return_statement(&mut self) -> Stmt {
         let kind = self.scope().kind;
-        if kind == FunctionKind::Script {
+        if kind == FunctionKind::Script || kind == FunctionKind::FileScript {
             self.error("Can't return from top-level code.");
         }
         let locks: Vec<u32> = self.scope().locks.iter().rev().copied().collect();
@@ -248,6 +227,38 @@ impl Parser<'_> {
         let value = self.expression();
         self.consume(TokenKind::Semicolon, "Expect ';' after return value.");
         Stmt::Return { value: Some(value), locks, line: self.previous.line }
+    }
+
+    /// Warns once when a statement follows a `return`, `break` or
+    /// `continue` of the same block (`exited`), which it then clears.
+    pub(super) fn note_unreachable(&mut self, exited: &mut bool) {
+        if std::mem::take(exited) {
+            let token = self.current.clone();
+            self.warn_at(&token, "Unreachable statement.".to_string());
+        }
+    }
+
+    /// `import "path";`, only at the top level of a file.
+    fn import_statement(&mut self) -> Stmt {
+        let line = self.previous.line;
+        let at_top = self.functions.len() == 1 && self.scope().depth == 0 && self.nesting <= 1;
+        if !at_top {
+            self.error("Can only import at top level.");
+        }
+        self.consume(TokenKind::String, "Expect a file name string after 'import'.");
+        let token = self.previous.clone();
+        let path = if token.kind == TokenKind::String {
+            let inner =
+                self.lexer.slice((token.start + 1).min(token.end), token.end.saturating_sub(1).max(token.start));
+            super::literal::string_bytes(inner).unwrap_or_else(|_| {
+                self.error("Invalid escape sequence.");
+                Vec::new()
+            })
+        } else {
+            Vec::new()
+        };
+        self.consume(TokenKind::Semicolon, "Expect ';' after import.");
+        Stmt::Import { path, file: None, line, span: token.start..token.end }
     }
 
     /// `lock (object) statement`.

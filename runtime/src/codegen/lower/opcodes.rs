@@ -226,6 +226,19 @@ impl Lowerer<'_> {
             Op::Spawn => self.inline_helper(pc, d, helper_of!(Op::Spawn), &[Arg::Imm(ins.args[0] as u64)])?,
             Op::MonitorEnter => self.inline_helper(pc, d, helper_of!(Op::MonitorEnter), &[])?,
             Op::MonitorExit => self.inline_helper(pc, d, helper_of!(Op::MonitorExit), &[])?,
+            Op::ForInStart => {
+                let args = [Arg::SlotAddress(0), Arg::Imm(ins.args[0] as u64)];
+                self.inline_helper(pc, d, helper_of!(Op::ForInStart), &args)?
+            }
+            Op::ForInNext => {
+                let args = [Arg::SlotAddress(0), Arg::Imm(ins.args[0] as u64)];
+                self.call_helper(pc, d, helper_of!(Op::ForInNext), &args)?;
+                // 2: over (nil pushed): leave the loop; 1: an error.
+                let target = self.label_at(ins.jump_target());
+                self.a.cmp(eax, 2)?;
+                self.a.je(target)?;
+                self.check_status()?;
+            }
         }
         Ok(false)
     }
