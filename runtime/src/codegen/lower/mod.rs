@@ -145,6 +145,10 @@ pub(super) struct SlowPath {
     depth: u32,
     helper: Helper,
     args: Vec<Arg>,
+    /// After the helper, a `JUMP_IF_FALSE` fused into the instruction:
+    /// jumps to the label when the value the helper left in the slot is
+    /// falsey, else resumes (see `asm.rs`'s `slow_path_then_branch`).
+    branch: Option<(u32, CodeLabel)>,
 }
 
 /// An argument of a helper call after `vm` and `thread`.
@@ -446,6 +450,10 @@ impl Lowerer<'_> {
             match path.resume {
                 Some(resume) => {
                     self.check_status()?;
+                    if let Some((index, target)) = path.branch {
+                        self.a.mov(rax, asm::slot(index))?;
+                        self.jump_if_falsey(rax, rcx, target)?;
+                    }
                     self.a.jmp(resume)?;
                 }
                 None => self.a.jmp(self.exits.error)?,

@@ -462,19 +462,23 @@ impl Lowerer<'_> {
     }
 
     /// A comparison; with `branch`, also the `JUMP_IF_FALSE` after it,
-    /// branching on the flags.
+    /// branching on the flags. Numbers compare inline; anything else goes
+    /// to the row's helper (two strings, or the error), which leaves the
+    /// result in the slot, where the slow path tests it for the branch.
     fn comparison(&mut self, op: Op, pc: u32, d: u32, branch: Option<&Instruction>) -> Emit {
-        let error = self.error_path(pc, d, row_helper(op)?, vec![]);
-        self.number_operands(error, d)?;
-        // Mirrors `Comparison::holds`: ucomisd sets "above" only for
-        // ordered operands, so `>`/`<` are false and `>=`/`<=` (negated
-        // "above") true when either is NaN.
         let comparison = match op {
             Op::Greater => Comparison::Greater,
             Op::Less => Comparison::Less,
             Op::GreaterEqual => Comparison::GreaterEqual,
             _ => Comparison::LessEqual,
         };
+        let then = branch.map(|jump| (d - 2, self.label_at(jump.jump_target())));
+        let args = vec![Arg::Imm(comparison as u64)];
+        let (not_numbers, mut resume) = self.slow_path_then_branch(pc, d, row_helper(op)?, args, then);
+        self.number_operands(not_numbers, d)?;
+        // Mirrors `Comparison::holds`: ucomisd sets "above" only for
+        // ordered operands, so `>`/`<` are false and `>=`/`<=` (negated
+        // "above") true when either is NaN.
         let cond = match comparison {
             Comparison::Greater => {
                 self.a.ucomisd(xmm0, xmm1)?;
@@ -509,7 +513,7 @@ impl Lowerer<'_> {
                 Cond::BelowOrEqual => self.a.ja(target)?,
             }
         }
-        Ok(())
+        self.set(&mut resume)
     }
 
     fn arithmetic(&mut self, op: Op, pc: u32, d: u32) -> Emit {
