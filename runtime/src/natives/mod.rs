@@ -10,10 +10,12 @@
 //! `core.rs` and `io.rs` hold the first natives (a table of exact
 //! arities, `NATIVES`); each later theme has its own file and table of
 //! `Native`s: `strings.rs`, `arrays.rs`, `math.rs`, `files.rs` (files, the
-//! environment, the time).
+//! environment, the time) and `bits.rs` (the bitwise operations, which
+//! generated code may compute inline: `Intrinsic`).
 
 mod args;
 mod arrays;
+mod bits;
 mod core;
 mod files;
 mod io;
@@ -79,10 +81,23 @@ impl Native {
     pub const fn optional(name: &'static str, min: u8, max: u8, function: NativeFn) -> Native {
         Native { name, min, max, function, intrinsic: Intrinsic::None }
     }
+
+    /// A native that generated code computes inline (`Intrinsic`), taking
+    /// the intrinsic's number of arguments.
+    pub const fn intrinsic(name: &'static str, arity: u8, function: NativeFn, intrinsic: Intrinsic) -> Native {
+        Native { name, min: arity, max: arity, function, intrinsic }
+    }
 }
 
 /// The natives of each theme, after `NATIVES`.
-const THEMES: &[&[Native]] = &[strings::NATIVES, arrays::NATIVES, math::NATIVES, files::NATIVES];
+const THEMES: &[&[Native]] = &[strings::NATIVES, arrays::NATIVES, math::NATIVES, files::NATIVES, bits::NATIVES];
+
+/// The intrinsic of the native named `name` (`Intrinsic::None` for other
+/// names). The lowering asks this for the name of a called global, as a
+/// hint: generated code still checks that the callee is that native.
+pub fn intrinsic_named(name: &[u8]) -> Intrinsic {
+    bits::NATIVES.iter().find(|n| n.name.as_bytes() == name).map_or(Intrinsic::None, |n| n.intrinsic)
+}
 
 /// Defines every native as a global (`Err`: out of memory).
 pub fn define_all(vm: &mut Vm, th: &mut Thread) -> Result<(), Trap> {

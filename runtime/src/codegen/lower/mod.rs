@@ -16,10 +16,12 @@
 //!
 //! `asm.rs` has the small building blocks, `opcodes.rs` one case per opcode,
 //! `alloc.rs` the inline allocation of instances, `trivial_call.rs` the calls
-//! of trivial methods that need no call.
+//! of trivial methods that need no call, `intrinsic.rs` the calls of the
+//! bitwise natives computed in place.
 
 mod alloc;
 mod asm;
+mod intrinsic;
 mod opcodes;
 mod stack;
 mod trivial_call;
@@ -28,6 +30,7 @@ use super::helpers::Helper;
 use crate::bytecode::depth::stack_depths;
 use crate::bytecode::opcode::{decode, Op, Operand};
 use crate::object::layout as obj;
+use crate::object::Intrinsic;
 use crate::vm::frame::layout as fl;
 use iced_x86::code_asm::*;
 use iced_x86::BlockEncoderOptions;
@@ -57,6 +60,10 @@ pub struct FunctionInput<'a> {
     /// without the call. Off for debug builds, so that a breakpoint in
     /// such a method is hit as in the interpreter.
     pub inline_trivial_methods: bool,
+    /// The intrinsic of the native whose name global `g` has
+    /// (`natives::intrinsic_named`): a call of that global may compute it
+    /// inline (`intrinsic.rs`). `Intrinsic::None` for other globals.
+    pub intrinsic_of_global: &'a dyn Fn(u32) -> Intrinsic,
 }
 
 /// The out-of-line part of a call site (emitted after the body).
@@ -172,6 +179,9 @@ pub(super) struct Lowerer<'a> {
     facts: Facts,
     /// Operand-stack values not yet written to their slots (see `stack.rs`).
     pending: Vec<(u32, stack::Source)>,
+    /// Operand-stack slots that a `GET_GLOBAL` of an intrinsic's name
+    /// filled, with that intrinsic (see `intrinsic.rs`).
+    callees: Vec<(u32, Intrinsic)>,
     out_of_line: OutOfLine,
     exits: Exits,
     records: Records,
@@ -238,6 +248,7 @@ pub fn lower(input: &FunctionInput) -> Result<LoweredFunction, LowerError> {
             uses_caches: false,
         },
         pending: Vec::new(),
+        callees: Vec::new(),
         out_of_line: OutOfLine { slow_paths: Vec::new(), cold_blocks: Vec::new() },
         exits: Exits { error: error_exit, epilogue, overflow, fast_entry },
         records: Records { calls: Vec::new(), unwind: Vec::new(), slow_lines: Vec::new(), osr: Vec::new() },
