@@ -179,6 +179,28 @@ fn array_literals_run_out_of_the_heap_limit() {
     check_every_mode("literals.tvm", ARRAY_LITERALS, &[("TINYVM_HEAP_MAX", "4M")], &want);
 }
 
+/// Natives that build a result as large as asked (an array, a replaced or
+/// joined string) raise `Out of memory.` past the limit, before making it.
+#[test]
+fn natives_with_large_results_run_out_of_the_heap_limit() {
+    let source = "\
+var s = \"x\";
+for (var i = 0; i < 20; i = i + 1) s = s + s;
+print len(s);
+join(spawn array(10000000, 0));
+join(spawn array(1000000000000000, 0));
+join(spawn replace(s, \"x\", s));
+join(spawn join(array(100000, s), \",\"));
+print len(upper(s));
+";
+    let stderr = "Out of memory.\nin <thread 2>\n".to_string()
+        + "Out of memory.\nin <thread 3>\n"
+        + "Out of memory.\nin <thread 4>\n"
+        + "Out of memory.\nin <thread 5>\n";
+    let want = expected("1048576\n1048576\n", &stderr, 70);
+    check_every_mode("natives.tvm", source, &[("TINYVM_HEAP_MAX", "16M")], &want);
+}
+
 /// Collecting at every allocation changes when collections happen, not
 /// which allocation finds no room.
 #[test]

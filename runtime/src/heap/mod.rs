@@ -335,14 +335,17 @@ pub fn new_bound_method(
     alloc_object(vm, th, std::mem::size_of::<ObjBoundMethod>(), init)
 }
 
+/// A native taking `min_arity..=max_arity` arguments.
 pub fn new_native(
     vm: &mut Vm,
     th: &mut Thread,
     name: &'static str,
-    arity: u8,
+    (min_arity, max_arity): (u8, u8),
     function: NativeFn,
+    intrinsic: Intrinsic,
 ) -> Result<*mut ObjNative, Trap> {
-    let init = ObjNative { obj: Obj::new(ObjKind::Native), function, name, arity };
+    debug_assert!(min_arity <= max_arity);
+    let init = ObjNative { obj: Obj::new(ObjKind::Native), function, name, min_arity, max_arity, intrinsic };
     alloc_object(vm, th, std::mem::size_of::<ObjNative>(), init)
 }
 

@@ -16,8 +16,8 @@ pub mod thread;
 pub use array::ObjArray;
 pub use class::{ObjBoundMethod, ObjClass, ObjInstance};
 pub use function::{
-    CompiledCode, InlineCache, NativeFn, ObjClosure, ObjFunction, ObjNative, ObjUpvalue, Trivial, CACHE_WAYS,
-    TRIVIAL_CONSTANT, TRIVIAL_FIELD, TRIVIAL_NONE, TRIVIAL_THIS,
+    CompiledCode, InlineCache, Intrinsic, NativeFn, ObjClosure, ObjFunction, ObjNative, ObjUpvalue, Trivial,
+    CACHE_WAYS, TRIVIAL_CONSTANT, TRIVIAL_FIELD, TRIVIAL_NONE, TRIVIAL_THIS,
 };
 pub use map::ObjMap;
 pub use shape::ObjShape;
@@ -63,6 +63,9 @@ pub mod layout {
     pub const CACHE_ENTRY: usize = offset_of!(InlineCache, entry);
     pub const INSTANCE_SHAPE: usize = offset_of!(ObjInstance, shape);
     pub const INSTANCE_FIELDS: usize = offset_of!(ObjInstance, fields);
+    /// The `Intrinsic` byte of a native (compared by intrinsic call sites).
+    pub const NATIVE_INTRINSIC: usize = offset_of!(ObjNative, intrinsic);
+    const _: () = assert!(std::mem::size_of::<Intrinsic>() == 1);
     pub const ARRAY_PTR: usize = offset_of!(ObjArray, ptr);
     pub const ARRAY_LEN: usize = offset_of!(ObjArray, len);
     /// What the inline map lookup reads (`codegen/lower/map_index.rs`).

@@ -33,6 +33,15 @@ pub fn arity(expected: u32, got: usize) -> String {
     format!("Expected {} arguments but got {}.", expected, got)
 }
 
+/// A call of a native that takes `min..=max` arguments with `got`.
+pub fn arity_range(min: u32, max: u32, got: usize) -> String {
+    match max - min {
+        0 => arity(min, got),
+        1 => format!("Expected {} or {} arguments but got {}.", min, max, got),
+        _ => format!("Expected {} to {} arguments but got {}.", min, max, got),
+    }
+}
+
 pub fn index_out_of_bounds(index: &str, len: usize) -> String {
     format!("Index {} out of bounds for length {}.", index, len)
 }

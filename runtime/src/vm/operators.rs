@@ -11,7 +11,7 @@ use crate::bytecode::opcode::Capture;
 use crate::heap::oom::try_reserve_exact;
 use crate::heap::{map_set, new_array, new_class, new_string, out_of_memory, retry_after_collecting};
 use crate::object::*;
-use crate::value::Value;
+use crate::value::{Comparison, Value};
 
 /// `a + b` when not both numbers: concatenates two strings or raises.
 pub fn add(vm: &mut Vm, th: &mut Thread) -> Result<(), Trap> {
@@ -50,6 +50,29 @@ pub fn modulo(th: &mut Thread) -> Result<(), Trap> {
     th.pop();
     th.pop();
     th.push(Value::number(a.as_number() % b.as_number()));
+    Ok(())
+}
+
+/// `a > b` (and `<`, `>=`, `<=`) on the top two values, replacing them
+/// with the result: numbers or two strings, as `Comparison` defines;
+/// otherwise `Operands must be numbers.`. The interpreter and generated
+/// code compare numbers inline and come here for everything else.
+#[inline(never)]
+pub fn compare(th: &mut Thread, comparison: Comparison) -> Result<(), Trap> {
+    let (a, b) = (th.peek(1), th.peek(0));
+    let result = if a.is_number() && b.is_number() {
+        comparison.holds(a.as_number(), b.as_number())
+    } else if let (Some(x), Some(y)) =
+        (a.as_kind::<ObjString>(ObjKind::String), b.as_kind::<ObjString>(ObjKind::String))
+    {
+        // SAFETY: both strings are on the stack (rooted), and nothing here allocates.
+        unsafe { comparison.holds_for_strings((*x).bytes(), (*y).bytes()) }
+    } else {
+        return Err(numbers_error(th));
+    };
+    th.pop();
+    th.pop();
+    th.push(Value::bool(result));
     Ok(())
 }
 

@@ -12,7 +12,7 @@ use crate::bytecode::opcode::{decode_fixed, Instruction, Op, Stack};
 use crate::codegen::helpers::Helper;
 use crate::helper_of;
 use crate::object::layout as obj;
-use crate::object::{ObjKind, TRIVIAL_NONE};
+use crate::object::{Intrinsic, ObjKind, TRIVIAL_NONE};
 use crate::value::{Comparison, Value, SIGN_BIT};
 use crate::vm::frame::layout as fl;
 use crate::vm::layout::{VM_GLOBALS_BASE, VM_POLL, VM_UNDEFINED};
@@ -101,6 +101,12 @@ impl Lowerer<'_> {
         if !lazy {
             self.flush()?;
         }
+        let intrinsic = match ins.op {
+            Op::Call => self.callee_intrinsic(d - ins.args[0] as u32 - 1, ins.args[0] as u32),
+            _ => None,
+        };
+        let global = (ins.op == Op::GetGlobal).then_some(ins.args[0] as u32);
+        self.track_callees(d, ins.effect().pops, global);
         match ins.op {
             Op::Constant => match number {
                 Some(n) => self.push_pending(d, Source::Const(n.to_bits()))?,
@@ -205,7 +211,7 @@ impl Lowerer<'_> {
                 let target = self.label_at(ins.jump_target());
                 self.a.jmp(target)?;
             }
-            Op::Call => self.call(&ins, pc, d)?,
+            Op::Call => self.call(&ins, pc, d, intrinsic)?,
             Op::Invoke => self.invoke(&ins, pc, d)?,
             Op::SuperInvoke => {
                 // Polls like the interpreter's SUPER_INVOKE (and like CALL and
@@ -246,12 +252,18 @@ impl Lowerer<'_> {
     /// `CALL`: the callee cached at this site is called directly; another
     /// compiled closure with the right arity is called after checks and
     /// becomes the cached callee; anything else goes through the helper
-    /// (which also caches classes with a compiled `init`).
-    fn call(&mut self, ins: &Instruction, pc: u32, d: u32) -> Emit {
+    /// (which also caches classes with a compiled `init`). A call that may
+    /// be of a bitwise native (`intrinsic`) first tries to compute it in
+    /// place (`intrinsic.rs`).
+    fn call(&mut self, ins: &Instruction, pc: u32, d: u32, intrinsic: Option<Intrinsic>) -> Emit {
         let argc = ins.args[0] as u32;
         let callee = d - argc - 1;
         let cache = ins.args[1];
         self.poll(pc, d)?;
+        let inline_done = match intrinsic {
+            Some(intrinsic) => Some(self.intrinsic_fast_path(intrinsic, callee)?),
+            None => None,
+        };
         let args = vec![Arg::SlotAddress(callee), Arg::Imm(argc as u64), Arg::CacheAddress(cache as u32)];
         let (slow, mut resume) = self.slow_path(pc, d, helper_of!(Op::Call), args);
         let mut uncached = self.a.create_label();
@@ -284,7 +296,11 @@ impl Lowerer<'_> {
         self.a.mov(rsi, slot(callee))?;
         self.a.mov(qword_ptr(rdx + obj::CACHE_VALUE), rsi)?;
         self.call_entry(callee, pc)?;
-        self.set(&mut resume)
+        self.set(&mut resume)?;
+        if let Some(mut done) = inline_done {
+            self.set(&mut done)?;
+        }
+        Ok(())
     }
 
     /// Calls the fast entry in rax for the closure in rcx with the frame at `callee`.
@@ -476,19 +492,23 @@ impl Lowerer<'_> {
     }
 
     /// A comparison; with `branch`, also the `JUMP_IF_FALSE` after it,
-    /// branching on the flags.
+    /// branching on the flags. Numbers compare inline; anything else goes
+    /// to the row's helper (two strings, or the error), which leaves the
+    /// result in the slot, where the slow path tests it for the branch.
     fn comparison(&mut self, op: Op, pc: u32, d: u32, branch: Option<&Instruction>) -> Emit {
-        let error = self.error_path(pc, d, row_helper(op)?, vec![]);
-        self.number_operands(error, d)?;
-        // Mirrors `Comparison::holds`: ucomisd sets "above" only for
-        // ordered operands, so `>`/`<` are false and `>=`/`<=` (negated
-        // "above") true when either is NaN.
         let comparison = match op {
             Op::Greater => Comparison::Greater,
             Op::Less => Comparison::Less,
             Op::GreaterEqual => Comparison::GreaterEqual,
             _ => Comparison::LessEqual,
         };
+        let then = branch.map(|jump| (d - 2, self.label_at(jump.jump_target())));
+        let args = vec![Arg::Imm(comparison as u64)];
+        let (not_numbers, mut resume) = self.slow_path_then_branch(pc, d, row_helper(op)?, args, then);
+        self.number_operands(not_numbers, d)?;
+        // Mirrors `Comparison::holds`: ucomisd sets "above" only for
+        // ordered operands, so `>`/`<` are false and `>=`/`<=` (negated
+        // "above") true when either is NaN.
         let cond = match comparison {
             Comparison::Greater => {
                 self.a.ucomisd(xmm0, xmm1)?;
@@ -523,7 +543,7 @@ impl Lowerer<'_> {
                 Cond::BelowOrEqual => self.a.ja(target)?,
             }
         }
-        Ok(())
+        self.set(&mut resume)
     }
 
     fn arithmetic(&mut self, op: Op, pc: u32, d: u32) -> Emit {
