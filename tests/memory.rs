@@ -87,7 +87,7 @@ fn write(dir: &Path, name: &str, source: &str) -> PathBuf {
 /// Builds `src` into an executable next to it.
 fn build(src: &Path) -> PathBuf {
     let exe = src.with_extension("");
-    let mut cmd = tinyvm_cmd(&["build"]);
+    let mut cmd = tinyvm_cmd(&["build", "--error-format=short"]);
     cmd.arg(src).arg("-o").arg(&exe);
     let built = run_with(cmd, b"", Duration::from_secs(120));
     assert_eq!(built.status, Some(0), "build failed: {}", built.stderr);
@@ -99,7 +99,7 @@ fn command(src: &Path, mode: &str) -> Command {
     let mut cmd = if mode == "native" {
         Command::new(build(src))
     } else {
-        let mut cmd = tinyvm_cmd(&["run", mode]);
+        let mut cmd = tinyvm_cmd(&["run", "--error-format=short", mode]);
         cmd.arg(src);
         cmd
     };
@@ -350,7 +350,7 @@ fn a_growing_array_runs_out_of_address_space() {
     let dir = scratch();
     let src = write(dir.path(), "array.tvm", ARRAY_GROWTH);
     let tinyvm = tinyvm();
-    let out = under_ulimit(&[tinyvm.as_os_str(), "run".as_ref(), src.as_os_str()], None);
+    let out = under_ulimit(&[tinyvm.as_os_str(), "run".as_ref(), "--error-format=short".as_ref(), src.as_os_str()], None);
     assert_eq!(out, expected(ARRAY_GROWTH_STDOUT, ARRAY_GROWTH_STDERR, 70));
 }
 
@@ -369,7 +369,8 @@ fn out_of_address_space_keeps_output_written_to_a_file() {
     let src = write(dir.path(), "array.tvm", ARRAY_GROWTH);
     let file = dir.path().join("stdout.txt");
     let tinyvm = tinyvm();
-    let out = under_ulimit(&[tinyvm.as_os_str(), "run".as_ref(), "--jit=off".as_ref(), src.as_os_str()], Some(&file));
+    let run = [tinyvm.as_os_str(), "run".as_ref(), "--error-format=short".as_ref(), "--jit=off".as_ref(), src.as_os_str()];
+    let out = under_ulimit(&run, Some(&file));
     assert_eq!(out, expected("", ARRAY_GROWTH_STDERR, 70), "interpreter");
     assert_eq!(std::fs::read_to_string(&file).expect("stdout file"), ARRAY_GROWTH_STDOUT, "interpreter");
 
