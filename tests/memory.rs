@@ -359,7 +359,7 @@ fn a_growing_map_runs_out_of_address_space() {
     let dir = scratch();
     let src = write(dir.path(), "map.tvm", MAP_GROWTH);
     let tinyvm = tinyvm();
-    let out = under_ulimit(&[tinyvm.as_os_str(), "run".as_ref(), src.as_os_str()], None);
+    let out = under_ulimit(&[tinyvm.as_os_str(), "run".as_ref(), "--error-format=short".as_ref(), src.as_os_str()], None);
     assert_eq!(out, expected("map\n", MAP_GROWTH_STDERR, 70));
 }
 
