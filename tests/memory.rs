@@ -350,7 +350,8 @@ fn a_growing_array_runs_out_of_address_space() {
     let dir = scratch();
     let src = write(dir.path(), "array.tvm", ARRAY_GROWTH);
     let tinyvm = tinyvm();
-    let out = under_ulimit(&[tinyvm.as_os_str(), "run".as_ref(), "--error-format=short".as_ref(), src.as_os_str()], None);
+    let out =
+        under_ulimit(&[tinyvm.as_os_str(), "run".as_ref(), "--error-format=short".as_ref(), src.as_os_str()], None);
     assert_eq!(out, expected(ARRAY_GROWTH_STDOUT, ARRAY_GROWTH_STDERR, 70));
 }
 
@@ -359,7 +360,8 @@ fn a_growing_map_runs_out_of_address_space() {
     let dir = scratch();
     let src = write(dir.path(), "map.tvm", MAP_GROWTH);
     let tinyvm = tinyvm();
-    let out = under_ulimit(&[tinyvm.as_os_str(), "run".as_ref(), "--error-format=short".as_ref(), src.as_os_str()], None);
+    let out =
+        under_ulimit(&[tinyvm.as_os_str(), "run".as_ref(), "--error-format=short".as_ref(), src.as_os_str()], None);
     assert_eq!(out, expected("map\n", MAP_GROWTH_STDERR, 70));
 }
 
@@ -369,7 +371,8 @@ fn out_of_address_space_keeps_output_written_to_a_file() {
     let src = write(dir.path(), "array.tvm", ARRAY_GROWTH);
     let file = dir.path().join("stdout.txt");
     let tinyvm = tinyvm();
-    let run = [tinyvm.as_os_str(), "run".as_ref(), "--error-format=short".as_ref(), "--jit=off".as_ref(), src.as_os_str()];
+    let run =
+        [tinyvm.as_os_str(), "run".as_ref(), "--error-format=short".as_ref(), "--jit=off".as_ref(), src.as_os_str()];
     let out = under_ulimit(&run, Some(&file));
     assert_eq!(out, expected("", ARRAY_GROWTH_STDERR, 70), "interpreter");
     assert_eq!(std::fs::read_to_string(&file).expect("stdout file"), ARRAY_GROWTH_STDOUT, "interpreter");

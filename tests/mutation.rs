@@ -542,9 +542,15 @@ impl Layout {
                 content.push(text(at));
                 field(&mut regions, &mut at, size, format!("{name} {what}"));
             }
-            for (what, size) in
-                [("kind", 1), ("arity", 1), ("upvalue count", 4), ("cache count", 4), ("line", 4), ("source", 4), ("code length", 4)]
-            {
+            for (what, size) in [
+                ("kind", 1),
+                ("arity", 1),
+                ("upvalue count", 4),
+                ("cache count", 4),
+                ("line", 4),
+                ("source", 4),
+                ("code length", 4),
+            ] {
                 if what == "line" {
                     content.push((at, at + size));
                 }

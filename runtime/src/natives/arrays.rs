@@ -72,10 +72,8 @@ pub fn sort(vm: &mut Vm, th: &mut Thread, args: &[Value]) -> Result<Value, Trap>
     let array = args::array(th, args, 0, "sort() expects an array.")?;
     let less = args.get(1).copied().filter(|v| !v.is_nil());
     if let Some(less) = less {
-        let callable = matches!(
-            less.obj_kind(),
-            Some(ObjKind::Closure | ObjKind::BoundMethod | ObjKind::Native | ObjKind::Class)
-        );
+        let callable =
+            matches!(less.obj_kind(), Some(ObjKind::Closure | ObjKind::BoundMethod | ObjKind::Native | ObjKind::Class));
         if !callable {
             return Err(raise(th, "sort() expects a function to compare with."));
         }
