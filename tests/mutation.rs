@@ -523,10 +523,10 @@ impl Layout {
         let string = |at: usize| 4 + u32_at(at) as usize;
         let text = |at: usize| (at + 4, at + string(at));
         field(&mut regions, &mut at, 4, "source count".into());
-        for source in &module.sources {
+        for (k, _) in module.sources.iter().enumerate() {
             let size = string(at);
             content.push(text(at));
-            field(&mut regions, &mut at, size, format!("source name `{source}`"));
+            field(&mut regions, &mut at, size, format!("source name {k}"));
         }
         field(&mut regions, &mut at, 4, "global count".into());
         for g in &module.globals {
