@@ -1,17 +1,28 @@
-# TinyVM support for gdb: shows TinyVM values as the program's `print` would,
-# and hides the entry stubs of compiled functions in backtraces.
+# TinyVM support for gdb: shows TinyVM values as the program's `print` would
+# (locals, arguments, `finish`), gives expressions convenience functions
+# ($tvm, $field, $global), makes each compiled function one frame (its
+# System V entry stub is unwound through), and names the runtime's Rust
+# frames without their hashes.
 # Loaded by `tinyvm gdb PROG`, or from an executable built with `tinyvm build -g`
 # once gdb's auto-load safe-path allows it. Object layout numbers below are
 # filled in by tinyvm from the runtime it was built with.
+import re
+import struct
+
 import gdb
+import gdb.unwinder
+from gdb.FrameDecorator import FrameDecorator
 
 LAYOUT = {{LAYOUT}}
 FAST_ENTRY_OFFSET = {{FAST_ENTRY_OFFSET}}
 VALUE_TYPE = "tinyvm_value"
+BITS_TYPE = "tinyvm_bits"
+RETURN_TYPE = "tinyvm_return"
 
 QNAN = LAYOUT["QNAN"]
 OBJ_TAG = LAYOUT["OBJ_TAG"]
 NIL = QNAN | LAYOUT["TAG_NIL"]
+UNDEFINED = QNAN | LAYOUT["TAG_UNDEFINED"]
 FALSE = QNAN | LAYOUT["TAG_FALSE"]
 TRUE = QNAN | LAYOUT["TAG_TRUE"]
 POINTER_MASK = LAYOUT["POINTER_MASK"]
@@ -28,6 +39,10 @@ def _u64(addr):
 
 def _u8(addr):
     return _read(addr, 1)[0]
+
+
+def _u32(addr):
+    return int.from_bytes(_read(addr, 4), "little")
 
 
 def format_number(n):
@@ -77,7 +92,6 @@ def _function_name(function):
 
 def format_value(bits, depth=0):
     if bits & QNAN != QNAN:
-        import struct
         return format_number(struct.unpack("<d", bits.to_bytes(8, "little"))[0])
     if bits == NIL:
         return "nil"
@@ -122,6 +136,27 @@ def format_value(bits, depth=0):
         return "<invalid object 0x%x>" % ptr
 
 
+
+def _type_name(value):
+    """The name of value's type, typedefs kept (`tinyvm_value`), or None."""
+    try:
+        return value.type.name
+    except gdb.error:
+        return None
+
+
+def value_bits(value):
+    """The 64 bits of a TinyVM value: a `tinyvm_value` (a double: its bits,
+    read from memory where it lives, as a NaN's payload may not survive a
+    conversion), or an integer holding them."""
+    code = value.type.strip_typedefs().code
+    if code == gdb.TYPE_CODE_FLT:
+        if value.address is not None:
+            return _u64(int(value.address))
+        return int.from_bytes(struct.pack("<d", float(value)), "little")
+    return int(value) & 0xFFFFFFFFFFFFFFFF
+
+
 class ValuePrinter:
     """Prints a TinyVM value as the program's print statement would."""
 
@@ -129,43 +164,280 @@ class ValuePrinter:
         self.value = value
 
     def to_string(self):
-        return format_value(int(self.value) & 0xFFFFFFFFFFFFFFFF)
+        return format_value(value_bits(self.value))
+
+
+class ReturnPrinter:
+    """A compiled function's return (`finish`): the returned value, or that
+    the function raised a runtime error (status 1) instead."""
+
+    def __init__(self, value):
+        self.value = value
+
+    def to_string(self):
+        if int(self.value["status"]) != 0:
+            return "<runtime error>"
+        return format_value(value_bits(self.value["value"]))
 
 
 def lookup(value):
-    if value.type.name == VALUE_TYPE:
+    name = _type_name(value)
+    if name in (VALUE_TYPE, BITS_TYPE):
         return ValuePrinter(value)
+    if name == RETURN_TYPE or (value.type.strip_typedefs().tag == RETURN_TYPE):
+        return ReturnPrinter(value)
     return None
 
 
-class EntryStubFilter:
-    """Hides the System V entry stub that precedes each compiled function's
-    fast entry (it would show the function a second time in backtraces)."""
+# -- Convenience functions ---------------------------------------------------
+
+
+def _value_type():
+    """`tinyvm_value` where DWARF declares it (`-g`, JIT code), else None."""
+    try:
+        return gdb.lookup_type(VALUE_TYPE)
+    except gdb.error:
+        return None
+
+
+def _as_value(addr):
+    """The TinyVM value stored at `addr`, as an lvalue gdb prints with the
+    printer (or, without TinyVM's DWARF types loaded, as the printed text)."""
+    value_type = _value_type()
+    if value_type is not None:
+        return gdb.Value(addr).cast(value_type.pointer()).dereference()
+    return gdb.Value(format_value(_u64(addr)))
+
+
+def _object(bits, kind_name):
+    """The object pointer of `bits` when it is an object of kind `kind_name`."""
+    if bits & OBJ_TAG != OBJ_TAG or bits == NIL or bits in (TRUE, FALSE, UNDEFINED):
+        return None
+    ptr = bits & POINTER_MASK
+    return ptr if _u8(ptr + LAYOUT["OBJ_KIND"]) == LAYOUT[kind_name] else None
+
+
+def _fields(ptr):
+    """An instance's fields: [(name, address of its slot)] in slot order."""
+    fields = []
+    shape = _u64(ptr + LAYOUT["INSTANCE_SHAPE"])
+    slots = _u64(ptr + LAYOUT["INSTANCE_FIELDS"])
+    while shape != 0:
+        key = _u64(shape + LAYOUT["SHAPE_KEY"])
+        if key == 0:
+            break
+        index = _u32(shape + LAYOUT["SHAPE_FIELD_COUNT"]) - 1
+        fields.append((_string(key), slots + 8 * index))
+        shape = _u64(shape + LAYOUT["SHAPE_PARENT"])
+    fields.reverse()
+    return fields
+
+
+def _string_argument(value, what):
+    try:
+        return value.string()
+    except gdb.error:
+        raise gdb.GdbError("%s: give the name as a string, as in \"count\"" % what)
+
+
+class TvmFunction(gdb.Function):
+    """$tvm(VALUE): a TinyVM value as gdb can take it apart. An array
+    becomes a C array of its elements ($tvm(trail)[1], $tvm(trail)[0] + 1);
+    an instance becomes its fields' values in slot order, as an array
+    ($tvm(this)[0]; $field(this, "count") names one); a string becomes its
+    text; a number stays a number; anything else stays as it is."""
 
     def __init__(self):
-        self.name = "tinyvm-entry-stubs"
+        super().__init__("tvm")
+
+    def invoke(self, value):
+        bits = value_bits(value)
+        value_type = _value_type()
+        array = _object(bits, "KIND_ARRAY")
+        if array is not None and value_type is not None:
+            count = _u64(array + LAYOUT["ARRAY_LEN"])
+            items = _u64(array + LAYOUT["ARRAY_PTR"])
+            if count == 0:
+                return gdb.Value(items).cast(value_type.array(-1).pointer()).dereference()
+            return gdb.Value(items).cast(value_type.array(count - 1).pointer()).dereference()
+        instance = _object(bits, "KIND_INSTANCE")
+        if instance is not None and value_type is not None:
+            fields = _fields(instance)
+            if not fields:
+                return gdb.Value(0).cast(value_type.array(-1).pointer()).dereference()
+            slots = _u64(instance + LAYOUT["INSTANCE_FIELDS"])
+            return gdb.Value(slots).cast(value_type.array(len(fields) - 1).pointer()).dereference()
+        string = _object(bits, "KIND_STRING")
+        if string is not None:
+            return gdb.Value(_string(string))
+        return value
+
+
+class FieldFunction(gdb.Function):
+    """$field(INSTANCE, "name"): the field `name` of an instance, as the
+    program's `INSTANCE.name` reads it ($field(this, "count") + 1)."""
+
+    def __init__(self):
+        super().__init__("field")
+
+    def invoke(self, value, name):
+        name = _string_argument(name, "$field")
+        instance = _object(value_bits(value), "KIND_INSTANCE")
+        if instance is None:
+            raise gdb.GdbError("$field: %s is not an instance" % format_value(value_bits(value)))
+        for field, addr in _fields(instance):
+            if field == name:
+                return _as_value(addr)
+        names = ", ".join(f for f, _ in _fields(instance)) or "none"
+        raise gdb.GdbError("$field: no field '%s' (fields: %s)" % (name, names))
+
+
+def _vm():
+    try:
+        vm = gdb.parse_and_eval("(unsigned long) tvm_debug_vm")
+    except gdb.error:
+        raise gdb.GdbError("no TinyVM program here (no symbol tvm_debug_vm)")
+    vm = int(vm)
+    if vm == 0:
+        raise gdb.GdbError("the TinyVM program has not started yet")
+    return vm
+
+
+def globals_by_name():
+    """The program's globals: {name: address of its slot}."""
+    vm = _vm()
+    base = _u64(vm + LAYOUT["VM_GLOBALS_BASE"])
+    names = _u64(vm + LAYOUT["VM_GLOBALS_NAMES"])
+    count = _u64(vm + LAYOUT["VM_GLOBALS_COUNT"])
+    return {_string(_u64(names + 8 * i)): base + 8 * i for i in range(count)}
+
+
+class GlobalFunction(gdb.Function):
+    """$global("name"): the program's global `name` ($global("counter"))."""
+
+    def __init__(self):
+        super().__init__("global")
+
+    def invoke(self, name):
+        name = _string_argument(name, "$global")
+        addr = globals_by_name().get(name)
+        if addr is None or _u64(addr) == UNDEFINED:
+            raise gdb.GdbError("$global: no global '%s' is defined" % name)
+        return _as_value(addr)
+
+
+# -- Unwinding: one frame per compiled function ------------------------------
+
+# The System V entry stub calls the fast entry and then, at the return
+# address, runs `pop r13; pop r12; pop rbp; ret` (codegen/lower/mod.rs).
+STUB_RETURN = bytes([0x41, 0x5D, 0x41, 0x5C, 0x5D, 0xC3])
+# Where the fast entry's prologue has pushed each register (push rbp; mov
+# rbp, rsp; push rbx; push r14; push r15): offsets from the fast entry
+# after which [rbp - slot] holds the caller's value.
+SAVED_AFTER = (("rbx", 5, 8), ("r14", 7, 16), ("r15", 9, 24))
+FRAME_POINTER_SET = 4
+
+
+class FrameId:
+    """A frame's identity for gdb (gdb.unwinder.FrameId exists from gdb 14;
+    gdb 13 wants gdb.Value attributes)."""
+
+    def __init__(self, sp, pc):
+        self.sp = gdb.Value(sp)
+        self.pc = gdb.Value(pc)
+
+
+def _symbol_name(pc):
+    """The name of the ELF symbol around pc, or None."""
+    try:
+        text = gdb.execute("info symbol 0x%x" % pc, to_string=True)
+    except gdb.error:
+        return None
+    if text.startswith("No symbol"):
+        return None
+    return re.split(r" \+ \d+ in | in section ", text, maxsplit=1)[0]
+
+
+class EntryStubUnwinder(gdb.unwinder.Unwinder):
+    """A compiled function entered from Rust runs in two frames: the entry
+    stub and the body it calls. This unwinds a body frame whose caller is
+    its stub straight to the stub's caller, so that the function is one
+    frame in `bt`, `up` and `frame N`, and `finish` returns to Rust code."""
+
+    def __init__(self):
+        super().__init__("tinyvm-entry-stubs")
+
+    def __call__(self, pending):
+        try:
+            return self._unwind(pending)
+        except (gdb.error, gdb.MemoryError, ValueError, OverflowError):
+            return None
+
+    def _unwind(self, pending):
+        pc = int(pending.read_register("rip"))
+        rbp = int(pending.read_register("rbp"))
+        ret = _u64(rbp + 8)
+        if _read(ret, len(STUB_RETURN)) != STUB_RETURN or _u8(ret - 5) != 0xE8:
+            return None
+        fast = (ret + int.from_bytes(_read(ret - 4, 4), "little", signed=True)) & 0xFFFFFFFFFFFFFFFF
+        into = pc - fast
+        if 0 <= into < FRAME_POINTER_SET:
+            return None
+        # rbp may be a compiled frame's while pc is in a Rust function it called.
+        name = _symbol_name(pc)
+        if name is None or name != _symbol_name(fast):
+            return None
+        stub_rbp = _u64(rbp)
+        registers = {
+            "rip": _u64(stub_rbp + 8),
+            "rsp": stub_rbp + 16,
+            "rbp": _u64(stub_rbp),
+            "r12": _u64(stub_rbp - 8),
+            "r13": _u64(stub_rbp - 16),
+        }
+        for register, after, slot in SAVED_AFTER:
+            if into < 0 or into >= after:
+                registers[register] = _u64(rbp - slot)
+        info = pending.create_unwind_info(FrameId(stub_rbp + 16, fast))
+        for register, value in registers.items():
+            info.add_saved_register(register, gdb.Value(value).cast(pending.read_register(register).type))
+        return info
+
+
+# -- Backtraces: Rust frames without hashes ----------------------------------
+
+RUST_HASH = re.compile(r"::h[0-9a-f]{16}$")
+
+
+class Demangled(FrameDecorator):
+    """A frame whose Rust function name loses its `::h0123...` hash."""
+
+    def function(self):
+        name = super().function()
+        if isinstance(name, int):
+            name = self.inferior_frame().name() or name
+        if isinstance(name, str):
+            return RUST_HASH.sub("", name)
+        return name
+
+
+class DemangleFilter:
+    def __init__(self):
+        self.name = "tinyvm-rust-names"
         self.priority = 100
         self.enabled = True
         gdb.frame_filters[self.name] = self
 
     def filter(self, frames):
-        for frame in frames:
-            try:
-                f = frame.inferior_frame()
-                function = f.function()
-                symtab = function.symtab if function is not None else None
-                producer = getattr(symtab, "producer", None) or ""
-                if symtab is not None and producer.startswith("tinyvm") and f.level() > 0:
-                    start = int(function.value().address)
-                    if f.pc() - start < FAST_ENTRY_OFFSET:
-                        continue
-            except (RuntimeError, gdb.error):
-                pass
-            yield frame
+        return map(Demangled, frames)
 
 
 # Load once, even when both `tinyvm gdb` and auto-load bring the script.
 if not getattr(gdb, "_tinyvm_loaded", False):
     gdb._tinyvm_loaded = True
     gdb.pretty_printers.append(lookup)
-    EntryStubFilter()
+    TvmFunction()
+    FieldFunction()
+    GlobalFunction()
+    gdb.unwinder.register_unwinder(None, EntryStubUnwinder(), replace=True)
+    DemangleFilter()
