@@ -12,9 +12,7 @@ use crate::vm::error::report;
 use crate::vm::loader::LoadError;
 use crate::vm::{call, loader, Options, Thread, Vm};
 
-pub use crate::output::{EXIT_COMPILE, EXIT_IO, EXIT_RUNTIME};
-/// The fuel budget ran out (`TINYVM_FUEL`; EX_TEMPFAIL, used by nothing else).
-pub const EXIT_FUEL: i32 = 75;
+pub use crate::output::{EXIT_COMPILE, EXIT_FUEL, EXIT_IO, EXIT_RUNTIME};
 
 /// Ahead-of-time machine code for a module's functions (built executables).
 #[derive(Clone, Copy)]

@@ -55,7 +55,7 @@ pub struct Options {
     pub heap_limit: Option<usize>,
     /// A step budget (`TINYVM_FUEL`, a testing aid): how many safepoint
     /// polls may run before the program ends with `error: fuel exhausted`
-    /// (`program::EXIT_FUEL`). Both tiers poll at the same instructions
+    /// (`output::EXIT_FUEL`). Both tiers poll at the same instructions
     /// (`LOOP`, `CALL`, `INVOKE`, `SUPER_INVOKE`), so the same program stops
     /// at the same point in each. `None`: unlimited, and polls cost nothing
     /// more (see `sync::safepoint`).
