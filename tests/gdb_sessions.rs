@@ -298,6 +298,10 @@ fn fields_elements_and_globals_print_by_name() {
         "print $tvm(trail)[1]",
         "print $tvm(trail)[0] + 1",
         "print $tvm(this)",
+        "print $tvm(this).count",
+        "print $tvm(this).count * 2",
+        "set var $tvm(this).count = 3",
+        "print $field(this, \"count\")",
         "print $global(\"counter\")",
         "print $field($global(\"counter\"), \"count\")",
         "print $global(\"fib\")",
@@ -307,8 +311,8 @@ fn fields_elements_and_globals_print_by_name() {
     let t = gdb_with(&ex_args(&commands, &[exe.as_os_str()])).unwrap_or_default();
     assert!(
         t.contains(
-            "$1 = 10\n$2 = 15\n$3 = {10, two, nil, true, 0.5}\n$4 = two\n$5 = 11\n$6 = {10}\n\
-             $7 = Counter instance\n$8 = 10\n$9 = <fn fib>\n"
+            "$1 = 10\n$2 = 15\n$3 = {10, two, nil, true, 0.5}\n$4 = two\n$5 = 11\n$6 = {count = 10}\n\
+             $7 = 10\n$8 = 20\n$9 = 3\n$10 = Counter instance\n$11 = 3\n$12 = <fn fib>\n"
         ),
         "{}",
         t
@@ -373,13 +377,13 @@ fn gdb_options_pass_through() {
         "{}",
         t
     );
-    // The short form: the program, then its arguments.
+    // Options after the program, as gdb takes them.
     let script = dir.path().join("commands.gdb");
     std::fs::write(&script, "break fib\nrun\nprint n\n").unwrap();
-    let mut cmd = tinyvm_cmd(&["gdb", "-batch", "-x"]);
-    cmd.arg(&script).arg(&exe);
+    let mut cmd = tinyvm_cmd(&["gdb"]);
+    cmd.arg(&exe).arg("-batch").arg("-x").arg(&script).args(["-ex", "print n + 1"]);
     let out = run_with(cmd, b"", Duration::from_secs(120));
-    assert!(out.stdout.contains("$1 = 6\n"), "{:?}", out);
+    assert!(out.stdout.contains("$1 = 6\n$2 = 7\n"), "{:?}", out);
 }
 
 #[test]
@@ -469,4 +473,31 @@ fn maps_print_as_the_program_prints_them() {
     assert!(t.contains(&format!("show (table={shown}) at maps.tvm:4")), "{}", t);
     assert!(t.contains("names = [name, 1, nil, self, inner]\n"), "{}", t);
     assert!(t.contains(&format!("$1 = {shown}\n")), "{}", t);
+}
+
+#[test]
+fn map_entries_print_by_key() {
+    if !gdb_available() {
+        return;
+    }
+    let dir = scratch();
+    let exe = dir.path().join("maps");
+    build(&program("maps.tvm"), &exe, true);
+    let commands = [
+        "break maps.tvm:4",
+        "run",
+        "print $tvm(table).name",
+        "print $key(table, \"name\")",
+        "print $key(table, 1)",
+        "print $tvm($key(table, 1))[1] + 1",
+        "print $key($key(table, \"inner\"), 0.5)",
+        "print $tvm($key(table, \"inner\"))",
+        "print $key(table, \"gone\")",
+        "print $tvm(names)[3]",
+    ];
+    let t = gdb_with(&ex_args(&commands, &[exe.as_os_str()])).unwrap_or_default();
+    assert!(t.contains("$1 = tinyvm\n$2 = tinyvm\n$3 = [1, 2]\n$4 = 3\n$5 = half\n$6 = {_0 = half}\n"), "{}", t);
+    // A removed key is gone; the keys' order is the program's.
+    assert!(t.contains("$key: no such key in the map\n"), "{}", t);
+    assert!(t.contains("$6 = {_0 = half}\n$7 = self\n"), "{}", t);
 }

@@ -86,13 +86,12 @@ enum Command {
         error_format: ErrorFormat,
     },
     /// Run gdb with TinyVM's printers, convenience functions and unwinder
-    /// loaded (like rust-gdb): `tinyvm gdb EXE [ARGS...]` debugs EXE run
-    /// with ARGS; when the first argument is an option, every argument goes
-    /// to gdb as it is (`-ex CMD`, `-batch`, `-x FILE`, `--args EXE ARGS`,
-    /// `-p PID`, `EXE CORE`, `--help`, ...).
+    /// loaded (like rust-gdb): every argument goes to gdb as it is (`tinyvm
+    /// gdb EXE`, `-ex CMD`, `-batch`, `-x FILE`, `--args EXE ARGS...`, `EXE
+    /// CORE`, `-p PID`, `--help`, ...).
     #[command(disable_help_flag = true, disable_version_flag = true)]
     Gdb {
-        /// gdb's arguments, or EXE and the program's arguments.
+        /// gdb's arguments.
         #[arg(value_name = "GDB-ARGS", trailing_var_arg = true, allow_hyphen_values = true)]
         args: Vec<std::ffi::OsString>,
     },

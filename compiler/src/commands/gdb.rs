@@ -1,8 +1,8 @@
 //! `tinyvm gdb [GDB-ARGS...]`: gdb with TinyVM's support script loaded
 //! (value printers, convenience functions, the entry-stub unwinder, Rust
-//! frame names), like rust-gdb. Every argument goes to gdb unchanged,
-//! except in the short form `tinyvm gdb EXE [ARGS...]` (the first argument
-//! not an option), which means `--args EXE ARGS...`.
+//! frame names), like rust-gdb: every argument goes to gdb unchanged
+//! (`tinyvm gdb EXE`, `-ex CMD`, `-batch`, `--args EXE ARGS...`, `EXE
+//! CORE`, `-p PID`, `--help`).
 
 use super::Failure;
 use std::ffi::OsString;
@@ -11,26 +11,7 @@ use std::path::Path;
 use std::process::Command;
 use tinyvm::aot::gdb_script;
 
-/// gdb's arguments for `args` as given to `tinyvm gdb`.
-fn gdb_arguments(args: Vec<OsString>) -> Result<Vec<OsString>, Failure> {
-    let short_form = args.first().is_some_and(|a| !a.to_string_lossy().starts_with('-'));
-    if !short_form {
-        return Ok(args);
-    }
-    let exe = Path::new(&args[0]);
-    if !exe.is_file() {
-        return Err(Failure::io(format!("cannot debug '{}': no such file", exe.display())));
-    }
-    let mut out = vec![OsString::from("--args")];
-    out.extend(args);
-    Ok(out)
-}
-
 pub fn run(args: Vec<OsString>) -> i32 {
-    let args = match gdb_arguments(args) {
-        Ok(args) => args,
-        Err(failure) => return failure.report(),
-    };
     let script = match gdb_script::write_script() {
         Ok(path) => path,
         Err(e) => return Failure::io(e).report(),

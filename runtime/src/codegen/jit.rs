@@ -1,9 +1,9 @@
 //! The JIT: the `Tier` the VM calls when a function is hot (`vm::tier`
 //! decides when), compiling it with the shared lowering into executable
 //! memory, registering it with gdb (and in perf's map when asked), and the
-//! JIT's statistics. A function
-//! the lowering declines stays interpreted. Compiled code lives as long as
-//! its function object: it is a `JitCode` the function owns, freed with it.
+//! JIT's statistics. A function the lowering declines stays interpreted.
+//! Compiled code lives as long as its function object: it is a `JitCode`
+//! the function owns, freed with it.
 
 use super::executable_memory::ExecutableCode;
 use super::gdb_jit::Registration;

@@ -1,6 +1,6 @@
 # TinyVM support for gdb: shows TinyVM values as the program's `print` would
 # (locals, arguments, `finish`), gives expressions convenience functions
-# ($tvm, $field, $global), makes each compiled function one frame (its
+# ($tvm, $field, $key, $global), makes each compiled function one frame (its
 # System V entry stub is unwound through), and names the runtime's Rust
 # frames without their hashes.
 # Loaded by `tinyvm gdb PROG`, or from an executable built with `tinyvm build -g`
@@ -14,7 +14,6 @@ import gdb.unwinder
 from gdb.FrameDecorator import FrameDecorator
 
 LAYOUT = {{LAYOUT}}
-FAST_ENTRY_OFFSET = {{FAST_ENTRY_OFFSET}}
 VALUE_TYPE = "tinyvm_value"
 BITS_TYPE = "tinyvm_bits"
 RETURN_TYPE = "tinyvm_return"
@@ -272,12 +271,146 @@ def _string_argument(value, what):
         raise gdb.GdbError("%s: give the name as a string, as in \"count\"" % what)
 
 
+# -- Instances and maps as structs ---------------------------------------------
+#
+# gdb's Python cannot make struct types, but it reads them from DWARF: for
+# each set of field names an instance has (its shape), or of keys a map
+# has, a small ELF object declaring `struct CLASS { tinyvm_value FIELD; ...
+# }` is written to a temporary directory and added with add-symbol-file, so
+# that `$tvm(this).count` is an ordinary member access (and an lvalue).
+
+def _uleb(n):
+    out = bytearray()
+    while True:
+        b = n & 0x7F
+        n >>= 7
+        if n:
+            out.append(b | 0x80)
+        else:
+            out.append(b)
+            return bytes(out)
+
+
+def _cstr(s):
+    return s.encode("utf-8", "replace").replace(b"\0", b"?") + b"\0"
+
+
+def struct_object(name, members, size):
+    """An ELF64 relocatable holding only DWARF: `typedef double tinyvm_value;`
+    and `struct NAME { tinyvm_value MEMBER; ... }` of `size` bytes, each
+    member (name, offset) a value at that offset."""
+    abbrev = bytes([
+        1, 0x11, 1, 0x03, 0x08, 0x13, 0x0B, 0, 0,          # compile_unit: name, language
+        2, 0x24, 0, 0x03, 0x08, 0x3E, 0x0B, 0x0B, 0x0B, 0, 0,  # base_type: name, encoding, byte_size
+        3, 0x16, 0, 0x03, 0x08, 0x49, 0x13, 0, 0,          # typedef: name, type
+        4, 0x13, 1, 0x03, 0x08, 0x0B, 0x0F, 0, 0,          # structure_type: name, byte_size
+        5, 0x0D, 0, 0x03, 0x08, 0x49, 0x13, 0x38, 0x0F, 0, 0,  # member: name, type, location
+        0,
+    ])
+    body = bytearray()
+    header = 11  # unit_length (4), version (2), abbrev offset (4), address size (1)
+    body += bytes([1]) + _cstr("tinyvm-fields") + bytes([0x0C])
+    double = header + len(body)
+    body += bytes([2]) + _cstr("double") + bytes([0x04, 8])
+    typedef = header + len(body)
+    body += bytes([3]) + _cstr("tinyvm_value") + struct.pack("<I", double)
+    body += bytes([4]) + _cstr(name) + _uleb(size)
+    for member, offset in members:
+        body += bytes([5]) + _cstr(member) + struct.pack("<I", typedef) + _uleb(offset)
+    body += bytes([0, 0])
+    info = struct.pack("<IHIB", 7 + len(body), 4, 0, 8) + bytes(body)
+    names = b"\0.shstrtab\0.debug_abbrev\0.debug_info\0"
+    sections = [(names, 1, 3), (abbrev, 11, 1), (info, 25, 1)]  # (data, name offset, type)
+    out = bytearray(64)
+    offsets = []
+    for data, _, _ in sections:
+        offsets.append(len(out))
+        out += data
+    while len(out) % 8:
+        out.append(0)
+    shoff = len(out)
+    out += bytes(64)  # the null section
+    for (data, name, kind), offset in zip(sections, offsets):
+        out += struct.pack("<IIQQQQIIQQ", name, kind, 0, 0, offset, len(data), 0, 0, 1, 0)
+    out[0:64] = struct.pack(
+        "<4sBBBBB7sHHIQQQIHHHHHH", b"\x7fELF", 2, 1, 1, 0, 0, bytes(7),
+        1, 62, 1, 0, 0, shoff, 0, 64, 0, 0, 64, len(sections) + 1, 1)
+    return bytes(out)
+
+
+_STRUCTS = {}
+_STRUCT_DIR = []
+
+
+def _struct_type(class_name, fields, size):
+    """The struct type `class_name` with `fields` ((name, offset) pairs)."""
+    key = (class_name, tuple(fields), size)
+    if key in _STRUCTS:
+        return _STRUCTS[key]
+    import os
+    import tempfile
+    if not _STRUCT_DIR:
+        _STRUCT_DIR.append(tempfile.mkdtemp(prefix="tinyvm-gdb-"))
+    base = re.sub(r"[^A-Za-z0-9_]", "_", class_name) or "instance"
+    name, n = base, 1
+    while True:
+        try:
+            gdb.lookup_type("struct " + name)
+        except gdb.error:
+            break
+        n += 1
+        name = "%s_%d" % (base, n)
+    path = os.path.join(_STRUCT_DIR[0], "%s.o" % name)
+    with open(path, "wb") as f:
+        f.write(struct_object(name, fields, size))
+    confirm = gdb.parameter("confirm")
+    gdb.execute("set confirm off")
+    try:
+        gdb.execute("add-symbol-file %s" % path, to_string=True)
+    finally:
+        gdb.execute("set confirm %s" % ("on" if confirm else "off"))
+    _STRUCTS[key] = gdb.lookup_type("struct " + name)
+    return _STRUCTS[key]
+
+
+IDENTIFIER = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+
+
+def _map_struct(ptr):
+    """A map's entries as a struct over its entry array: a member per live
+    entry, named by its key when that is a string spelled as an identifier,
+    else `_N` (its position among the live entries)."""
+    entries = _u64(ptr + LAYOUT["MAP_ENTRIES"])
+    used = _u64(ptr + LAYOUT["MAP_USED"])
+    size, value_at = LAYOUT["MAP_ENTRY_SIZE"], LAYOUT["MAP_ENTRY_VALUE"]
+    members, taken = [], set()
+    for i in range(used):
+        key = _u64(entries + size * i)
+        if key == TOMBSTONE:
+            continue
+        string = _object(key, "KIND_STRING")
+        name = _string(string) if string is not None else None
+        if name is None or not IDENTIFIER.match(name) or name in taken:
+            name = "_%d" % len(members)
+        taken.add(name)
+        members.append((name, size * i + value_at))
+    struct_type = _struct_type("Map", members, size * max(used, 1))
+    return gdb.Value(entries).cast(struct_type.pointer()).dereference()
+
+
+def _class_name(instance):
+    klass = _u64(instance + LAYOUT["INSTANCE_CLASS"])
+    return _string(_u64(klass + LAYOUT["CLASS_NAME"]))
+
+
+
 class TvmFunction(gdb.Function):
     """$tvm(VALUE): a TinyVM value as gdb can take it apart. An array
     becomes a C array of its elements ($tvm(trail)[1], $tvm(trail)[0] + 1);
-    an instance becomes its fields' values in slot order, as an array
-    ($tvm(this)[0]; $field(this, "count") names one); a string becomes its
-    text; a number stays a number; anything else stays as it is."""
+    an instance a struct of its fields ($tvm(this).count, $tvm(this)); a
+    map a struct of its entries, named by their keys ($tvm(m).name; other
+    keys _N, or use $key); a string its text; a number stays a number;
+    anything else as it is."""
 
     def __init__(self):
         super().__init__("tvm")
@@ -293,16 +426,57 @@ class TvmFunction(gdb.Function):
                 return gdb.Value(items).cast(value_type.array(-1).pointer()).dereference()
             return gdb.Value(items).cast(value_type.array(count - 1).pointer()).dereference()
         instance = _object(bits, "KIND_INSTANCE")
-        if instance is not None and value_type is not None:
-            fields = _fields(instance)
-            if not fields:
-                return gdb.Value(0).cast(value_type.array(-1).pointer()).dereference()
+        if instance is not None:
+            names = [(name, 8 * i) for i, (name, _) in enumerate(_fields(instance))]
+            struct_type = _struct_type(_class_name(instance), names, 8 * len(names))
             slots = _u64(instance + LAYOUT["INSTANCE_FIELDS"])
-            return gdb.Value(slots).cast(value_type.array(len(fields) - 1).pointer()).dereference()
+            return gdb.Value(slots).cast(struct_type.pointer()).dereference()
+        table = _object(bits, "KIND_MAP")
+        if table is not None:
+            return _map_struct(table)
         string = _object(bits, "KIND_STRING")
         if string is not None:
             return gdb.Value(_string(string))
         return value
+
+
+def _key_matches(key, wanted):
+    """Whether map key `key` (bits) is `wanted`: a gdb string, number or
+    TinyVM value."""
+    name = _type_name(wanted)
+    if name in (VALUE_TYPE, BITS_TYPE):
+        bits = value_bits(wanted)
+        if key == bits:
+            return True
+        a, b = _object(key, "KIND_STRING"), _object(bits, "KIND_STRING")
+        return a is not None and b is not None and _string(a) == _string(b)
+    code = wanted.type.strip_typedefs().code
+    if code in (gdb.TYPE_CODE_ARRAY, gdb.TYPE_CODE_PTR):
+        string = _object(key, "KIND_STRING")
+        return string is not None and _string(string) == wanted.string()
+    if code in (gdb.TYPE_CODE_INT, gdb.TYPE_CODE_FLT, gdb.TYPE_CODE_BOOL):
+        return key & QNAN != QNAN and struct.unpack("<d", key.to_bytes(8, "little"))[0] == float(wanted)
+    return False
+
+
+class KeyFunction(gdb.Function):
+    """$key(MAP, KEY): the value of KEY in a map, as the program's
+    `MAP[KEY]` reads it ($key(m, "name"), $key(m, 1), $key(m, $global("k")))."""
+
+    def __init__(self):
+        super().__init__("key")
+
+    def invoke(self, value, wanted):
+        table = _object(value_bits(value), "KIND_MAP")
+        if table is None:
+            raise gdb.GdbError("$key: %s is not a map" % format_value(value_bits(value)))
+        entries = _u64(table + LAYOUT["MAP_ENTRIES"])
+        size, value_at = LAYOUT["MAP_ENTRY_SIZE"], LAYOUT["MAP_ENTRY_VALUE"]
+        for i in range(_u64(table + LAYOUT["MAP_USED"])):
+            key = _u64(entries + size * i)
+            if key != TOMBSTONE and _key_matches(key, wanted):
+                return _as_value(entries + size * i + value_at)
+        raise gdb.GdbError("$key: no such key in the map")
 
 
 class FieldFunction(gdb.Function):
@@ -471,5 +645,6 @@ if not getattr(gdb, "_tinyvm_loaded", False):
     TvmFunction()
     FieldFunction()
     GlobalFunction()
+    KeyFunction()
     gdb.unwinder.register_unwinder(None, EntryStubUnwinder(), replace=True)
     DemangleFilter()
