@@ -27,7 +27,9 @@ Environment:
   TINYVM_FUEL=N        end the program after N safepoint polls, exit 75 (a testing aid)
   TINYVM_JIT_DEBUG     (any value) print each function the JIT compiles, and why one
                        is declined
+  TINYVM_PERF_MAP=1    the JIT writes perf's map of its code, /tmp/perf-PID.map
   NO_COLOR             no colour in diagnostics (unless --color=always)
+  GDB                  the gdb `tinyvm gdb` runs (default gdb)
   CC                   the C compiler driver `build` links with (default cc; split into
                        words, as make does: CC=\"ccache gcc\")
 
@@ -153,22 +155,15 @@ enum Command {
         #[arg(long, value_enum, default_value = "human")]
         error_format: ErrorFormat,
     },
-    /// Run gdb on a built program with TinyVM's value printers loaded.
+    /// Run gdb with TinyVM's printers, convenience functions and unwinder
+    /// loaded (like rust-gdb): every argument goes to gdb as it is (`tinyvm
+    /// gdb EXE`, `-ex CMD`, `-batch`, `-x FILE`, `--args EXE ARGS...`, `EXE
+    /// CORE`, `-p PID`, `--help`, ...).
+    #[command(disable_help_flag = true, disable_version_flag = true)]
     Gdb {
-        /// Exit after processing the command files (gdb's -batch).
-        #[arg(long)]
-        batch: bool,
-        /// Execute gdb commands from FILE (gdb's -x; repeatable).
-        #[arg(short = 'x', long = "command", value_name = "FILE")]
-        commands: Vec<PathBuf>,
-        /// Execute one gdb command (gdb's -ex; repeatable).
-        #[arg(long = "ex", value_name = "COMMAND")]
-        ex: Vec<String>,
-        /// The executable (built with `tinyvm build -g`).
-        exe: PathBuf,
-        /// The program's arguments.
-        #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
-        args: Vec<String>,
+        /// gdb's arguments.
+        #[arg(value_name = "GDB-ARGS", trailing_var_arg = true, allow_hyphen_values = true)]
+        args: Vec<std::ffi::OsString>,
     },
     /// Print a shell completion script (source it, or install it where the shell looks).
     Completions {
@@ -227,9 +222,7 @@ fn dispatch(command: Command) -> i32 {
         Command::Repl { jit, error_format } => commands::repl::run(jit, error_format),
         Command::Check { src, error_format } => commands::check::run(&src, error_format),
         Command::Disasm { file, native, error_format } => commands::disasm::run(&file, native, error_format),
-        Command::Gdb { batch, commands, ex, exe, args } => {
-            commands::gdb::run(&exe, args, commands::gdb::GdbOptions { batch, commands, ex })
-        }
+        Command::Gdb { args } => commands::gdb::run(args),
         Command::Completions { shell } => {
             let mut out = Vec::new();
             clap_complete::generate(shell, &mut Cli::command(), "tinyvm", &mut out);

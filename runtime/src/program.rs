@@ -112,6 +112,7 @@ fn run_main_thread(module: Module, options: Options, natives: NativeTable) -> i3
     vm.tier = &crate::codegen::jit::JIT;
     vm.heap.forget_monitors = crate::sync::monitor::forget;
     crate::stats::set_vm(vm as *mut Vm);
+    crate::debugger::set_vm(vm as *mut Vm);
     crate::signals::watch(crate::stats::print_statistics, crate::sync::safepoint::request);
     match loader::load_with_natives(vm, th, module, natives.0, crate::codegen::abi::FAST_ENTRY_OFFSET) {
         Ok(_) => {}

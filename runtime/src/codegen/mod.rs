@@ -1,6 +1,8 @@
 //! Native code: the x86-64 lowering of bytecode (`lower`), shared by the AOT
 //! compiler and the JIT, the runtime helpers that generated code calls
-//! (`helpers`), and the JIT's policy and executable memory (`jit`).
+//! (`helpers`), and the JIT's policy and executable memory (`jit`), with
+//! what it tells debuggers and profilers (`debuginfo`, `gdb_jit`,
+//! `perf_map`).
 
 pub mod abi;
 pub mod debuginfo;
@@ -9,3 +11,4 @@ pub mod gdb_jit;
 pub mod helpers;
 pub mod jit;
 pub mod lower;
+pub mod perf_map;

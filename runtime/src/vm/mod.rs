@@ -99,12 +99,14 @@ impl Default for Options {
 /// 1-byte displacements.
 #[repr(C)]
 pub struct Vm {
-    pub globals: Globals,
     /// Safepoint request: another thread waits for the VM lock (see `sync::safepoint`).
     pub poll: std::sync::atomic::AtomicBool,
     /// 64-bit constants generated code compares with: a memory operand
     /// costs 5 bytes where an immediate needs a 10-byte `mov` to a register.
     pub constants: CodeConstants,
+    /// After the small fields: its base pointer is read by generated code
+    /// too.
+    pub globals: Globals,
     pub heap: Heap,
     pub strings: Interner,
     /// Every live VM thread (their stacks are GC roots).
@@ -162,6 +164,12 @@ pub mod layout {
     const _: () = assert!(VM_POLL < 128 && VM_POINTER_LIMIT < 128, "see the comment on `Vm`");
     pub const VM_GLOBALS_BASE: usize =
         std::mem::offset_of!(super::Vm, globals) + std::mem::offset_of!(super::Globals, base);
+    const _: () = assert!(VM_GLOBALS_BASE < 128, "see the comment on `Vm`");
+    /// Where debuggers find the globals' names and their number.
+    pub const VM_GLOBALS_NAMES: usize =
+        std::mem::offset_of!(super::Vm, globals) + std::mem::offset_of!(super::Globals, names_base);
+    pub const VM_GLOBALS_COUNT: usize =
+        std::mem::offset_of!(super::Vm, globals) + std::mem::offset_of!(super::Globals, count);
 }
 
 impl Vm {
