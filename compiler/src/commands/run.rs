@@ -23,6 +23,8 @@ pub fn run(file: &Path, args: Vec<String>, jit: JitArg, format: ErrorFormat) -> 
     }
     let options = Options {
         jit: match jit {
+            // The optimizing tier's eager mode compiles every function at its first call.
+            JitArg::Auto if std::env::var("TINYVM_OPT").is_ok_and(|v| v == "eager") => JitMode::Always,
             JitArg::Auto => JitMode::Auto,
             JitArg::Always => JitMode::Always,
             JitArg::Off => JitMode::Off,

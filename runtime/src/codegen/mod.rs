@@ -1,6 +1,7 @@
 //! Native code: the x86-64 lowering of bytecode (`lower`), shared by the AOT
 //! compiler and the JIT, the runtime helpers that generated code calls
-//! (`helpers`), and the JIT's policy and executable memory (`jit`).
+//! (`helpers`), the JIT's policy and executable memory (`jit`), and the
+//! optimizing tier (`opt`).
 
 pub mod abi;
 pub mod debuginfo;
@@ -9,3 +10,4 @@ pub mod gdb_jit;
 pub mod helpers;
 pub mod jit;
 pub mod lower;
+pub mod opt;

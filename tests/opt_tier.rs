@@ -1,0 +1,243 @@
+//! The optimizing tier (`TINYVM_OPT`): programs in its subset give exactly
+//! the interpreter's stdout, stderr and exit status when optimized eagerly,
+//! when every guard fails once (`TINYVM_DEOPT_STRESS=1`), when tiered up
+//! by hotness, and under GC stress; and the statistics report it.
+
+mod common;
+
+use common::*;
+use std::time::Duration;
+
+/// Numeric loops, every comparison, equality with other values, `!`,
+/// negation, NaN and -0, constants folded.
+const NUMERIC: &str = r#"
+fun sum(n) {
+  var s = 0;
+  for (var i = 0; i < n; i = i + 1) { s = s + i * 2 - 1 / 4; }
+  return s;
+}
+fun compare(a, b) {
+  var r = 0;
+  if (a < b) r = r + 1;
+  if (a <= b) r = r + 10;
+  if (a > b) r = r + 100;
+  if (a >= b) r = r + 1000;
+  if (a == b) r = r + 10000;
+  if (a != b) r = r + 100000;
+  return r;
+}
+fun bools(a, b) {
+  var x = a < b;
+  var y = !(a == b);
+  var z = !a;
+  return (x == y) == z;
+}
+fun misc(a) {
+  var k = 2 * 3 + 4;
+  while (a > 0) { a = a - k; }
+  if (a == nil) return "nil";
+  return -a;
+}
+fun nested(n) {
+  var t = 0;
+  var i = 0;
+  while (i < n) {
+    var j = 0;
+    while (j < i) { t = t + j; j = j + 1; }
+    i = i + 1;
+  }
+  return t;
+}
+var nan = 0 / 0;
+for (var round = 0; round < 3; round = round + 1) {
+  print sum(100 + round);
+  print compare(1, 2);
+  print compare(2, 2);
+  print compare(3, 2);
+  print compare(nan, 1);
+  print compare(0, -0);
+  print bools(1, 2);
+  print bools(nan, nan);
+  print misc(95);
+  print misc(-0);
+  print nested(40);
+  print -0 == 0;
+}
+"#;
+
+const FIB: &str = r#"
+fun fib(n) {
+  if (n < 2) return n;
+  return fib(n - 2) + fib(n - 1);
+}
+print fib(22);
+print fib(1.5);
+"#;
+
+/// An argument whose type changes mid-run: the speculation fails, the
+/// frame continues in the interpreter, later calls still work.
+const TYPE_CHANGE: &str = r#"
+fun twice(x) { return x + x; }
+fun maybe(x) {
+  if (x == nil) return 0;
+  return x * 3;
+}
+var total = 0;
+for (var i = 0; i < 3000; i = i + 1) { total = total + twice(i) + maybe(i); }
+print total;
+print twice("ab");
+print maybe(nil);
+for (var i = 0; i < 3000; i = i + 1) { total = total + twice(i) + maybe(nil); }
+print total;
+print twice(true);
+"#;
+
+/// A runtime error in an optimized function after a deopt, three frames deep.
+const ERROR_AFTER_DEOPT: &str = r#"
+fun inner(a, b) {
+  var t = a - b;
+  return t * undefinedThing;
+}
+fun middle(a) { return inner(a, 1) + 1; }
+fun outer(a) { return middle(a) * 2; }
+var g = 1;
+fun useGlobal(n) { return n + g; }
+for (var i = 0; i < 2000; i = i + 1) { useGlobal(i); }
+g = "s";
+print useGlobal(1);
+"#;
+
+const ERROR_AFTER_DEOPT_2: &str = r#"
+fun inner(a, b) {
+  var t = a - b;
+  return t * undefinedThing;
+}
+fun middle(a) { return inner(a, 1) + 1; }
+fun outer(a) { return middle(a) * 2; }
+print outer(5);
+"#;
+
+const STACK_OVERFLOW: &str = r#"
+fun down(n) { return down(n + 1) + 1; }
+print down(0);
+"#;
+
+/// Numbers and objects live across calls while the GC runs at every allocation.
+const GC_ACROSS_CALLS: &str = r#"
+fun work(n) {
+  var acc = 0;
+  var i = 0;
+  while (i < n) {
+    var x = i * 1.5;
+    var s = str(i);
+    var y = len(str(x)) + x;
+    if (s == "7") acc = acc + 1000;
+    acc = acc + x + y + len(s);
+    i = i + 1;
+  }
+  return acc;
+}
+print work(300);
+print work(301);
+"#;
+
+fn outcome(source: &str, env: &[(&str, &str)], jit: &str) -> Outcome {
+    let dir = scratch();
+    let path = dir.path().join("prog.lox");
+    std::fs::write(&path, source).unwrap();
+    let mut cmd = tinyvm_cmd(&["run", "--error-format=short", jit]);
+    cmd.arg(&path).current_dir(dir.path());
+    for (k, v) in env {
+        cmd.env(k, v);
+    }
+    run_with(cmd, b"", Duration::from_secs(120))
+}
+
+const MODES: &[&[(&str, &str)]] = &[
+    &[("TINYVM_OPT", "eager")],
+    &[("TINYVM_OPT", "eager"), ("TINYVM_DEOPT_STRESS", "1")],
+    &[("TINYVM_OPT", "1")],
+    &[("TINYVM_OPT", "1"), ("TINYVM_DEOPT_STRESS", "1")],
+];
+
+/// Runs `source` interpreted and in every optimizing mode; all must agree.
+fn agree(source: &str, extra: &[(&str, &str)]) -> Outcome {
+    let reference = outcome(source, extra, "--jit=off");
+    for mode in MODES {
+        let env: Vec<(&str, &str)> = mode.iter().chain(extra).copied().collect();
+        let got = outcome(source, &env, "--jit=auto");
+        assert_eq!(got, reference, "mode {:?} differs from the interpreter", env);
+    }
+    reference
+}
+
+#[test]
+fn numeric_code_agrees() {
+    let out = agree(NUMERIC, &[]);
+    assert_eq!(out.status, Some(0), "{:?}", out);
+    assert!(out.stdout.starts_with("9875\n100011\n11010\n"), "{}", out.stdout);
+}
+
+#[test]
+fn fib_agrees() {
+    let out = agree(FIB, &[]);
+    assert_eq!(out.stdout, "17711\n1.5\n");
+}
+
+#[test]
+fn type_change_deoptimizes_with_the_same_results() {
+    let out = agree(TYPE_CHANGE, &[]);
+    assert_eq!(out.status, Some(70), "{:?}", out);
+    assert!(out.stdout.contains("abab\n0\n"), "{}", out.stdout);
+    assert!(out.stderr.starts_with("Operands must be two numbers or two strings."), "{}", out.stderr);
+}
+
+#[test]
+fn runtime_errors_after_deopts_match() {
+    for source in [ERROR_AFTER_DEOPT, ERROR_AFTER_DEOPT_2] {
+        let out = agree(source, &[]);
+        assert_eq!(out.status, Some(70), "{:?}", out);
+    }
+}
+
+#[test]
+fn stack_overflow_at_the_same_depth() {
+    let out = agree(STACK_OVERFLOW, &[]);
+    assert_eq!(out.status, Some(70));
+    assert!(out.stderr.starts_with("Stack overflow.\n"), "{}", &out.stderr[..100.min(out.stderr.len())]);
+}
+
+#[test]
+fn gc_stress_with_values_live_across_calls() {
+    agree(GC_ACROSS_CALLS, &[]);
+    agree(GC_ACROSS_CALLS, &[("TINYVM_GC_STRESS", "1")]);
+    agree(FIB, &[("TINYVM_GC_STRESS", "1")]);
+}
+
+fn stat(stderr: &str, label: &str) -> u64 {
+    let line = stderr.lines().find(|l| l.starts_with(label)).unwrap_or_else(|| panic!("no '{}' in {}", label, stderr));
+    line[label.len()..].split_whitespace().next().unwrap().parse().unwrap()
+}
+
+#[test]
+fn statistics_report_compilations_and_deopts() {
+    let out = outcome(TYPE_CHANGE, &[("TINYVM_OPT", "1"), ("TINYVM_STATS", "1")], "--jit=auto");
+    assert!(stat(&out.stderr, "opt compilations") >= 2, "{}", out.stderr);
+    assert!(stat(&out.stderr, "deopts (not a number)") >= 1, "{}", out.stderr);
+    assert!(out.stderr.contains("opt compile time"), "{}", out.stderr);
+    // Without the switch the statistics stay as they were.
+    let plain = outcome(FIB, &[("TINYVM_STATS", "1")], "--jit=auto");
+    assert!(!plain.stderr.contains("opt compilations"), "{}", plain.stderr);
+}
+
+/// A function that keeps failing its speculation goes back to baseline
+/// code after a few deopts instead of deoptimizing at every call.
+#[test]
+fn no_deopt_loop() {
+    let source = "fun f(x) { if (x == nil) return 0; return x + 1; }\n\
+                  for (var i = 0; i < 5000; i = i + 1) { f(nil); }\nprint f(1);\n";
+    let out = outcome(source, &[("TINYVM_OPT", "eager"), ("TINYVM_STATS", "1")], "--jit=auto");
+    assert_eq!(out.stdout, "2\n");
+    assert!(stat(&out.stderr, "deopts (not a number)") <= 4, "{}", out.stderr);
+    assert_eq!(stat(&out.stderr, "opt invalidated"), 1, "{}", out.stderr);
+}
