@@ -240,3 +240,16 @@ fn the_printer_formats_numbers_as_print_does() {
     let shown = transcript.lines().find_map(|l| l.strip_prefix("$1 = ")).unwrap_or_else(|| panic!("{transcript}"));
     assert_eq!(shown, printed);
 }
+
+/// Maps print as the program prints them: insertion order, removed keys
+/// left out, a map inside itself as `{...}`.
+#[test]
+fn maps_print_as_the_program_prints_them() {
+    let Some(t) = debug_session("maps.tvm", "break maps.tvm:4\nrun\ninfo locals\nprint table\n") else {
+        return;
+    };
+    let shown = "{name: tinyvm, 1: [1, 2], nil: true, self: {...}, inner: {0.5: half}}";
+    assert!(t.contains(&format!("show (table={shown}) at maps.tvm:4")), "{}", t);
+    assert!(t.contains("names = [name, 1, nil, self, inner]\n"), "{}", t);
+    assert!(t.contains(&format!("$1 = {shown}\n")), "{}", t);
+}

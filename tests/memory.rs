@@ -62,6 +62,18 @@ while (true) {
 ";
 const ARRAY_LITERALS_STDERR: &str = "Out of memory.\n[line 4] in script\n";
 
+/// Inserts keys into a map forever (its buffer doubles as it fills).
+const MAP_GROWTH: &str = "\
+print \"map\";
+var m = Map();
+var i = 0;
+while (true) {
+  m[i] = i;
+  i = i + 1;
+}
+";
+const MAP_GROWTH_STDERR: &str = "Out of memory.\n[line 5] in script\n";
+
 /// The ways a program runs: the interpreter, the JIT compiling everything
 /// first, the default tiered JIT, and a built executable.
 const MODES: [&str; 4] = ["--jit=off", "--jit=always", "--jit=auto", "native"];
@@ -75,7 +87,7 @@ fn write(dir: &Path, name: &str, source: &str) -> PathBuf {
 /// Builds `src` into an executable next to it.
 fn build(src: &Path) -> PathBuf {
     let exe = src.with_extension("");
-    let mut cmd = tinyvm_cmd(&["build"]);
+    let mut cmd = tinyvm_cmd(&["build", "--error-format=short"]);
     cmd.arg(src).arg("-o").arg(&exe);
     let built = run_with(cmd, b"", Duration::from_secs(120));
     assert_eq!(built.status, Some(0), "build failed: {}", built.stderr);
@@ -87,7 +99,7 @@ fn command(src: &Path, mode: &str) -> Command {
     let mut cmd = if mode == "native" {
         Command::new(build(src))
     } else {
-        let mut cmd = tinyvm_cmd(&["run", mode]);
+        let mut cmd = tinyvm_cmd(&["run", "--error-format=short", mode]);
         cmd.arg(src);
         cmd
     };
@@ -133,9 +145,60 @@ fn instances_kept_in_an_array_run_out_of_the_heap_limit() {
 }
 
 #[test]
+fn a_growing_map_runs_out_of_the_heap_limit() {
+    let want = expected("map\n", MAP_GROWTH_STDERR, 70);
+    check_every_mode("map.tvm", MAP_GROWTH, &[("TINYVM_HEAP_MAX", "16M")], &want);
+}
+
+/// Maps whose keys are removed give their buffers back: a map that keeps
+/// a few keys while 100,000 come and go stays small, and maps that become
+/// garbage are freed, within a limit that a few of them would exceed.
+#[test]
+fn removed_keys_and_dead_maps_give_memory_back() {
+    let source = "\
+var m = Map();
+for (var i = 0; i < 300000; i = i + 1) {
+  m[i] = [i];
+  if (i >= 10) remove(m, i - 10);
+}
+print len(m);
+var total = 0;
+for (var round = 0; round < 20; round = round + 1) {
+  var big = Map();
+  for (var i = 0; i < 20000; i = i + 1) big[i] = i;
+  total = total + len(big);
+}
+print total;
+";
+    check_every_mode("churn.tvm", source, &[("TINYVM_HEAP_MAX", "4M")], &expected("10\n400000\n", "", 0));
+}
+
+#[test]
 fn array_literals_run_out_of_the_heap_limit() {
     let want = expected("literals\n", ARRAY_LITERALS_STDERR, 70);
     check_every_mode("literals.tvm", ARRAY_LITERALS, &[("TINYVM_HEAP_MAX", "4M")], &want);
+}
+
+/// Natives that build a result as large as asked (an array, a replaced or
+/// joined string) raise `Out of memory.` past the limit, before making it.
+#[test]
+fn natives_with_large_results_run_out_of_the_heap_limit() {
+    let source = "\
+var s = \"x\";
+for (var i = 0; i < 20; i = i + 1) s = s + s;
+print len(s);
+join(spawn array(10000000, 0));
+join(spawn array(1000000000000000, 0));
+join(spawn replace(s, \"x\", s));
+join(spawn join(array(100000, s), \",\"));
+print len(upper(s));
+";
+    let stderr = "Out of memory.\nin <thread 2>\n".to_string()
+        + "Out of memory.\nin <thread 3>\n"
+        + "Out of memory.\nin <thread 4>\n"
+        + "Out of memory.\nin <thread 5>\n";
+    let want = expected("1048576\n1048576\n", &stderr, 70);
+    check_every_mode("natives.tvm", source, &[("TINYVM_HEAP_MAX", "16M")], &want);
 }
 
 /// Collecting at every allocation changes when collections happen, not
@@ -287,8 +350,19 @@ fn a_growing_array_runs_out_of_address_space() {
     let dir = scratch();
     let src = write(dir.path(), "array.tvm", ARRAY_GROWTH);
     let tinyvm = tinyvm();
-    let out = under_ulimit(&[tinyvm.as_os_str(), "run".as_ref(), src.as_os_str()], None);
+    let out =
+        under_ulimit(&[tinyvm.as_os_str(), "run".as_ref(), "--error-format=short".as_ref(), src.as_os_str()], None);
     assert_eq!(out, expected(ARRAY_GROWTH_STDOUT, ARRAY_GROWTH_STDERR, 70));
+}
+
+#[test]
+fn a_growing_map_runs_out_of_address_space() {
+    let dir = scratch();
+    let src = write(dir.path(), "map.tvm", MAP_GROWTH);
+    let tinyvm = tinyvm();
+    let out =
+        under_ulimit(&[tinyvm.as_os_str(), "run".as_ref(), "--error-format=short".as_ref(), src.as_os_str()], None);
+    assert_eq!(out, expected("map\n", MAP_GROWTH_STDERR, 70));
 }
 
 #[test]
@@ -297,7 +371,9 @@ fn out_of_address_space_keeps_output_written_to_a_file() {
     let src = write(dir.path(), "array.tvm", ARRAY_GROWTH);
     let file = dir.path().join("stdout.txt");
     let tinyvm = tinyvm();
-    let out = under_ulimit(&[tinyvm.as_os_str(), "run".as_ref(), "--jit=off".as_ref(), src.as_os_str()], Some(&file));
+    let run =
+        [tinyvm.as_os_str(), "run".as_ref(), "--error-format=short".as_ref(), "--jit=off".as_ref(), src.as_os_str()];
+    let out = under_ulimit(&run, Some(&file));
     assert_eq!(out, expected("", ARRAY_GROWTH_STDERR, 70), "interpreter");
     assert_eq!(std::fs::read_to_string(&file).expect("stdout file"), ARRAY_GROWTH_STDOUT, "interpreter");
 

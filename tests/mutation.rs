@@ -522,9 +522,12 @@ impl Layout {
         };
         let string = |at: usize| 4 + u32_at(at) as usize;
         let text = |at: usize| (at + 4, at + string(at));
-        let size = string(at);
-        content.push(text(at));
-        field(&mut regions, &mut at, size, "source name".into());
+        field(&mut regions, &mut at, 4, "source count".into());
+        for (k, _) in module.sources.iter().enumerate() {
+            let size = string(at);
+            content.push(text(at));
+            field(&mut regions, &mut at, size, format!("source name {k}"));
+        }
         field(&mut regions, &mut at, 4, "global count".into());
         for g in &module.globals {
             let size = string(at);
@@ -539,9 +542,15 @@ impl Layout {
                 content.push(text(at));
                 field(&mut regions, &mut at, size, format!("{name} {what}"));
             }
-            for (what, size) in
-                [("kind", 1), ("arity", 1), ("upvalue count", 4), ("cache count", 4), ("line", 4), ("code length", 4)]
-            {
+            for (what, size) in [
+                ("kind", 1),
+                ("arity", 1),
+                ("upvalue count", 4),
+                ("cache count", 4),
+                ("line", 4),
+                ("source", 4),
+                ("code length", 4),
+            ] {
                 if what == "line" {
                     content.push((at, at + size));
                 }

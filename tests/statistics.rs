@@ -177,6 +177,25 @@ print n;
 }
 
 #[test]
+fn inlined_bitwise_natives_count_as_calls_in_every_mode() {
+    // Compiled code computes `bor` in place (codegen/lower/intrinsic.rs);
+    // it counts the call, as the interpreter's call of the native does.
+    let source = "\
+var h = 0;
+for (var i = 0; i < 5000; i = i + 1) h = bor(h, i);
+print h;
+";
+    for jit in ["--jit=off", "--jit=always", "--jit=auto"] {
+        let out = run_program(source, Some("1"), &[jit]);
+        assert_eq!((out.status, out.stdout.as_str()), (Some(0), "8191\n"), "{jit}");
+        let (block, _) = the_block(&out);
+        let calls = count(&block, "calls");
+        // 5000 calls of bor, and perhaps the script itself.
+        assert!((5000..=5001).contains(&calls), "{jit}: calls {calls}");
+    }
+}
+
+#[test]
 fn statistics_are_counted_when_the_program_calls_exit() {
     let source = "\
 fun f() { return 1; }

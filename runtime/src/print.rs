@@ -1,5 +1,5 @@
-//! How values print (`print`, `str()`, array elements, the gdb printer's
-//! model). Numbers print as `number.rs` says.
+//! How values print (`print`, `str()`, array elements, map keys and
+//! values, the gdb printer's model). Numbers print as `number.rs` says.
 
 use crate::heap::oom::NoMemory;
 use crate::object::*;
@@ -59,12 +59,26 @@ impl Printer<'_> {
     }
 }
 
-/// Arrays nested deeper than this print as `[...]` (a bound on recursion).
+/// Arrays and maps nested deeper than this print as `[...]` and `{...}`
+/// (a bound on recursion).
 const MAX_NESTING: usize = 1000;
 
-/// Writes `v`; `path` holds the arrays being printed around it, and an array
-/// that contains itself prints as `[...]` where it recurs (as in Python), so
-/// a cycle costs one `[...]` per path, not an exponential expansion.
+/// Whether the array or map `obj` is already being printed around this
+/// point (or nested too deep): then writes `cycle` and returns true; else
+/// enters it (pushes it on `path`, which the caller pops when done).
+fn recurs(out: &mut Printer, obj: *mut Obj, path: &mut Vec<*mut Obj>, cycle: &[u8]) -> bool {
+    if path.len() >= MAX_NESTING || path.contains(&obj) {
+        out.extend_from_slice(cycle);
+        return true;
+    }
+    path.push(obj);
+    false
+}
+
+/// Writes `v`; `path` holds the arrays and maps being printed around it,
+/// and one that contains itself prints as `[...]` (a map `{...}`) where it
+/// recurs (as in Python), so a cycle costs one `[...]` per path, not an
+/// exponential expansion.
 fn write_nested(out: &mut Printer, v: Value, path: &mut Vec<*mut Obj>) {
     if v.is_number() {
         let mut buffer = crate::number::NumberBuffer::new();
@@ -99,11 +113,9 @@ fn write_nested(out: &mut Printer, v: Value, path: &mut Vec<*mut Obj>) {
                 out.extend_from_slice(b" instance");
             }
             ObjKind::Array => {
-                if path.len() >= MAX_NESTING || path.contains(&obj) {
-                    out.extend_from_slice(b"[...]");
+                if recurs(out, obj, path, b"[...]") {
                     return;
                 }
-                path.push(obj);
                 out.push(b'[');
                 for (i, &item) in (*(obj as *mut ObjArray)).items().iter().enumerate() {
                     if out.failed {
@@ -115,6 +127,25 @@ fn write_nested(out: &mut Printer, v: Value, path: &mut Vec<*mut Obj>) {
                     write_nested(out, item, path);
                 }
                 out.push(b']');
+                path.pop();
+            }
+            ObjKind::Map => {
+                if recurs(out, obj, path, b"{...}") {
+                    return;
+                }
+                out.push(b'{');
+                for (i, entry) in (*(obj as *mut ObjMap)).live_entries().enumerate() {
+                    if out.failed {
+                        break;
+                    }
+                    if i > 0 {
+                        out.extend_from_slice(b", ");
+                    }
+                    write_nested(out, entry.key, path);
+                    out.extend_from_slice(b": ");
+                    write_nested(out, entry.value, path);
+                }
+                out.push(b'}');
                 path.pop();
             }
             ObjKind::Thread => {

@@ -125,20 +125,45 @@ impl Value {
     }
 }
 
-/// A number comparison, as clox defines it: `a >= b` is `!(a < b)` and
-/// `a <= b` is `!(a > b)`, so both are true when either operand is NaN.
-/// This is the one definition; the lowering mirrors it with `ucomisd` and
-/// the matching condition (`codegen/lower/opcodes.rs`, `comparison`), and
-/// `tests/programs/rules.tvm` checks every tier on the edge cases.
+/// A comparison (`>`, `<`, `>=`, `<=`), as clox defines it for numbers:
+/// `a >= b` is `!(a < b)` and `a <= b` is `!(a > b)`, so both are true when
+/// either operand is NaN. Two strings compare bytewise (lexicographic, a
+/// prefix first); any other pair of operands is the runtime error
+/// `Operands must be numbers.`. This is the one definition: the
+/// interpreter and the slow path of generated code (`vm::operators::compare`)
+/// call `holds` and `holds_for_strings`, the lowering mirrors `holds` with
+/// `ucomisd` and the matching condition (`codegen/lower/opcodes.rs`,
+/// `comparison`), and `tests/programs/rules.tvm` checks every tier on the
+/// edge cases.
+#[repr(u8)]
 #[derive(Copy, Clone, Debug, PartialEq, Eq)]
 pub enum Comparison {
-    Greater,
-    Less,
-    GreaterEqual,
-    LessEqual,
+    Greater = 0,
+    Less = 1,
+    GreaterEqual = 2,
+    LessEqual = 3,
 }
 
 impl Comparison {
+    /// The comparison numbered `n` (`as u8`), as generated code passes it.
+    pub fn from_u8(n: u8) -> Option<Comparison> {
+        [Comparison::Greater, Comparison::Less, Comparison::GreaterEqual, Comparison::LessEqual]
+            .get(n as usize)
+            .copied()
+    }
+
+    /// The comparison of two strings' bytes: lexicographic, byte by byte
+    /// as unsigned numbers, a proper prefix before the longer string.
+    #[inline]
+    pub fn holds_for_strings(self, a: &[u8], b: &[u8]) -> bool {
+        match self {
+            Comparison::Greater => a > b,
+            Comparison::Less => a < b,
+            Comparison::GreaterEqual => a >= b,
+            Comparison::LessEqual => a <= b,
+        }
+    }
+
     #[inline(always)]
     #[allow(clippy::neg_cmp_op_on_partial_ord)]
     pub fn holds(self, a: f64, b: f64) -> bool {
@@ -185,6 +210,7 @@ pub enum ObjKind {
     Array = 8,
     Shape = 9,
     Thread = 10,
+    Map = 11,
 }
 
 /// The header every heap object starts with.

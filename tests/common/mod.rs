@@ -87,7 +87,9 @@ pub fn run_tinyvm(args: &[&str]) -> Outcome {
 /// Expectations written in a test program's comments:
 /// `expect: TEXT` (a stdout line), `expect stderr: TEXT`, `expect stderr xN:
 /// TEXT` (N such lines), `expect exit: N`,
-/// `stdin: TEXT` (a line fed to stdin), `args: A B` (program arguments).
+/// `stdin: TEXT` (a line fed to stdin), `args: A B` (program arguments),
+/// `no gc stress: WHY` (too slow when every allocation collects: a program
+/// that keeps 100,000 strings alive would take minutes).
 #[derive(Debug, Default, Clone)]
 pub struct Expectations {
     pub stdout: String,
@@ -95,13 +97,19 @@ pub struct Expectations {
     pub status: i32,
     pub stdin: String,
     pub args: Vec<String>,
+    pub no_gc_stress: bool,
 }
 
 pub fn expectations(path: &Path) -> Expectations {
     let text = std::fs::read_to_string(path).expect("read test program");
     let mut e = Expectations::default();
     for line in text.lines() {
-        let Some(i) = line.find("expect").or_else(|| line.find("stdin:")).or_else(|| line.find("args:")) else {
+        let Some(i) = line
+            .find("expect")
+            .or_else(|| line.find("stdin:"))
+            .or_else(|| line.find("args:"))
+            .or_else(|| line.find("no gc stress:"))
+        else {
             continue;
         };
         let before = &line[..i];
@@ -130,6 +138,8 @@ pub fn expectations(path: &Path) -> Expectations {
             e.stdin.push('\n');
         } else if let Some(v) = rest.strip_prefix("args: ") {
             e.args = v.split_whitespace().map(String::from).collect();
+        } else if rest.starts_with("no gc stress:") {
+            e.no_gc_stress = true;
         }
     }
     e

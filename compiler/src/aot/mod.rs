@@ -68,6 +68,11 @@ pub fn lower_function(
         Some(Constant::Number(n)) => Some(*n),
         _ => None,
     };
+    // The module's global operands are its own numbers for its names.
+    let intrinsic_of_global = |g: u32| match module.globals.get(g as usize) {
+        Some(name) => tinyvm_runtime::natives::intrinsic_named(name.as_bytes()),
+        None => tinyvm_runtime::object::Intrinsic::None,
+    };
     let input = FunctionInput {
         code: &f.code,
         arity: f.arity as u32,
@@ -75,6 +80,7 @@ pub fn lower_function(
         capture_count: &capture_count,
         number_constant: &number_constant,
         inline_trivial_methods: options.inline_trivial_methods,
+        intrinsic_of_global: &intrinsic_of_global,
     };
     lower(&input).map_err(|e| e.0)
 }

@@ -144,7 +144,7 @@ macro_rules! helpers {
 }
 
 helpers! {
-    StackOverflow, UndefinedGlobal, NumbersError, NumberError, Add, Modulo, GetProperty, SetProperty, GetSuper,
+    StackOverflow, UndefinedGlobal, NumbersError, NumberError, Compare, Add, Modulo, GetProperty, SetProperty, GetSuper,
     Call, NewInstance, Invoke, SuperInvoke, Closure, CloseUpvalues, Print, Class, Inherit, Method, Array,
     GetIndex, SetIndex, Spawn, MonitorEnter, MonitorExit, Safepoint, ForInStart, ForInNext,
 }
@@ -237,8 +237,8 @@ opcodes! {
     SetProperty  = 13, "SET_PROPERTY",   [Const(ConstKind::Name), Cache], pops Pops::Fixed(2), push 1, needs 0, Next,   None,     [RAISE | ALLOCATE],          Pending,  Some(Helper::SetProperty);
     GetSuper     = 14, "GET_SUPER",      [Const(ConstKind::Name)],        pops Pops::Fixed(2), push 1, needs 0, Next,   None,     [RAISE | ALLOCATE],          InMemory, Some(Helper::GetSuper);
     Equal        = 15, "EQUAL",          [],                              pops Pops::Fixed(2), push 1, needs 0, Next,   None,     [],                          Pending,  None;
-    Greater      = 16, "GREATER",        [],                              pops Pops::Fixed(2), push 1, needs 0, Next,   None,     [RAISE],                     Pending,  Some(Helper::NumbersError);
-    Less         = 17, "LESS",           [],                              pops Pops::Fixed(2), push 1, needs 0, Next,   None,     [RAISE],                     Pending,  Some(Helper::NumbersError);
+    Greater      = 16, "GREATER",        [],                              pops Pops::Fixed(2), push 1, needs 0, Next,   None,     [RAISE],                     Pending,  Some(Helper::Compare);
+    Less         = 17, "LESS",           [],                              pops Pops::Fixed(2), push 1, needs 0, Next,   None,     [RAISE],                     Pending,  Some(Helper::Compare);
     Add          = 18, "ADD",            [],                              pops Pops::Fixed(2), push 1, needs 0, Next,   None,     [RAISE | ALLOCATE],          Pending,  Some(Helper::Add);
     Subtract     = 19, "SUBTRACT",       [],                              pops Pops::Fixed(2), push 1, needs 0, Next,   None,     [RAISE],                     Pending,  Some(Helper::NumbersError);
     Multiply     = 20, "MULTIPLY",       [],                              pops Pops::Fixed(2), push 1, needs 0, Next,   None,     [RAISE],                     Pending,  Some(Helper::NumbersError);
@@ -261,13 +261,13 @@ opcodes! {
     Method       = 37, "METHOD",         [Const(ConstKind::Name)],        pops Pops::Fixed(1), push 0, needs 2, Next,   None,     [RAISE],                     InMemory, Some(Helper::Method);
     Array        = 38, "ARRAY",          [Count],                         pops Pops::Operand(0, 0), push 1, needs 0, Next, None,  [ALLOCATE],                  InMemory, Some(Helper::Array);
     GetIndex     = 39, "GET_INDEX",      [],                              pops Pops::Fixed(2), push 1, needs 0, Next,   None,     [RAISE | ALLOCATE],          InMemory, Some(Helper::GetIndex);
-    SetIndex     = 40, "SET_INDEX",      [],                              pops Pops::Fixed(3), push 1, needs 0, Next,   None,     [RAISE],                     InMemory, Some(Helper::SetIndex);
+    SetIndex     = 40, "SET_INDEX",      [],                              pops Pops::Fixed(3), push 1, needs 0, Next,   None,     [RAISE | ALLOCATE],          InMemory, Some(Helper::SetIndex);
     Spawn        = 41, "SPAWN",          [Argc],                          pops Pops::Operand(0, 1), push 1, needs 0, Next, None,  [RAISE | ALLOCATE | CALL],   InMemory, Some(Helper::Spawn);
     MonitorEnter = 42, "MONITOR_ENTER",  [],                              pops Pops::Fixed(1), push 0, needs 0, Next,   None,     [RAISE | BLOCK],             InMemory, Some(Helper::MonitorEnter);
     MonitorExit  = 43, "MONITOR_EXIT",   [],                              pops Pops::Fixed(1), push 0, needs 0, Next,   None,     [RAISE],                     InMemory, Some(Helper::MonitorExit);
     NotEqual     = 44, "NOT_EQUAL",      [],                              pops Pops::Fixed(2), push 1, needs 0, Next,   None,     [],                          Pending,  None;
-    GreaterEqual = 45, "GREATER_EQUAL",  [],                              pops Pops::Fixed(2), push 1, needs 0, Next,   None,     [RAISE],                     Pending,  Some(Helper::NumbersError);
-    LessEqual    = 46, "LESS_EQUAL",     [],                              pops Pops::Fixed(2), push 1, needs 0, Next,   None,     [RAISE],                     Pending,  Some(Helper::NumbersError);
+    GreaterEqual = 45, "GREATER_EQUAL",  [],                              pops Pops::Fixed(2), push 1, needs 0, Next,   None,     [RAISE],                     Pending,  Some(Helper::Compare);
+    LessEqual    = 46, "LESS_EQUAL",     [],                              pops Pops::Fixed(2), push 1, needs 0, Next,   None,     [RAISE],                     Pending,  Some(Helper::Compare);
     // `for (var x in v)`: v is in the local slot; pushes the position and the key-set version after it.
     ForInStart   = 47, "FOR_IN_START",   [Local],                         pops Pops::Fixed(0), push 2, needs 0, Next,   None,     [RAISE],                     InMemory, Some(Helper::ForInStart);
     // Pushes the next element of the iteration whose slots start at the local, or nil and jumps when done.

@@ -11,7 +11,7 @@
 pub use crate::bytecode::opcode::Helper;
 use crate::bytecode::opcode::{decode_fixed, Instruction};
 use crate::object::*;
-use crate::value::Value;
+use crate::value::{Comparison, Value};
 use crate::vm::error::raise;
 use crate::vm::messages;
 use crate::vm::{call, interp, operators, property, Thread, Trap, Vm};
@@ -40,6 +40,7 @@ helpers! {
     UndefinedGlobal => tvm_rt_undefined_global,
     NumbersError => tvm_rt_numbers_error,
     NumberError => tvm_rt_number_error,
+    Compare => tvm_rt_compare,
     Add => tvm_rt_add,
     Modulo => tvm_rt_modulo,
     GetProperty => tvm_rt_get_property,
@@ -134,6 +135,16 @@ pub extern "sysv64" fn tvm_rt_number_error(vm: *mut Vm, th: *mut Thread) -> u64 
     with(vm, th, |_, th| {
         operators::number_error(th);
         1
+    })
+}
+
+/// A comparison whose operands are not two numbers: compares two strings
+/// or raises (`comparison` is a `Comparison` as `u8`).
+#[no_mangle]
+pub extern "sysv64" fn tvm_rt_compare(vm: *mut Vm, th: *mut Thread, comparison: u32) -> u64 {
+    with(vm, th, |_, th| {
+        let comparison = Comparison::from_u8(comparison as u8).expect("generated code passes a comparison");
+        status(operators::compare(th, comparison))
     })
 }
 
@@ -289,7 +300,7 @@ pub extern "sysv64" fn tvm_rt_get_index(vm: *mut Vm, th: *mut Thread) -> u64 {
 
 #[no_mangle]
 pub extern "sysv64" fn tvm_rt_set_index(vm: *mut Vm, th: *mut Thread) -> u64 {
-    with(vm, th, |_, th| status(operators::set_index(th)))
+    with(vm, th, |vm, th| status(operators::set_index(vm, th)))
 }
 
 #[no_mangle]

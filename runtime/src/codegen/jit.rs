@@ -62,8 +62,9 @@ fn debug_enabled() -> bool {
     std::env::var("TINYVM_JIT_DEBUG").is_ok()
 }
 
-/// The lowering's view of a loaded function.
-fn with_input<R>(function: &ObjFunction, f: impl FnOnce(&FunctionInput) -> R) -> R {
+/// The lowering's view of a loaded function (whose global operands are
+/// the program's slots, named in `vm.globals`).
+fn with_input<R>(vm: &Vm, function: &ObjFunction, f: impl FnOnce(&FunctionInput) -> R) -> R {
     let capture_count = |k: u32| {
         let v = function.constant_values[k as usize];
         // SAFETY: verified code only uses function constants in CLOSURE.
@@ -73,6 +74,11 @@ fn with_input<R>(function: &ObjFunction, f: impl FnOnce(&FunctionInput) -> R) ->
         Some(Constant::Number(n)) => Some(*n),
         _ => None,
     };
+    let intrinsic_of_global = |g: u32| match vm.globals.names.get(g as usize) {
+        // SAFETY: global names are live strings (the GC marks them).
+        Some(&name) => crate::natives::intrinsic_named(unsafe { (*name).bytes() }),
+        None => crate::object::Intrinsic::None,
+    };
     let input = FunctionInput {
         code: &function.proto.code,
         arity: function.arity,
@@ -80,17 +86,18 @@ fn with_input<R>(function: &ObjFunction, f: impl FnOnce(&FunctionInput) -> R) ->
         capture_count: &capture_count,
         number_constant: &number_constant,
         inline_trivial_methods: true,
+        intrinsic_of_global: &intrinsic_of_global,
     };
     f(&input)
 }
 
 /// Compiles `function` now; on failure it stays interpreted for good.
-pub fn compile(_vm: &mut Vm, _th: &mut Thread, function: *mut ObjFunction) {
+pub fn compile(vm: &mut Vm, _th: &mut Thread, function: *mut ObjFunction) {
     let start = Instant::now();
     // SAFETY: the function is live and only mutated under the VM lock.
     let f = unsafe { &mut *function };
     f.tier_state = TIER_DECLINED;
-    let lowered = match with_input(f, lower) {
+    let lowered = match with_input(vm, f, lower) {
         Ok(l) => l,
         Err(e) => {
             if debug_enabled() {

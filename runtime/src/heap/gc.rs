@@ -166,6 +166,12 @@ impl Marker {
                         self.object(child);
                     }
                 }
+                ObjKind::Map => {
+                    // Keys and values, tombstones included (they are not objects).
+                    let m = &*(obj as *mut ObjMap);
+                    let entries = m.entries.cast::<Value>();
+                    self.values(entries, entries.add(2 * m.used));
+                }
                 ObjKind::Thread => {
                     let t = &*(obj as *mut ObjThread);
                     self.value(t.shared.result());

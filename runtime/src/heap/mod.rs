@@ -335,14 +335,17 @@ pub fn new_bound_method(
     alloc_object(vm, th, std::mem::size_of::<ObjBoundMethod>(), init)
 }
 
+/// A native taking `min_arity..=max_arity` arguments.
 pub fn new_native(
     vm: &mut Vm,
     th: &mut Thread,
     name: &'static str,
-    arity: u8,
+    (min_arity, max_arity): (u8, u8),
     function: NativeFn,
+    intrinsic: Intrinsic,
 ) -> Result<*mut ObjNative, Trap> {
-    let init = ObjNative { obj: Obj::new(ObjKind::Native), function, name, arity };
+    debug_assert!(min_arity <= max_arity);
+    let init = ObjNative { obj: Obj::new(ObjKind::Native), function, name, min_arity, max_arity, intrinsic };
     alloc_object(vm, th, std::mem::size_of::<ObjNative>(), init)
 }
 
@@ -400,6 +403,86 @@ fn grow_array_buffer(vm: &mut Vm, th: &mut Thread, array: *mut ObjArray, additio
     let grown = unsafe { (*array).cap } - cap;
     vm.heap.account(grown * std::mem::size_of::<Value>());
     Ok(())
+}
+
+/// An empty map (it gets a buffer at its first insertion).
+pub fn new_map(vm: &mut Vm, th: &mut Thread) -> Result<*mut ObjMap, Trap> {
+    alloc_object(vm, th, std::mem::size_of::<ObjMap>(), ObjMap::new())
+}
+
+/// `map[key] = value` for a normalized key (`object::map::normalize_key`):
+/// updates the value of a present key, else appends the key, rebuilding
+/// the table first when it is full. Raises `Out of memory.` when there is
+/// no room; may collect, so the caller keeps `map`, `key` and `value`
+/// reachable.
+#[inline]
+pub fn map_set(vm: &mut Vm, th: &mut Thread, map: *mut ObjMap, key: Value, value: Value) -> Result<(), Trap> {
+    // SAFETY: the caller keeps the map alive; a collection does not move
+    // or change it.
+    unsafe {
+        if (*map).set_existing(key, value) {
+            return Ok(());
+        }
+        if (*map).is_full() {
+            grow_map(vm, th, map)?;
+        }
+        (*map).insert_new(key, value);
+    }
+    Ok(())
+}
+
+/// Makes room for one more entry in a full map: drops the tombstones in
+/// place when that frees half of it, else moves the live entries to a
+/// buffer twice their number (`map::target_capacity`).
+#[cold]
+#[inline(never)]
+fn grow_map(vm: &mut Vm, th: &mut Thread, map: *mut ObjMap) -> Result<(), Trap> {
+    // SAFETY: the caller keeps the map alive.
+    let (live, cap) = unsafe { ((*map).live, (*map).cap) };
+    let new_cap = map::target_capacity(live);
+    if new_cap == cap {
+        // SAFETY: as above.
+        unsafe { (*map).compact_in_place() };
+        return Ok(());
+    }
+    if new_cap > map::MAX_CAPACITY {
+        return Err(out_of_memory(th));
+    }
+    let bytes = map::buffer_bytes(new_cap);
+    reserve(vm, th, bytes)?;
+    let buffer = match map::alloc_buffer(new_cap) {
+        Some(buffer) => buffer,
+        None => retry_after_collecting(vm, th, |_| map::alloc_buffer(new_cap))?,
+    };
+    // SAFETY: a fresh buffer for `new_cap >= live` entries; the map is alive.
+    let freed = unsafe { (*map).replace_buffer(buffer, new_cap) };
+    vm.heap.account(bytes);
+    vm.heap.unaccount(freed);
+    Ok(())
+}
+
+/// Removes `key` (normalized) from `map` and returns its value, if
+/// present. When tombstones then dominate, the table is rebuilt smaller
+/// (or in place when the system has no memory for a smaller buffer).
+/// Never collects or raises.
+pub fn map_remove(vm: &mut Vm, map: *mut ObjMap, key: Value) -> Option<Value> {
+    // SAFETY: the caller keeps the map alive.
+    unsafe {
+        let value = (*map).remove(key)?;
+        if (*map).tombstones_dominate() {
+            let new_cap = map::target_capacity((*map).live);
+            let buffer = if new_cap < (*map).cap { map::alloc_buffer(new_cap) } else { None };
+            match buffer {
+                Some(buffer) => {
+                    let freed = (*map).replace_buffer(buffer, new_cap);
+                    vm.heap.account(map::buffer_bytes(new_cap));
+                    vm.heap.unaccount(freed);
+                }
+                None => (*map).compact_in_place(),
+            }
+        }
+        Some(value)
+    }
 }
 
 pub fn new_thread_object(
@@ -467,6 +550,7 @@ unsafe fn footprint(obj: *mut Obj) -> (usize, bool) {
             ObjKind::Array => (size_of::<ObjArray>(), true),
             ObjKind::Shape => (size_of::<ObjShape>(), true),
             ObjKind::Thread => (size_of::<ObjThread>(), true),
+            ObjKind::Map => (size_of::<ObjMap>(), (*(obj as *mut ObjMap)).cap != 0),
         }
     }
 }
@@ -510,6 +594,7 @@ unsafe fn free_owning_object(pools: &mut pool::Pools, obj: *mut Obj, dead_monito
                 std::ptr::drop_in_place(obj as *mut ObjShape);
                 0
             }
+            ObjKind::Map => (*(obj as *mut ObjMap)).free_buffer(),
             ObjKind::Thread => {
                 std::ptr::drop_in_place(obj as *mut ObjThread);
                 0

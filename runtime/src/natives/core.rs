@@ -38,7 +38,8 @@ pub fn len(_: &mut Vm, th: &mut Thread, args: &[Value]) -> Result<Value, Trap> {
         match v.obj_kind() {
             Some(ObjKind::String) => (*(v.as_obj() as *mut ObjString)).len,
             Some(ObjKind::Array) => (*(v.as_obj() as *mut ObjArray)).len,
-            _ => return Err(raise(th, "len() expects a string or an array.")),
+            Some(ObjKind::Map) => (*(v.as_obj() as *mut ObjMap)).len(),
+            _ => return Err(raise(th, "len() expects a string, an array or a map.")),
         }
     };
     Ok(Value::number(n as f64))

@@ -249,6 +249,50 @@ pub struct ObjNative {
     pub obj: Obj,
     pub function: NativeFn,
     pub name: &'static str,
-    /// Exact number of arguments.
-    pub arity: u8,
+    /// The fewest arguments it takes.
+    pub min_arity: u8,
+    /// The most arguments it takes (`min_arity` for most natives).
+    pub max_arity: u8,
+    /// Which operation generated code may compute in place of calling it
+    /// (`layout::NATIVE_INTRINSIC`).
+    pub intrinsic: Intrinsic,
+}
+
+impl ObjNative {
+    /// Whether it takes `argc` arguments: one subtraction and one unsigned
+    /// comparison, as cheap as the test of an exact count.
+    #[inline(always)]
+    pub fn takes(&self, argc: usize) -> bool {
+        argc.wrapping_sub(self.min_arity as usize) <= (self.max_arity - self.min_arity) as usize
+    }
+}
+
+/// A native whose result generated code computes inline when its operands
+/// allow (`codegen/lower/intrinsic.rs`), falling back to the call. The
+/// call site checks that the callee is an `ObjNative` with this id, so a
+/// program that defines its own `band` gets its own function. The numbers
+/// are ABI between the runtime and generated code (compared as a byte).
+#[repr(u8)]
+#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+pub enum Intrinsic {
+    None = 0,
+    Band = 1,
+    Bor = 2,
+    Bxor = 3,
+    Bnot = 4,
+    Shl = 5,
+    Shr = 6,
+    Ushr = 7,
+}
+
+impl Intrinsic {
+    /// How many arguments the operation takes (calls with another count
+    /// are never inlined).
+    pub fn arity(self) -> u32 {
+        match self {
+            Intrinsic::None => u32::MAX,
+            Intrinsic::Bnot => 1,
+            _ => 2,
+        }
+    }
 }

@@ -8,6 +8,7 @@
 pub mod array;
 pub mod class;
 pub mod function;
+pub mod map;
 pub mod shape;
 pub mod string;
 pub mod thread;
@@ -15,9 +16,10 @@ pub mod thread;
 pub use array::ObjArray;
 pub use class::{ObjBoundMethod, ObjClass, ObjInstance};
 pub use function::{
-    CompiledCode, InlineCache, NativeFn, ObjClosure, ObjFunction, ObjNative, ObjUpvalue, Trivial, CACHE_WAYS,
-    TRIVIAL_CONSTANT, TRIVIAL_FIELD, TRIVIAL_NONE, TRIVIAL_THIS,
+    CompiledCode, InlineCache, Intrinsic, NativeFn, ObjClosure, ObjFunction, ObjNative, ObjUpvalue, Trivial,
+    CACHE_WAYS, TRIVIAL_CONSTANT, TRIVIAL_FIELD, TRIVIAL_NONE, TRIVIAL_THIS,
 };
+pub use map::ObjMap;
 pub use shape::ObjShape;
 pub use string::ObjString;
 pub use thread::{ObjThread, ThreadShared};
@@ -61,8 +63,22 @@ pub mod layout {
     pub const CACHE_ENTRY: usize = offset_of!(InlineCache, entry);
     pub const INSTANCE_SHAPE: usize = offset_of!(ObjInstance, shape);
     pub const INSTANCE_FIELDS: usize = offset_of!(ObjInstance, fields);
+    /// The `Intrinsic` byte of a native (compared by intrinsic call sites).
+    pub const NATIVE_INTRINSIC: usize = offset_of!(ObjNative, intrinsic);
+    const _: () = assert!(std::mem::size_of::<Intrinsic>() == 1);
     pub const ARRAY_PTR: usize = offset_of!(ObjArray, ptr);
     pub const ARRAY_LEN: usize = offset_of!(ObjArray, len);
+    /// What the inline map lookup reads (`codegen/lower/map_index.rs`).
+    pub const MAP_ENTRIES: usize = offset_of!(ObjMap, entries);
+    pub const MAP_INDEX: usize = offset_of!(ObjMap, index);
+    pub const MAP_MASK: usize = offset_of!(ObjMap, mask);
+    pub const MAP_SHIFT: usize = offset_of!(ObjMap, shift);
+    /// For iteration in generated code: entries written and the key-set version.
+    pub const MAP_USED: usize = offset_of!(ObjMap, used);
+    pub const MAP_VERSION: usize = offset_of!(ObjMap, version);
+    pub const MAP_ENTRY_SIZE: usize = std::mem::size_of::<map::Entry>();
+    pub const MAP_ENTRY_VALUE: usize = offset_of!(map::Entry, value);
+    const _: () = assert!(MAP_ENTRY_SIZE == 16 && offset_of!(map::Entry, key) == 0 && MAP_ENTRY_VALUE == 8);
     pub const CACHE_KEY: usize = offset_of!(InlineCache, key);
     pub const CACHE_VALUE: usize = offset_of!(InlineCache, value);
     pub const CACHE_TRIVIAL_KIND: usize = offset_of!(InlineCache, trivial) + offset_of!(Trivial, kind);
@@ -83,6 +99,7 @@ pub mod layout {
             ("TAG_NIL", v::TAG_NIL),
             ("TAG_FALSE", v::TAG_FALSE),
             ("TAG_TRUE", v::TAG_TRUE),
+            ("TOMBSTONE", map::TOMBSTONE.0),
         ];
         let offsets: Vec<(&'static str, usize)> = vec![
             ("OBJ_KIND", OBJ_KIND),
@@ -95,6 +112,10 @@ pub mod layout {
             ("INSTANCE_CLASS", offset_of!(ObjInstance, class)),
             ("ARRAY_PTR", ARRAY_PTR),
             ("ARRAY_LEN", ARRAY_LEN),
+            ("MAP_ENTRIES", MAP_ENTRIES),
+            ("MAP_USED", MAP_USED),
+            ("MAP_ENTRY_SIZE", MAP_ENTRY_SIZE),
+            ("MAP_ENTRY_VALUE", MAP_ENTRY_VALUE),
             ("THREAD_ID", offset_of!(ObjThread, id)),
             ("KIND_STRING", ObjKind::String as usize),
             ("KIND_FUNCTION", ObjKind::Function as usize),
@@ -105,6 +126,7 @@ pub mod layout {
             ("KIND_NATIVE", ObjKind::Native as usize),
             ("KIND_ARRAY", ObjKind::Array as usize),
             ("KIND_THREAD", ObjKind::Thread as usize),
+            ("KIND_MAP", ObjKind::Map as usize),
         ];
         constants.into_iter().chain(offsets.into_iter().map(|(k, n)| (k, n as u64))).collect()
     }

@@ -136,9 +136,11 @@ fn call_class(vm: &mut Vm, th: &mut Thread, class: *mut ObjClass, argc: usize) -
 
 fn call_native(vm: &mut Vm, th: &mut Thread, native: *mut ObjNative, argc: usize) -> Result<Called, Trap> {
     // SAFETY: the native is live (callee slot); natives are immutable.
-    let (arity, function) = unsafe { ((*native).arity, (*native).function) };
-    if arity as usize != argc {
-        return Err(arity_error(th, arity as u32, argc));
+    let (takes, function) = unsafe { ((*native).takes(argc), (*native).function) };
+    if !takes {
+        // SAFETY: as above.
+        let (min, max) = unsafe { ((*native).min_arity, (*native).max_arity) };
+        return Err(raise(th, messages::arity_range(min as u32, max as u32, argc)));
     }
     // SAFETY: the arguments are the argc values below the top.
     let (slot, args) = unsafe {

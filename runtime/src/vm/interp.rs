@@ -156,11 +156,15 @@ pub fn run(vm: &mut Vm, th: &mut Thread) -> Result<(), Trap> {
             ($comparison:expr) => {{
                 let b = peek!(0);
                 let a = peek!(1);
-                if !(a.is_number() && b.is_number()) {
-                    throw!(messages::OPERANDS_NUMBERS);
+                if a.is_number() && b.is_number() {
+                    sp = sp.sub(1);
+                    *sp.sub(1) = Value::bool($comparison.holds(a.as_number(), b.as_number()));
+                } else {
+                    // Strings, or the error.
+                    save!();
+                    operators::compare(th, $comparison)?;
+                    sp = th.sp;
                 }
-                sp = sp.sub(1);
-                *sp.sub(1) = Value::bool($comparison.holds(a.as_number(), b.as_number()));
             }};
         }
         // Calls the closure in the callee slot `argc + 1` below the top.
@@ -436,7 +440,7 @@ pub fn run(vm: &mut Vm, th: &mut Thread) -> Result<(), Trap> {
                 }
                 Op::SetIndex => {
                     save!();
-                    operators::set_index(th)?;
+                    operators::set_index(vm, th)?;
                     sp = th.sp;
                 }
                 Op::ForInStart => {

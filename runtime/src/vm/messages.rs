@@ -17,8 +17,9 @@ pub const NOT_CALLABLE: &str = "Can only call functions and classes.";
 pub const BAD_METHOD: &str = "Methods can only be closures defined on classes.";
 pub const INDEX_NOT_NUMBER: &str = "Index must be a number.";
 pub const INDEX_NOT_INTEGER: &str = "Index must be an integer.";
-pub const NOT_INDEXABLE: &str = "Only arrays and strings can be indexed.";
-pub const NOT_INDEX_ASSIGNABLE: &str = "Only arrays support index assignment.";
+pub const NOT_INDEXABLE: &str = "Only arrays, maps and strings can be indexed.";
+pub const NOT_INDEX_ASSIGNABLE: &str = "Only arrays and maps support index assignment.";
+pub const MAP_KEY_NAN: &str = "Map key cannot be NaN.";
 
 pub fn undefined_variable(name: &str) -> String {
     format!("Undefined variable '{}'.", name)
@@ -30,6 +31,15 @@ pub fn undefined_property(name: &str) -> String {
 
 pub fn arity(expected: u32, got: usize) -> String {
     format!("Expected {} arguments but got {}.", expected, got)
+}
+
+/// A call of a native that takes `min..=max` arguments with `got`.
+pub fn arity_range(min: u32, max: u32, got: usize) -> String {
+    match max - min {
+        0 => arity(min, got),
+        1 => format!("Expected {} or {} arguments but got {}.", min, max, got),
+        _ => format!("Expected {} to {} arguments but got {}.", min, max, got),
+    }
 }
 
 pub fn index_out_of_bounds(index: &str, len: usize) -> String {

@@ -1,16 +1,17 @@
 //! Slow paths of operators and the instructions that are never hot enough
-//! to inline: string concatenation, indexing, arrays, printing, class
-//! construction. Shared by the interpreter and generated code; each works on
-//! the operands at the top of `th`'s stack exactly as the instruction does.
+//! to inline: string concatenation, indexing (arrays, maps, strings),
+//! arrays, printing, class construction. Shared by the interpreter and
+//! generated code; each works on the operands at the top of `th`'s stack
+//! exactly as the instruction does.
 
 use super::error::raise;
 use super::messages;
 use super::{Thread, Trap, Vm};
 use crate::bytecode::opcode::Capture;
 use crate::heap::oom::try_reserve_exact;
-use crate::heap::{new_array, new_class, new_string, out_of_memory, retry_after_collecting};
+use crate::heap::{map_set, new_array, new_class, new_string, out_of_memory, retry_after_collecting};
 use crate::object::*;
-use crate::value::Value;
+use crate::value::{Comparison, Value};
 
 /// `a + b` when not both numbers: concatenates two strings or raises.
 pub fn add(vm: &mut Vm, th: &mut Thread) -> Result<(), Trap> {
@@ -52,6 +53,29 @@ pub fn modulo(th: &mut Thread) -> Result<(), Trap> {
     Ok(())
 }
 
+/// `a > b` (and `<`, `>=`, `<=`) on the top two values, replacing them
+/// with the result: numbers or two strings, as `Comparison` defines;
+/// otherwise `Operands must be numbers.`. The interpreter and generated
+/// code compare numbers inline and come here for everything else.
+#[inline(never)]
+pub fn compare(th: &mut Thread, comparison: Comparison) -> Result<(), Trap> {
+    let (a, b) = (th.peek(1), th.peek(0));
+    let result = if a.is_number() && b.is_number() {
+        comparison.holds(a.as_number(), b.as_number())
+    } else if let (Some(x), Some(y)) =
+        (a.as_kind::<ObjString>(ObjKind::String), b.as_kind::<ObjString>(ObjKind::String))
+    {
+        // SAFETY: both strings are on the stack (rooted), and nothing here allocates.
+        unsafe { comparison.holds_for_strings((*x).bytes(), (*y).bytes()) }
+    } else {
+        return Err(numbers_error(th));
+    };
+    th.pop();
+    th.pop();
+    th.push(Value::bool(result));
+    Ok(())
+}
+
 pub fn numbers_error(th: &mut Thread) -> Trap {
     raise(th, messages::OPERANDS_NUMBERS)
 }
@@ -60,8 +84,9 @@ pub fn number_error(th: &mut Thread) -> Trap {
     raise(th, messages::OPERAND_NUMBER)
 }
 
-/// Checks that `index` is an integer in `0..len`.
-fn checked_index(th: &mut Thread, index: Value, len: usize) -> Result<usize, Trap> {
+/// Checks that `index` is an integer in `0..len` (indexing, and the
+/// natives that take an index raise the same errors).
+pub fn checked_index(th: &mut Thread, index: Value, len: usize) -> Result<usize, Trap> {
     if !index.is_number() {
         return Err(raise(th, messages::INDEX_NOT_NUMBER));
     }
@@ -75,7 +100,15 @@ fn checked_index(th: &mut Thread, index: Value, len: usize) -> Result<usize, Tra
     Ok(n as usize)
 }
 
-/// `object[index]` with both on the stack; leaves the element.
+/// The key that `v` stands for in a map (`object::map::normalize_key`);
+/// NaN is the runtime error.
+#[inline]
+pub fn map_key(th: &mut Thread, v: Value) -> Result<Value, Trap> {
+    crate::object::map::normalize_key(v).ok_or_else(|| raise(th, messages::MAP_KEY_NAN))
+}
+
+/// `object[index]` with both on the stack; leaves the element (for a map,
+/// the key's value or nil).
 pub fn get_index(vm: &mut Vm, th: &mut Thread) -> Result<(), Trap> {
     let (object, index) = (th.peek(1), th.peek(0));
     let result = match object.obj_kind() {
@@ -92,6 +125,11 @@ pub fn get_index(vm: &mut Vm, th: &mut Thread) -> Result<(), Trap> {
             let byte = [bytes[i]];
             Value::object(new_string(vm, th, &byte)? as *mut Obj)
         }
+        Some(ObjKind::Map) => {
+            let key = map_key(th, index)?;
+            // SAFETY: the map is on the stack (rooted).
+            unsafe { (*(object.as_obj() as *mut ObjMap)).get(key) }.unwrap_or(Value::NIL)
+        }
         _ => return Err(raise(th, messages::NOT_INDEXABLE)),
     };
     th.pop();
@@ -100,17 +138,26 @@ pub fn get_index(vm: &mut Vm, th: &mut Thread) -> Result<(), Trap> {
     Ok(())
 }
 
-/// `array[index] = value` with the three on the stack; leaves the value.
-pub fn set_index(th: &mut Thread) -> Result<(), Trap> {
+/// `object[index] = value` with the three on the stack (an array or a
+/// map); leaves the value. A new map key may allocate.
+pub fn set_index(vm: &mut Vm, th: &mut Thread) -> Result<(), Trap> {
     let (object, index, value) = (th.peek(2), th.peek(1), th.peek(0));
-    let Some(array) = object.as_kind::<ObjArray>(ObjKind::Array) else {
-        return Err(raise(th, messages::NOT_INDEX_ASSIGNABLE));
-    };
-    // SAFETY: the array is on the stack (rooted); the index is checked.
-    unsafe {
-        let len = (*array).len;
-        let i = checked_index(th, index, len)?;
-        *(*array).ptr.add(i) = value;
+    match object.obj_kind() {
+        Some(ObjKind::Array) => {
+            let array = object.as_obj() as *mut ObjArray;
+            // SAFETY: the array is on the stack (rooted); the index is checked.
+            unsafe {
+                let len = (*array).len;
+                let i = checked_index(th, index, len)?;
+                *(*array).ptr.add(i) = value;
+            }
+        }
+        Some(ObjKind::Map) => {
+            let key = map_key(th, index)?;
+            // The map, the key (or 0 for -0) and the value stay on the stack.
+            map_set(vm, th, object.as_obj() as *mut ObjMap, key, value)?;
+        }
+        _ => return Err(raise(th, messages::NOT_INDEX_ASSIGNABLE)),
     }
     th.pop();
     th.pop();

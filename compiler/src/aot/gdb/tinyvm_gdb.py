@@ -14,6 +14,7 @@ OBJ_TAG = LAYOUT["OBJ_TAG"]
 NIL = QNAN | LAYOUT["TAG_NIL"]
 FALSE = QNAN | LAYOUT["TAG_FALSE"]
 TRUE = QNAN | LAYOUT["TAG_TRUE"]
+TOMBSTONE = LAYOUT["TOMBSTONE"]
 POINTER_MASK = LAYOUT["POINTER_MASK"]
 MAX_NESTING = 64
 
@@ -75,7 +76,25 @@ def _function_name(function):
     return "<script>" if name == 0 else "<fn %s>" % _string(name)
 
 
-def format_value(bits, depth=0):
+def _map_entries(ptr, limit):
+    """The first `limit` live (key, value) pairs of the map at `ptr`, in
+    insertion order (object/map.rs: written entries, removed ones with the
+    tombstone key), and whether there are more."""
+    entries = _u64(ptr + LAYOUT["MAP_ENTRIES"])
+    used = _u64(ptr + LAYOUT["MAP_USED"])
+    size, value_at = LAYOUT["MAP_ENTRY_SIZE"], LAYOUT["MAP_ENTRY_VALUE"]
+    pairs = []
+    for i in range(used):
+        key = _u64(entries + size * i)
+        if key == TOMBSTONE:
+            continue
+        if len(pairs) == limit:
+            return pairs, True
+        pairs.append((key, _u64(entries + size * i + value_at)))
+    return pairs, False
+
+
+def format_value(bits, depth=0, path=()):
     if bits & QNAN != QNAN:
         import struct
         return format_number(struct.unpack("<d", bits.to_bytes(8, "little"))[0])
@@ -107,14 +126,27 @@ def format_value(bits, depth=0):
             klass = _u64(ptr + LAYOUT["INSTANCE_CLASS"])
             return _string(_u64(klass + LAYOUT["CLASS_NAME"])) + " instance"
         if kind == LAYOUT["KIND_ARRAY"]:
-            if depth >= MAX_NESTING:
+            # As print.rs: an array or map inside itself prints `[...]` / `{...}`.
+            if depth >= MAX_NESTING or ptr in path:
                 return "[...]"
+            inner = path + (ptr,)
             items = _u64(ptr + LAYOUT["ARRAY_PTR"])
             count = _u64(ptr + LAYOUT["ARRAY_LEN"])
-            shown = [format_value(_u64(items + 8 * i), depth + 1) for i in range(min(count, 100))]
+            shown = [format_value(_u64(items + 8 * i), depth + 1, inner) for i in range(min(count, 100))]
             if count > 100:
                 shown.append("...")
             return "[" + ", ".join(shown) + "]"
+        if kind == LAYOUT["KIND_MAP"]:
+            if depth >= MAX_NESTING or ptr in path:
+                return "{...}"
+            inner = path + (ptr,)
+            pairs, more = _map_entries(ptr, 100)
+            shown = [
+                format_value(k, depth + 1, inner) + ": " + format_value(v, depth + 1, inner) for k, v in pairs
+            ]
+            if more:
+                shown.append("...")
+            return "{" + ", ".join(shown) + "}"
         if kind == LAYOUT["KIND_THREAD"]:
             return "<thread %d>" % _u64(ptr + LAYOUT["THREAD_ID"])
         return "<object kind %d>" % kind

@@ -71,7 +71,33 @@ impl Lowerer<'_> {
         let entry = self.a.create_label();
         let resume = self.a.create_label();
         let pending = self.pending.clone();
-        self.out_of_line.slow_paths.push(SlowPath { entry, resume: Some(resume), pending, pc, depth, helper, args });
+        self.out_of_line.slow_paths.push(SlowPath {
+            entry,
+            resume: Some(resume),
+            pending,
+            pc,
+            depth,
+            helper,
+            args,
+            branch: None,
+        });
+        (entry, resume)
+    }
+
+    /// A slow path for an instruction whose result (in `slot(index)`) a
+    /// fused `JUMP_IF_FALSE` tests: after the helper it jumps to `target`
+    /// when that result is falsey and to `resume` (which the caller sets
+    /// after its own branch) otherwise. Returns (entry, resume).
+    pub(super) fn slow_path_then_branch(
+        &mut self,
+        pc: u32,
+        depth: u32,
+        helper: Helper,
+        args: Vec<Arg>,
+        branch: Option<(u32, CodeLabel)>,
+    ) -> (CodeLabel, CodeLabel) {
+        let (entry, resume) = self.slow_path(pc, depth, helper, args);
+        self.out_of_line.slow_paths.last_mut().expect("just pushed").branch = branch;
         (entry, resume)
     }
 
@@ -79,7 +105,16 @@ impl Lowerer<'_> {
     pub(super) fn error_path(&mut self, pc: u32, depth: u32, helper: Helper, args: Vec<Arg>) -> CodeLabel {
         let entry = self.a.create_label();
         let pending = self.pending.clone();
-        self.out_of_line.slow_paths.push(SlowPath { entry, resume: None, pending, pc, depth, helper, args });
+        self.out_of_line.slow_paths.push(SlowPath {
+            entry,
+            resume: None,
+            pending,
+            pc,
+            depth,
+            helper,
+            args,
+            branch: None,
+        });
         entry
     }
 
@@ -132,14 +167,21 @@ impl Lowerer<'_> {
         kind: ObjKind,
         target: CodeLabel,
     ) -> Emit {
+        self.jump_unless_object(value, ptr, target)?;
+        self.cmp_kind(ptr, kind)?;
+        self.a.jne(target)?;
+        Ok(())
+    }
+
+    /// Jumps to `target` unless `value` is an object; leaves the object
+    /// pointer in `ptr`.
+    pub(super) fn jump_unless_object(&mut self, value: AsmRegister64, ptr: AsmRegister64, target: CodeLabel) -> Emit {
         // Objects are the values whose top 16 bits are the object tag: with
         // the tag subtracted, exactly those leave a 48-bit pointer.
         self.a.mov(ptr, value)?;
         self.untag_object(ptr)?;
         self.a.cmp(ptr, qword_ptr(r12 + VM_POINTER_LIMIT))?;
         self.a.jae(target)?;
-        self.cmp_kind(ptr, kind)?;
-        self.a.jne(target)?;
         Ok(())
     }
 

@@ -15,11 +15,15 @@
 //! in the frame (`FRAME_CLOSURE`).
 //!
 //! `asm.rs` has the small building blocks, `opcodes.rs` one case per opcode,
+//! `map_index.rs` indexing (arrays inline, maps' lookups out of line),
 //! `alloc.rs` the inline allocation of instances, `trivial_call.rs` the calls
-//! of trivial methods that need no call.
+//! of trivial methods that need no call, `intrinsic.rs` the calls of the
+//! bitwise natives computed in place.
 
 mod alloc;
 mod asm;
+mod intrinsic;
+mod map_index;
 mod opcodes;
 mod stack;
 mod trivial_call;
@@ -28,6 +32,7 @@ use super::helpers::Helper;
 use crate::bytecode::depth::stack_depths;
 use crate::bytecode::opcode::{decode, Op, Operand};
 use crate::object::layout as obj;
+use crate::object::Intrinsic;
 use crate::vm::frame::layout as fl;
 use iced_x86::code_asm::*;
 use iced_x86::BlockEncoderOptions;
@@ -57,12 +62,17 @@ pub struct FunctionInput<'a> {
     /// without the call. Off for debug builds, so that a breakpoint in
     /// such a method is hit as in the interpreter.
     pub inline_trivial_methods: bool,
+    /// The intrinsic of the native whose name global `g` has
+    /// (`natives::intrinsic_named`): a call of that global may compute it
+    /// inline (`intrinsic.rs`). `Intrinsic::None` for other globals.
+    pub intrinsic_of_global: &'a dyn Fn(u32) -> Intrinsic,
 }
 
 /// The out-of-line part of a call site (emitted after the body).
 enum ColdBlock {
     ClassCall(alloc::ClassCall),
     TrivialCall(trivial_call::TrivialCall),
+    MapIndex(map_index::MapIndex),
 }
 
 /// A call to a runtime helper: the position of its rel32 field.
@@ -145,6 +155,10 @@ pub(super) struct SlowPath {
     depth: u32,
     helper: Helper,
     args: Vec<Arg>,
+    /// After the helper, a `JUMP_IF_FALSE` fused into the instruction:
+    /// jumps to the label when the value the helper left in the slot is
+    /// falsey, else resumes (see `asm.rs`'s `slow_path_then_branch`).
+    branch: Option<(u32, CodeLabel)>,
 }
 
 /// An argument of a helper call after `vm` and `thread`.
@@ -168,6 +182,9 @@ pub(super) struct Lowerer<'a> {
     facts: Facts,
     /// Operand-stack values not yet written to their slots (see `stack.rs`).
     pending: Vec<(u32, stack::Source)>,
+    /// Operand-stack slots that a `GET_GLOBAL` of an intrinsic's name
+    /// filled, with that intrinsic (see `intrinsic.rs`).
+    callees: Vec<(u32, Intrinsic)>,
     out_of_line: OutOfLine,
     exits: Exits,
     records: Records,
@@ -234,6 +251,7 @@ pub fn lower(input: &FunctionInput) -> Result<LoweredFunction, LowerError> {
             uses_caches: false,
         },
         pending: Vec::new(),
+        callees: Vec::new(),
         out_of_line: OutOfLine { slow_paths: Vec::new(), cold_blocks: Vec::new() },
         exits: Exits { error: error_exit, epilogue, overflow, fast_entry },
         records: Records { calls: Vec::new(), unwind: Vec::new(), slow_lines: Vec::new(), osr: Vec::new() },
@@ -434,6 +452,7 @@ impl Lowerer<'_> {
             match block {
                 ColdBlock::ClassCall(block) => self.class_call_block(block)?,
                 ColdBlock::TrivialCall(block) => self.trivial_call_block(block)?,
+                ColdBlock::MapIndex(block) => self.map_index_block(block)?,
             }
         }
         let slow_paths = std::mem::take(&mut self.out_of_line.slow_paths);
@@ -446,6 +465,10 @@ impl Lowerer<'_> {
             match path.resume {
                 Some(resume) => {
                     self.check_status()?;
+                    if let Some((index, target)) = path.branch {
+                        self.a.mov(rax, asm::slot(index))?;
+                        self.jump_if_falsey(rax, rcx, target)?;
+                    }
                     self.a.jmp(resume)?;
                 }
                 None => self.a.jmp(self.exits.error)?,

@@ -1,6 +1,7 @@
 //! The lowering of each opcode: inline fast paths for numbers, locals,
 //! globals, upvalues, jumps, cached property access and calls between
-//! compiled functions; helper calls for everything else.
+//! compiled functions (indexing is in `map_index.rs`); helper calls for
+//! everything else.
 
 use super::alloc::ClassCall;
 use super::asm::{slot, Cond, Emit};
@@ -11,7 +12,7 @@ use crate::bytecode::opcode::{decode_fixed, Instruction, Op, Stack};
 use crate::codegen::helpers::Helper;
 use crate::helper_of;
 use crate::object::layout as obj;
-use crate::object::{ObjKind, TRIVIAL_NONE};
+use crate::object::{Intrinsic, ObjKind, TRIVIAL_NONE};
 use crate::value::{Comparison, Value, SIGN_BIT};
 use crate::vm::frame::layout as fl;
 use crate::vm::layout::{VM_GLOBALS_BASE, VM_POLL, VM_UNDEFINED};
@@ -73,7 +74,7 @@ impl Lowerer<'_> {
 
     /// Whether the next instruction is a `POP` reached only from the
     /// current one (the value the current one pushes is never read).
-    fn popped_next(&self, next: Option<usize>) -> bool {
+    pub(super) fn popped_next(&self, next: Option<usize>) -> bool {
         next.is_some_and(|at| self.is_pop(at))
     }
 
@@ -100,6 +101,12 @@ impl Lowerer<'_> {
         if !lazy {
             self.flush()?;
         }
+        let intrinsic = match ins.op {
+            Op::Call => self.callee_intrinsic(d - ins.args[0] as u32 - 1, ins.args[0] as u32),
+            _ => None,
+        };
+        let global = (ins.op == Op::GetGlobal).then_some(ins.args[0] as u32);
+        self.track_callees(d, ins.effect().pops, global);
         match ins.op {
             Op::Constant => match number {
                 Some(n) => self.push_pending(d, Source::Const(n.to_bits()))?,
@@ -204,7 +211,7 @@ impl Lowerer<'_> {
                 let target = self.label_at(ins.jump_target());
                 self.a.jmp(target)?;
             }
-            Op::Call => self.call(&ins, pc, d)?,
+            Op::Call => self.call(&ins, pc, d, intrinsic)?,
             Op::Invoke => self.invoke(&ins, pc, d)?,
             Op::SuperInvoke => {
                 // Polls like the interpreter's SUPER_INVOKE (and like CALL and
@@ -221,7 +228,7 @@ impl Lowerer<'_> {
             Op::Method => self.inline_helper(pc, d, helper_of!(Op::Method), &[here])?,
             Op::Array => self.inline_helper(pc, d, helper_of!(Op::Array), &[Arg::Imm(ins.args[0] as u64)])?,
             Op::GetIndex => self.get_index(pc, d)?,
-            Op::SetIndex => self.inline_helper(pc, d, helper_of!(Op::SetIndex), &[])?,
+            Op::SetIndex => self.set_index(pc, d, next)?,
             Op::Spawn => self.inline_helper(pc, d, helper_of!(Op::Spawn), &[Arg::Imm(ins.args[0] as u64)])?,
             Op::MonitorEnter => self.inline_helper(pc, d, helper_of!(Op::MonitorEnter), &[])?,
             Op::MonitorExit => self.inline_helper(pc, d, helper_of!(Op::MonitorExit), &[])?,
@@ -245,12 +252,18 @@ impl Lowerer<'_> {
     /// `CALL`: the callee cached at this site is called directly; another
     /// compiled closure with the right arity is called after checks and
     /// becomes the cached callee; anything else goes through the helper
-    /// (which also caches classes with a compiled `init`).
-    fn call(&mut self, ins: &Instruction, pc: u32, d: u32) -> Emit {
+    /// (which also caches classes with a compiled `init`). A call that may
+    /// be of a bitwise native (`intrinsic`) first tries to compute it in
+    /// place (`intrinsic.rs`).
+    fn call(&mut self, ins: &Instruction, pc: u32, d: u32, intrinsic: Option<Intrinsic>) -> Emit {
         let argc = ins.args[0] as u32;
         let callee = d - argc - 1;
         let cache = ins.args[1];
         self.poll(pc, d)?;
+        let inline_done = match intrinsic {
+            Some(intrinsic) => Some(self.intrinsic_fast_path(intrinsic, callee)?),
+            None => None,
+        };
         let args = vec![Arg::SlotAddress(callee), Arg::Imm(argc as u64), Arg::CacheAddress(cache as u32)];
         let (slow, mut resume) = self.slow_path(pc, d, helper_of!(Op::Call), args);
         let mut uncached = self.a.create_label();
@@ -283,7 +296,11 @@ impl Lowerer<'_> {
         self.a.mov(rsi, slot(callee))?;
         self.a.mov(qword_ptr(rdx + obj::CACHE_VALUE), rsi)?;
         self.call_entry(callee, pc)?;
-        self.set(&mut resume)
+        self.set(&mut resume)?;
+        if let Some(mut done) = inline_done {
+            self.set(&mut done)?;
+        }
+        Ok(())
     }
 
     /// Calls the fast entry in rax for the closure in rcx with the frame at `callee`.
@@ -475,19 +492,23 @@ impl Lowerer<'_> {
     }
 
     /// A comparison; with `branch`, also the `JUMP_IF_FALSE` after it,
-    /// branching on the flags.
+    /// branching on the flags. Numbers compare inline; anything else goes
+    /// to the row's helper (two strings, or the error), which leaves the
+    /// result in the slot, where the slow path tests it for the branch.
     fn comparison(&mut self, op: Op, pc: u32, d: u32, branch: Option<&Instruction>) -> Emit {
-        let error = self.error_path(pc, d, row_helper(op)?, vec![]);
-        self.number_operands(error, d)?;
-        // Mirrors `Comparison::holds`: ucomisd sets "above" only for
-        // ordered operands, so `>`/`<` are false and `>=`/`<=` (negated
-        // "above") true when either is NaN.
         let comparison = match op {
             Op::Greater => Comparison::Greater,
             Op::Less => Comparison::Less,
             Op::GreaterEqual => Comparison::GreaterEqual,
             _ => Comparison::LessEqual,
         };
+        let then = branch.map(|jump| (d - 2, self.label_at(jump.jump_target())));
+        let args = vec![Arg::Imm(comparison as u64)];
+        let (not_numbers, mut resume) = self.slow_path_then_branch(pc, d, row_helper(op)?, args, then);
+        self.number_operands(not_numbers, d)?;
+        // Mirrors `Comparison::holds`: ucomisd sets "above" only for
+        // ordered operands, so `>`/`<` are false and `>=`/`<=` (negated
+        // "above") true when either is NaN.
         let cond = match comparison {
             Comparison::Greater => {
                 self.a.ucomisd(xmm0, xmm1)?;
@@ -522,7 +543,7 @@ impl Lowerer<'_> {
                 Cond::BelowOrEqual => self.a.ja(target)?,
             }
         }
-        Ok(())
+        self.set(&mut resume)
     }
 
     fn arithmetic(&mut self, op: Op, pc: u32, d: u32) -> Emit {
@@ -544,27 +565,6 @@ impl Lowerer<'_> {
             self.set(&mut resume)?;
         }
         Ok(())
-    }
-
-    fn get_index(&mut self, pc: u32, d: u32) -> Emit {
-        let (slow, mut resume) = self.slow_path(pc, d, helper_of!(Op::GetIndex), vec![]);
-        self.a.mov(rax, slot(d - 2))?;
-        self.jump_unless_kind(rax, rcx, ObjKind::Array, slow)?;
-        self.a.mov(rax, slot(d - 1))?;
-        self.jump_unless_number(rax, rdx, slow)?;
-        // The index must be an integer in range (else the helper raises).
-        self.a.movq(xmm0, rax)?;
-        self.a.cvttsd2si(rdx, xmm0)?;
-        self.a.cvtsi2sd(xmm1, rdx)?;
-        self.a.ucomisd(xmm0, xmm1)?;
-        self.a.jne(slow)?;
-        self.a.jp(slow)?;
-        self.a.cmp(rdx, qword_ptr(rcx + obj::ARRAY_LEN))?;
-        self.a.jae(slow)?;
-        self.a.mov(rcx, qword_ptr(rcx + obj::ARRAY_PTR))?;
-        self.a.mov(rax, qword_ptr(rcx + rdx * 8))?;
-        self.a.mov(slot(d - 2), rax)?;
-        self.set(&mut resume)
     }
 
     /// `RETURN`: the frame is discarded, so pending values other than the
