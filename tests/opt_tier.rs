@@ -141,6 +141,27 @@ print work(300);
 print work(301);
 "#;
 
+/// `PRINT`, `MODULO` (helpers), globals set and defined inside optimized code.
+const HELPERS_AND_GLOBALS: &str = r#"
+var counter = 0;
+fun bump(n) {
+  var i = 0;
+  while (i < n) { counter = counter + i % 7; print i % 3 - 0.5; i = i + 1; }
+  return counter;
+}
+print bump(20);
+print bump(5);
+fun modOf(x) { return x % 2; }
+print modOf(5);
+print modOf(-7.5);
+print modOf("s");
+"#;
+
+const SET_UNDEFINED_GLOBAL: &str = r#"
+fun setIt(v) { notDefinedYet = v * 2; return v; }
+print setIt(4);
+"#;
+
 fn outcome(source: &str, env: &[(&str, &str)], jit: &str) -> Outcome {
     let dir = scratch();
     let path = dir.path().join("prog.lox");
@@ -212,6 +233,15 @@ fn gc_stress_with_values_live_across_calls() {
     agree(GC_ACROSS_CALLS, &[]);
     agree(GC_ACROSS_CALLS, &[("TINYVM_GC_STRESS", "1")]);
     agree(FIB, &[("TINYVM_GC_STRESS", "1")]);
+}
+
+#[test]
+fn helpers_and_globals_agree() {
+    let out = agree(HELPERS_AND_GLOBALS, &[]);
+    assert_eq!(out.status, Some(70), "{:?}", out);
+    assert!(out.stderr.starts_with("Operands must be numbers."), "{}", out.stderr);
+    let out = agree(SET_UNDEFINED_GLOBAL, &[]);
+    assert!(out.stderr.starts_with("Undefined variable 'notDefinedYet'."), "{}", out.stderr);
 }
 
 fn stat(stderr: &str, label: &str) -> u64 {

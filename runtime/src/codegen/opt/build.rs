@@ -175,7 +175,7 @@ fn check_supported(ins: &Instruction) -> Result<(), Declined> {
     match ins.op {
         Constant | Nil | True | False | Pop | GetLocal | SetLocal | GetGlobal | Equal | NotEqual | Greater | Less
         | GreaterEqual | LessEqual | Add | Subtract | Multiply | Divide | Not | Negate | Jump | JumpIfFalse | Loop
-        | Call | Return => Ok(()),
+        | Call | Return | Print | Modulo | SetGlobal | DefineGlobal => Ok(()),
         op => Err(format!("{} is outside the optimizer's subset", op.mnemonic())),
     }
 }
@@ -429,6 +429,29 @@ impl Builder<'_> {
                 let deopt = self.deopt(o, Reason::UndefinedGlobal)?;
                 self.emit(Inst::GetGlobal { slot: d as u32, global: a0 as u32, deopt });
                 self.push_mem();
+            }
+            Op::SetGlobal => {
+                self.write_back(d - 1);
+                let deopt = self.deopt(o, Reason::UndefinedGlobal)?;
+                self.emit(Inst::SetGlobal { global: a0 as u32, slot: d as u32 - 1, deopt });
+            }
+            Op::DefineGlobal => {
+                self.write_back(d - 1);
+                self.emit(Inst::DefineGlobal { global: a0 as u32, slot: d as u32 - 1 });
+                self.pop();
+            }
+            Op::Print => {
+                self.write_back(d - 1);
+                self.emit(Inst::Helper { op: HelperOp::Print, pc: o as u32 + 1, depth: d as u32 });
+                self.pop();
+            }
+            Op::Modulo => {
+                // The helper raises the interpreter's error for non-numbers.
+                self.write_back(d - 2);
+                self.write_back(d - 1);
+                self.emit(Inst::Helper { op: HelperOp::Modulo, pc: o as u32 + 1, depth: d as u32 });
+                self.pop();
+                self.state[d - 2] = Abs::Mem { copy_of: None };
             }
             Op::Add | Op::Subtract | Op::Multiply | Op::Divide => {
                 let a = self.number_at(d - 2, o)?;

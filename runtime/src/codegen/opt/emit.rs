@@ -36,6 +36,8 @@ pub struct Addresses {
     pub stress: Option<Vec<u64>>,
     pub deopt: u64,
     pub call: u64,
+    pub print: u64,
+    pub modulo: u64,
     pub stack_overflow: u64,
 }
 
@@ -324,6 +326,36 @@ impl Emitter<'_> {
                 a.cmp(rax, qword_ptr(r12 + VM_UNDEFINED))?;
                 a.je(self.deopts[deopt as usize])?;
                 a.mov(slot(s), rax)?;
+            }
+            Inst::SetGlobal { global, slot: s, deopt } => {
+                self.stress(deopt)?;
+                let a = &mut self.a;
+                a.mov(rcx, qword_ptr(r12 + VM_GLOBALS_BASE))?;
+                a.mov(rax, qword_ptr(rcx + (global as i32) * 8))?;
+                a.cmp(rax, qword_ptr(r12 + VM_UNDEFINED))?;
+                a.je(self.deopts[deopt as usize])?;
+                a.mov(rax, slot(s))?;
+                a.mov(qword_ptr(rcx + (global as i32) * 8), rax)?;
+            }
+            Inst::DefineGlobal { global, slot: s } => {
+                self.a.mov(rcx, qword_ptr(r12 + VM_GLOBALS_BASE))?;
+                self.a.mov(rax, slot(s))?;
+                self.a.mov(qword_ptr(rcx + (global as i32) * 8), rax)?;
+            }
+            Inst::Helper { op, pc, depth } => {
+                let a = &mut self.a;
+                a.mov(dword_ptr(r15 + fl::FRAME_PC), pc)?;
+                a.lea(rax, slot(depth))?;
+                a.mov(qword_ptr(r13 + fl::THREAD_SP), rax)?;
+                a.mov(rdi, r12)?;
+                a.mov(rsi, r13)?;
+                let address = match op {
+                    HelperOp::Print => self.input.addresses.print,
+                    HelperOp::Modulo => self.input.addresses.modulo,
+                };
+                self.call_abs(address)?;
+                self.a.test(rax, rax)?;
+                self.a.jnz(self.error)?;
             }
             Inst::Poll { deopt } => {
                 if !cfg!(feature = "no-safepoint-polls") {

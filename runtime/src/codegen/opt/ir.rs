@@ -122,6 +122,25 @@ pub enum Inst {
     Poll {
         deopt: DeoptId,
     },
+    /// Global `global` = slot `slot`; deoptimizes when it is undefined.
+    SetGlobal {
+        global: u32,
+        slot: u32,
+        deopt: DeoptId,
+    },
+    /// Defines global `global` as slot `slot`.
+    DefineGlobal {
+        global: u32,
+        slot: u32,
+    },
+    /// A runtime helper that works on the operand stack exactly as the
+    /// interpreter's slow path does, with `depth` slots on it and the
+    /// frame's `pc` at `pc`. Clobbers every XMM register.
+    Helper {
+        op: HelperOp,
+        pc: u32,
+        depth: u32,
+    },
     /// Calls the callee in slot `callee` with the `argc` slots above it;
     /// the result lands in slot `callee`. `pc` is the frame's `pc` during
     /// the call. Clobbers every XMM register.
@@ -130,6 +149,15 @@ pub enum Inst {
         argc: u32,
         pc: u32,
     },
+}
+
+/// The instructions that run through a stack-based helper.
+#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+pub enum HelperOp {
+    /// `PRINT` (pops the value).
+    Print,
+    /// `MODULO` (the two operands to the result).
+    Modulo,
 }
 
 impl Inst {
@@ -146,7 +174,10 @@ impl Inst {
     /// Its guard, if it has one.
     pub fn deopt(&self) -> Option<DeoptId> {
         match *self {
-            Inst::Unbox { deopt, .. } | Inst::GetGlobal { deopt, .. } | Inst::Poll { deopt } => Some(deopt),
+            Inst::Unbox { deopt, .. }
+            | Inst::GetGlobal { deopt, .. }
+            | Inst::SetGlobal { deopt, .. }
+            | Inst::Poll { deopt } => Some(deopt),
             _ => None,
         }
     }
@@ -174,6 +205,11 @@ impl Inst {
         }
     }
 
+    /// Whether it calls out and so clobbers every XMM register.
+    pub fn is_call(&self) -> bool {
+        matches!(self, Inst::Call { .. } | Inst::Helper { .. })
+    }
+
     /// Whether removing it when its value is unused changes nothing.
     pub fn is_pure(&self) -> bool {
         matches!(self, Inst::Const { .. } | Inst::Binary { .. } | Inst::Neg { .. })
@@ -191,6 +227,7 @@ impl Inst {
             | Inst::GetGlobal { slot, .. } => Some(slot),
             Inst::Copy { dst, .. } => Some(dst),
             Inst::Call { callee, .. } => Some(callee),
+            Inst::Helper { op: HelperOp::Modulo, depth, .. } => Some(depth - 2),
             _ => None,
         }
     }

@@ -160,6 +160,8 @@ fn compile_now(function: &mut ObjFunction, baseline_entry: *const u8) -> Result<
         stress: options().stress.then(|| shared.stress.iter().map(|f| f as *const u8 as u64).collect()),
         deopt: deopt::tvm_opt_deopt as *const () as u64,
         call: super::helpers::tvm_rt_call as *const () as u64,
+        print: super::helpers::tvm_rt_print as *const () as u64,
+        modulo: super::helpers::tvm_rt_modulo as *const () as u64,
         stack_overflow: super::helpers::tvm_rt_stack_overflow as *const () as u64,
     };
     let input = emit::EmitInput { func: &func, alloc: &alloc, max_stack: function.max_stack, addresses };

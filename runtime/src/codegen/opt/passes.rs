@@ -60,7 +60,7 @@ pub fn remove_redundant_guards(func: &mut Func) {
             if let Some(slot) = inst.writes_slot() {
                 unboxed.remove(&slot);
             }
-            if matches!(inst, Inst::Call { .. }) {
+            if inst.is_call() {
                 unboxed.clear();
             }
             true

@@ -96,7 +96,7 @@ fn intervals(func: &Func) -> (Vec<(u32, u32)>, Vec<u32>) {
         }
         for inst in &block.insts {
             pos += 1;
-            if matches!(inst, Inst::Call { .. }) {
+            if inst.is_call() {
                 calls.push(pos);
             }
             if let Some(d) = inst.def() {
