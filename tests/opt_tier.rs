@@ -162,6 +162,28 @@ fun setIt(v) { notDefinedYet = v * 2; return v; }
 print setIt(4);
 "#;
 
+/// Hot loops in functions called once: interpreted frames continue in
+/// optimized code at the loop header (OSR), and an OSR entry whose guard
+/// fails (the speculated parameter is nil there) continues interpreted.
+const OSR: &str = r#"
+fun once(n) {
+  var s = 0;
+  for (var i = 0; i < n; i = i + 1) { s = s + i * 0.5; }
+  return s;
+}
+print once(5000);
+fun param(a) {
+  var i = 0;
+  var t = 0;
+  while (i < 3000) { i = i + 1; if (i > 2990) t = t + 1; }
+  if (a == nil) return t;
+  return a + t;
+}
+print param(nil);
+print param(nil);
+print param(2);
+"#;
+
 fn outcome(source: &str, env: &[(&str, &str)], jit: &str) -> Outcome {
     let dir = scratch();
     let path = dir.path().join("prog.lox");
@@ -242,6 +264,15 @@ fn helpers_and_globals_agree() {
     assert!(out.stderr.starts_with("Operands must be numbers."), "{}", out.stderr);
     let out = agree(SET_UNDEFINED_GLOBAL, &[]);
     assert!(out.stderr.starts_with("Undefined variable 'notDefinedYet'."), "{}", out.stderr);
+}
+
+#[test]
+fn osr_enters_optimized_code() {
+    let out = agree(OSR, &[]);
+    assert_eq!(out.stdout, "6248750\n10\n10\n12\n");
+    let stats = outcome(OSR, &[("TINYVM_OPT", "1"), ("TINYVM_STATS", "1")], "--jit=auto");
+    assert!(stat(&stats.stderr, "jit osr entries") >= 2, "{}", stats.stderr);
+    assert!(stat(&stats.stderr, "deopts (not a number)") >= 1, "{}", stats.stderr);
 }
 
 fn stat(stderr: &str, label: &str) -> u64 {

@@ -126,11 +126,22 @@ pub fn compile(vm: &mut Vm, _th: &mut Thread, function: *mut ObjFunction) {
     }
     CODE_BYTES.fetch_add(code.code_len as u64, Ordering::Relaxed);
     let gdb = super::gdb_jit::register(&f.proto, &lowered, code.entry, f.source_name());
-    let opt = if super::opt::options().enabled { super::opt::compile(f, code.entry).ok() } else { None };
+    let opt = if super::opt::options().enabled {
+        super::opt::compile(f, code.entry, f.osr_entries.clone()).ok()
+    } else {
+        None
+    };
     if let Some(opt) = &opt {
         f.native_entry = opt.code.entry;
         // SAFETY: the fast entry lies inside the installed code.
         f.fast_entry = unsafe { opt.code.entry.add(super::abi::FAST_ENTRY_OFFSET) };
+        // Loop headers the optimized code has no entry for keep the baseline's.
+        for &(header, entry) in &opt.osr_entries {
+            match f.osr_entries.iter_mut().find(|(h, _)| *h == header) {
+                Some(existing) => existing.1 = entry,
+                None => f.osr_entries.push((header, entry)),
+            }
+        }
     }
     f.machine_code = Some(Box::new(JitCode { _code: code, _gdb: gdb, _opt: opt }));
     f.tier_state = TIER_COMPILED;

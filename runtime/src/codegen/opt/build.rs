@@ -132,6 +132,7 @@ pub fn build(input: &BuildInput) -> Result<Func, Declined> {
         b.pass()?;
         let grown: Vec<bool> = b.numeric_params.iter().zip(&b.used_as_numbers).map(|(&n, &u)| n || u).collect();
         if !b.changed && grown == b.numeric_params {
+            b.osr_entries()?;
             let func = std::mem::take(&mut b.func);
             validate(&func)?;
             return Ok(func);
@@ -207,6 +208,33 @@ impl Builder<'_> {
         let b = self.new_block();
         self.block_at[offset] = Some(b);
         b
+    }
+
+    /// An OSR entry at every loop header (the target of a `LOOP`).
+    fn osr_entries(&mut self) -> Result<(), Declined> {
+        let captures = |k: u32| Some((self.input.capture_count)(k));
+        let mut headers = Vec::new();
+        let mut offset = 0;
+        while let Some(ins) = decode(self.input.code, offset, &captures) {
+            if ins.op == Op::Loop && self.depths[offset].is_some() {
+                headers.push(ins.jump_target() as usize);
+            }
+            offset += ins.size;
+        }
+        headers.sort_unstable();
+        headers.dedup();
+        for header in headers {
+            let (Some(types), Some(block)) = (self.entry[header].clone(), self.block_at[header]) else { continue };
+            if types.contains(&Ty::Dead) {
+                continue;
+            }
+            let slots = (0..types.len() as u32).filter(|&p| matches!(types[p as usize], Ty::Num { .. })).collect();
+            let depth = types.len() as u32;
+            self.func.deopts.push(Deopt { pc: header as u32, depth, values: Vec::new(), reason: Reason::NotNumber });
+            let deopt = self.func.deopts.len() as DeoptId - 1;
+            self.func.osr.push(OsrEntry { header: header as u32, block, slots, deopt });
+        }
+        Ok(())
     }
 
     /// One walk over the code with the current entry types.

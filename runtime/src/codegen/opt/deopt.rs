@@ -27,6 +27,8 @@ pub struct Shared {
     pub redirect: u64,
     /// Baseline code's System V entry.
     pub baseline_entry: *const u8,
+    /// Baseline code's OSR entries.
+    pub baseline_osr: Vec<(u32, *const u8)>,
     /// Failed speculations so far (touched only under the VM lock).
     pub failures: u32,
     /// Deopt-stress mode: per guard, 1 once it failed (its code tests it).
@@ -95,5 +97,6 @@ fn invalidate(shared: &mut Shared) {
     unsafe {
         (*shared.function).native_entry = shared.baseline_entry;
         (*shared.function).fast_entry = fast;
+        (*shared.function).osr_entries = shared.baseline_osr.clone();
     }
 }

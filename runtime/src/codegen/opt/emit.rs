@@ -79,6 +79,8 @@ struct Emitter<'a> {
     redirect: CodeLabel,
     fast_entry: CodeLabel,
     slow_calls: Vec<SlowCall>,
+    /// Per OSR entry of the function: the label of its System V entry.
+    osr: Vec<CodeLabel>,
 }
 
 /// Emits the function.
@@ -97,6 +99,7 @@ pub fn emit(input: &EmitInput) -> Result<LoweredFunction, LowerError> {
         blocks,
         deopts,
         slow_calls: Vec::new(),
+        osr: Vec::new(),
     };
     e.prologue()?;
     for i in 0..input.func.blocks.len() {
@@ -107,6 +110,10 @@ pub fn emit(input: &EmitInput) -> Result<LoweredFunction, LowerError> {
     if result.label_ip(&e.fast_entry)? != FAST_ENTRY_OFFSET as u64 {
         return Err(LowerError("the fast entry is not at its fixed offset".into()));
     }
+    let mut osr_entries = Vec::new();
+    for (entry, label) in input.func.osr.iter().zip(&e.osr) {
+        osr_entries.push((entry.header, result.label_ip(label)? as u32));
+    }
     let code = result.inner.code_buffer;
     Ok(LoweredFunction {
         code,
@@ -115,7 +122,7 @@ pub fn emit(input: &EmitInput) -> Result<LoweredFunction, LowerError> {
         slow_lines: Vec::new(),
         body_start: FAST_ENTRY_OFFSET as u32,
         unwind: Vec::new(),
-        osr_entries: Vec::new(),
+        osr_entries,
     })
 }
 
@@ -133,9 +140,9 @@ impl Emitter<'_> {
         Ok(())
     }
 
-    /// The System V stub (as the baseline's), the fast entry with its
-    /// redirect, the frame push and the stack checks.
-    fn prologue(&mut self) -> Emit {
+    /// A System V entry (for Rust callers): vm and thread into r12/r13,
+    /// then `fast` with the other arguments as they are.
+    fn system_v_stub(&mut self, fast: CodeLabel) -> Emit {
         let a = &mut self.a;
         a.push(rbp)?;
         a.mov(rbp, rsp)?;
@@ -143,20 +150,18 @@ impl Emitter<'_> {
         a.push(r13)?;
         a.mov(r12, rdi)?;
         a.mov(r13, rsi)?;
-        a.call(self.fast_entry)?;
+        a.call(fast)?;
         a.pop(r13)?;
         a.pop(r12)?;
         a.pop(rbp)?;
         a.ret()?;
-        for _ in 0..7 {
-            a.int3()?;
-        }
-        self.a.set_label(&mut self.fast_entry)?;
+        Ok(())
+    }
+
+    /// Saves the callee-saved registers, reserves the spill slots (rsp
+    /// stays 16-byte aligned at calls) and takes the frame base from rdx.
+    fn native_frame(&mut self) -> Emit {
         let a = &mut self.a;
-        a.mov(rax, self.input.addresses.redirect)?;
-        a.mov(rax, qword_ptr(rax))?;
-        a.test(rax, rax)?;
-        a.jnz(self.redirect)?;
         a.push(rbp)?;
         a.mov(rbp, rsp)?;
         a.push(rbx)?;
@@ -166,6 +171,60 @@ impl Emitter<'_> {
         let spill_bytes = (self.input.alloc.spill_slots as i32 + 1) / 2 * 16;
         a.sub(rsp, 8 + spill_bytes)?;
         a.mov(r14, rdx)?;
+        Ok(())
+    }
+
+    /// An OSR entry: called (System V: vm, thread, base) while the
+    /// function's interpreted frame is the top frame, it takes the loop
+    /// header's numbers from their slots and continues at the header.
+    fn osr_entry(&mut self, entry: &OsrEntry) -> Emit {
+        let mut start = self.a.create_label();
+        let mut fast = self.a.create_label();
+        self.set(&mut start)?;
+        self.osr.push(start);
+        self.system_v_stub(fast)?;
+        self.set(&mut fast)?;
+        self.native_frame()?;
+        self.a.mov(r15, qword_ptr(r13 + fl::THREAD_FRAMES_TOP))?;
+        self.a.sub(r15, fl::FRAME_SIZE as i32)?;
+        let params = &self.input.func.blocks[entry.block as usize].params;
+        for (&s, &v) in entry.slots.iter().zip(params) {
+            self.unbox(s, self.loc(v), entry.deopt)?;
+        }
+        self.a.jmp(self.blocks[entry.block as usize])?;
+        Ok(())
+    }
+
+    /// The guard `CheckNumber` on slot `s`: its number goes to `to`.
+    fn unbox(&mut self, s: u32, to: Loc, deopt: DeoptId) -> Emit {
+        self.stress(deopt)?;
+        let a = &mut self.a;
+        a.mov(rax, slot(s))?;
+        // Not a number when the 13 quiet-NaN bits are all set (see
+        // `lower::asm::test_tag_bits`).
+        a.mov(rcx, rax)?;
+        a.not(rcx)?;
+        a.shl(rcx, 1)?;
+        a.shr(rcx, 51)?;
+        a.jz(self.deopts[deopt as usize])?;
+        self.store_gpr(to, rax)
+    }
+
+    /// The System V stub (as the baseline's), the fast entry with its
+    /// redirect, the frame push and the stack checks.
+    fn prologue(&mut self) -> Emit {
+        self.system_v_stub(self.fast_entry)?;
+        for _ in 0..7 {
+            self.a.int3()?;
+        }
+        self.a.set_label(&mut self.fast_entry)?;
+        let a = &mut self.a;
+        a.mov(rax, self.input.addresses.redirect)?;
+        a.mov(rax, qword_ptr(rax))?;
+        a.test(rax, rax)?;
+        a.jnz(self.redirect)?;
+        self.native_frame()?;
+        let a = &mut self.a;
         a.cmp(rsp, qword_ptr(r13 + fl::THREAD_NATIVE_STACK_LIMIT))?;
         a.jb(self.overflow)?;
         a.mov(r15, qword_ptr(r13 + fl::THREAD_FRAMES_TOP))?;
@@ -259,19 +318,7 @@ impl Emitter<'_> {
                 self.a.mov(rax, bits)?;
                 self.store_gpr(self.loc(dst), rax)?;
             }
-            Inst::Unbox { dst, slot: s, deopt } => {
-                self.stress(deopt)?;
-                let a = &mut self.a;
-                a.mov(rax, slot(s))?;
-                // Not a number when the 13 quiet-NaN bits are all set (see
-                // `lower::asm::test_tag_bits`).
-                a.mov(rcx, rax)?;
-                a.not(rcx)?;
-                a.shl(rcx, 1)?;
-                a.shr(rcx, 51)?;
-                a.jz(self.deopts[deopt as usize])?;
-                self.store_gpr(self.loc(dst), rax)?;
-            }
+            Inst::Unbox { dst, slot: s, deopt } => self.unbox(s, self.loc(dst), deopt)?,
             Inst::Binary { dst, op, a, b } => {
                 self.load_xmm(xmm0, a)?;
                 self.load_xmm(xmm1, b)?;
@@ -617,6 +664,10 @@ impl Emitter<'_> {
 
     /// Guard stubs, slow calls, the shared exits.
     fn tail(&mut self) -> Emit {
+        let input = self.input;
+        for entry in &input.func.osr {
+            self.osr_entry(entry)?;
+        }
         for call in std::mem::take(&mut self.slow_calls) {
             self.slow_call(call)?;
         }

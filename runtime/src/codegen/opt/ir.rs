@@ -335,12 +335,25 @@ pub struct Deopt {
     pub reason: Reason,
 }
 
+/// An on-stack-replacement entry: an interpreted frame at the loop header
+/// at bytecode offset `header` continues in `block`, whose parameters are
+/// the numbers in `slots` (each guarded; `deopt` when one is not a number:
+/// the frame then goes on in the interpreter).
+#[derive(Clone, Debug, PartialEq)]
+pub struct OsrEntry {
+    pub header: u32,
+    pub block: BlockId,
+    pub slots: Vec<u32>,
+    pub deopt: DeoptId,
+}
+
 /// One function in IR. Block 0 is the entry.
 #[derive(Clone, Debug, PartialEq, Default)]
 pub struct Func {
     pub blocks: Vec<Block>,
     pub deopts: Vec<Deopt>,
     pub values: u32,
+    pub osr: Vec<OsrEntry>,
 }
 
 impl Func {

@@ -58,6 +58,8 @@ const MAX_SPILL_SLOTS: u32 = 64;
 /// A function's optimized code and the state its guards share.
 pub struct OptCode {
     pub code: ExecutableCode,
+    /// OSR entries into the optimized code: (loop header, entry).
+    pub osr_entries: Vec<(u32, *const u8)>,
     _shared: Box<Shared>,
     _records: Box<[DeoptRecord]>,
 }
@@ -107,10 +109,15 @@ pub fn function_ir(function: &ObjFunction) -> Result<ir::Func, String> {
     Ok(func)
 }
 
-/// Optimizes `function`, whose baseline code starts at `baseline_entry`.
-pub fn compile(function: &mut ObjFunction, baseline_entry: *const u8) -> Result<OptCode, String> {
+/// Optimizes `function`, whose baseline code starts at `baseline_entry`
+/// and has the OSR entries `baseline_osr`.
+pub fn compile(
+    function: &mut ObjFunction,
+    baseline_entry: *const u8,
+    baseline_osr: Vec<(u32, *const u8)>,
+) -> Result<OptCode, String> {
     let start = Instant::now();
-    let result = compile_now(function, baseline_entry);
+    let result = compile_now(function, baseline_entry, baseline_osr);
     COMPILE_NS.fetch_add(start.elapsed().as_nanos() as u64, Ordering::Relaxed);
     match &result {
         Ok(code) => {
@@ -130,7 +137,11 @@ pub fn compile(function: &mut ObjFunction, baseline_entry: *const u8) -> Result<
     result
 }
 
-fn compile_now(function: &mut ObjFunction, baseline_entry: *const u8) -> Result<OptCode, String> {
+fn compile_now(
+    function: &mut ObjFunction,
+    baseline_entry: *const u8,
+    baseline_osr: Vec<(u32, *const u8)>,
+) -> Result<OptCode, String> {
     let func = function_ir(function)?;
     let alloc = regalloc::allocate(&func);
     if std::env::var("TINYVM_OPT_DEBUG").is_ok_and(|v| v == "ir") {
@@ -144,6 +155,7 @@ fn compile_now(function: &mut ObjFunction, baseline_entry: *const u8) -> Result<
         function: function as *mut ObjFunction,
         redirect: 0,
         baseline_entry,
+        baseline_osr,
         failures: 0,
         stress: if options().stress { vec![0; guards] } else { Vec::new() },
     });
@@ -166,6 +178,16 @@ fn compile_now(function: &mut ObjFunction, baseline_entry: *const u8) -> Result<
     };
     let input = emit::EmitInput { func: &func, alloc: &alloc, max_stack: function.max_stack, addresses };
     let lowered = emit::emit(&input).map_err(|e| e.0)?;
+    if let Ok(dir) = std::env::var("TINYVM_OPT_DUMP") {
+        // The raw code, for `objdump -D -b binary -mi386:x86-64`.
+        let _ = std::fs::write(format!("{}/{}.bin", dir, function.proto.name), &lowered.code);
+    }
     let code = ExecutableCode::install(&lowered)?;
-    Ok(OptCode { code, _shared: shared, _records: records })
+    let osr_entries = lowered
+        .osr_entries
+        .iter()
+        // SAFETY: the offsets lie inside the installed code.
+        .map(|&(header, at)| (header, unsafe { code.entry.add(at as usize) }))
+        .collect();
+    Ok(OptCode { code, osr_entries, _shared: shared, _records: records })
 }

@@ -133,6 +133,7 @@ mod tests {
             }],
             deopts: vec![deopt(vec![(2, 4)])],
             values: 7,
+            osr: vec![],
         };
         optimize(&mut func);
         let insts = &func.blocks[0].insts;
@@ -160,6 +161,7 @@ mod tests {
             }],
             deopts: vec![deopt(vec![]), deopt(vec![]), deopt(vec![])],
             values: 5,
+            osr: vec![],
         };
         remove_redundant_guards(&mut func);
         let insts = &func.blocks[0].insts;

@@ -184,6 +184,7 @@ mod tests {
             ],
             deopts: vec![],
             values: 6,
+            osr: vec![],
         };
         let alloc = allocate(&func);
         let params = [alloc.loc(3), alloc.loc(4), alloc.loc(5)];
@@ -207,6 +208,7 @@ mod tests {
             }],
             deopts: vec![],
             values: 3,
+            osr: vec![],
         };
         let alloc = allocate(&func);
         assert!(matches!(alloc.loc(0), Loc::Stack(_)));
