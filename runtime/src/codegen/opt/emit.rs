@@ -319,17 +319,7 @@ impl Emitter<'_> {
                 self.store_gpr(self.loc(dst), rax)?;
             }
             Inst::Unbox { dst, slot: s, deopt } => self.unbox(s, self.loc(dst), deopt)?,
-            Inst::Binary { dst, op, a, b } => {
-                self.load_xmm(xmm0, a)?;
-                self.load_xmm(xmm1, b)?;
-                match op {
-                    BinOp::Add => self.a.addsd(xmm0, xmm1)?,
-                    BinOp::Sub => self.a.subsd(xmm0, xmm1)?,
-                    BinOp::Mul => self.a.mulsd(xmm0, xmm1)?,
-                    BinOp::Div => self.a.divsd(xmm0, xmm1)?,
-                }
-                self.store_xmm(dst, xmm0)?;
-            }
+            Inst::Binary { dst, op, a, b } => self.binary(dst, op, a, b)?,
             Inst::Neg { dst, a } => {
                 self.load_gpr(rax, self.loc(a))?;
                 self.a.mov(rcx, SIGN_BIT)?;
@@ -411,6 +401,48 @@ impl Emitter<'_> {
                 }
             }
             Inst::Call { callee, argc, pc } => self.call(callee, argc, pc)?,
+        }
+        Ok(())
+    }
+
+    /// `dst = a op b`: in dst's register when that is not b's, else
+    /// through xmm0.
+    fn binary(&mut self, dst: Val, op: BinOp, a: Val, b: Val) -> Emit {
+        let (la, lb) = (self.loc(a), self.loc(b));
+        match self.loc(dst) {
+            Loc::Xmm(d) if lb != Loc::Xmm(d) => {
+                if la != Loc::Xmm(d) {
+                    self.load_xmm(XMM[d as usize], a)?;
+                }
+                self.arith(op, XMM[d as usize], lb)
+            }
+            _ => {
+                self.load_xmm(xmm0, a)?;
+                self.arith(op, xmm0, lb)?;
+                self.store_xmm(dst, xmm0)
+            }
+        }
+    }
+
+    /// `reg = reg op b`.
+    fn arith(&mut self, op: BinOp, reg: AsmRegisterXmm, b: Loc) -> Emit {
+        let a = &mut self.a;
+        match b {
+            Loc::Xmm(r) => {
+                let r = XMM[r as usize];
+                match op {
+                    BinOp::Add => a.addsd(reg, r)?,
+                    BinOp::Sub => a.subsd(reg, r)?,
+                    BinOp::Mul => a.mulsd(reg, r)?,
+                    BinOp::Div => a.divsd(reg, r)?,
+                }
+            }
+            Loc::Stack(i) => match op {
+                BinOp::Add => a.addsd(reg, spill(i))?,
+                BinOp::Sub => a.subsd(reg, spill(i))?,
+                BinOp::Mul => a.mulsd(reg, spill(i))?,
+                BinOp::Div => a.divsd(reg, spill(i))?,
+            },
         }
         Ok(())
     }
