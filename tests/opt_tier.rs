@@ -302,3 +302,104 @@ fn no_deopt_loop() {
     assert!(stat(&out.stderr, "deopts (not a number)") <= 4, "{}", out.stderr);
     assert_eq!(stat(&out.stderr, "opt invalidated"), 1, "{}", out.stderr);
 }
+
+/// A small deterministic generator of programs in (and around) the
+/// optimizer's subset: numeric code with loops, branches and calls, and
+/// arguments that are sometimes not numbers (deopts, runtime errors).
+struct Gen {
+    state: u64,
+}
+
+impl Gen {
+    fn next(&mut self, n: u64) -> u64 {
+        // xorshift64*
+        self.state ^= self.state >> 12;
+        self.state ^= self.state << 25;
+        self.state ^= self.state >> 27;
+        (self.state.wrapping_mul(0x2545_F491_4F6C_DD1D) >> 33) % n
+    }
+
+    fn pick<'a>(&mut self, items: &[&'a str]) -> &'a str {
+        items[self.next(items.len() as u64) as usize]
+    }
+
+    fn expr(&mut self, vars: &[&str], fns: usize, depth: u32) -> String {
+        let leaf = depth == 0 || self.next(3) == 0;
+        if leaf {
+            return match self.next(4) {
+                0 => format!("{}", self.next(7) as f64 * 0.5),
+                _ => self.pick(vars).to_string(),
+            };
+        }
+        match self.next(6) {
+            0 => format!("-{}", self.expr(vars, fns, depth - 1)),
+            1 if fns > 0 => {
+                let f = self.next(fns as u64);
+                format!("f{}({}, {})", f, self.expr(vars, fns, depth - 1), self.expr(vars, fns, depth - 1))
+            }
+            _ => {
+                let op = self.pick(&["+", "-", "*", "/", "+", "*"]);
+                format!("({} {} {})", self.expr(vars, fns, depth - 1), op, self.expr(vars, fns, depth - 1))
+            }
+        }
+    }
+
+    fn cond(&mut self, vars: &[&str], fns: usize) -> String {
+        let op = self.pick(&["<", "<=", ">", ">=", "==", "!="]);
+        let c = format!("{} {} {}", self.expr(vars, fns, 1), op, self.expr(vars, fns, 1));
+        if self.next(4) == 0 {
+            format!("!({})", c)
+        } else {
+            c
+        }
+    }
+
+    fn program(&mut self) -> String {
+        let mut out = String::new();
+        let vars = ["a", "b", "x", "y", "i"];
+        for f in 0..3 {
+            let x = self.expr(&vars[..2], f, 2);
+            let y = self.expr(&vars[..3], f, 2);
+            let n = 1 + self.next(8);
+            let body_x = self.expr(&vars, f, 2);
+            let cond = self.cond(&vars, f);
+            let then = self.expr(&vars, f, 2);
+            let other = self.expr(&vars, f, 2);
+            let result = self.expr(&vars, f, 2);
+            out.push_str(&format!(
+                "fun f{f}(a, b) {{\n  var x = {x};\n  var y = {y};\n  var i = 0;\n  while (i < {n}) {{\n    x = {body_x};\n    if ({cond}) y = {then}; else y = {other};\n    i = i + 1;\n  }}\n  return {result};\n}}\n"
+            ));
+        }
+        out.push_str("for (var r = 0; r < 4; r = r + 1) {\n");
+        for _ in 0..3 {
+            let f = self.next(3);
+            out.push_str(&format!("  print f{}(r + {}, {});\n", f, self.next(5), self.next(9) as f64 - 4.0));
+        }
+        out.push_str("}\n");
+        let odd = self.pick(&["nil", "true", "\"s\"", "1", "f0"]);
+        out.push_str(&format!("print f{}({}, 2);\nprint f{}(3, {});\n", self.next(3), odd, self.next(3), odd));
+        out
+    }
+}
+
+/// Random programs give the interpreter's results in every optimizing mode
+/// (`OPT_FUZZ_SEEDS=N` runs N of them; default 100).
+#[test]
+fn generated_programs_agree() {
+    let seeds: u64 = std::env::var("OPT_FUZZ_SEEDS").ok().and_then(|v| v.parse().ok()).unwrap_or(100);
+    let (mut compiled, mut deopts) = (0, 0);
+    for seed in 1..=seeds {
+        let mut g = Gen { state: seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1 };
+        let source = g.program();
+        let reference = outcome(&source, &[], "--jit=off");
+        for mode in &MODES[..2] {
+            let got = outcome(&source, mode, "--jit=auto");
+            assert_eq!(got, reference, "seed {} mode {:?}:\n{}", seed, mode, source);
+        }
+        let stats = outcome(&source, &[("TINYVM_OPT", "eager"), ("TINYVM_STATS", "1")], "--jit=auto");
+        compiled += stat(&stats.stderr, "opt compilations");
+        deopts += stat(&stats.stderr, "deopts (not a number)");
+    }
+    // The generator must exercise the tier, not only its declining.
+    assert!(compiled >= 100 && deopts >= 20, "{} compilations, {} deopts", compiled, deopts);
+}
