@@ -39,12 +39,15 @@ pub struct Addresses {
     pub print: u64,
     pub modulo: u64,
     pub stack_overflow: u64,
+    /// The function being compiled (its own calls go straight to its fast entry).
+    pub function: u64,
 }
 
 pub struct EmitInput<'a> {
     pub func: &'a Func,
     pub alloc: &'a Allocation,
     pub max_stack: u32,
+    pub arity: u32,
     pub addresses: Addresses,
 }
 
@@ -548,6 +551,23 @@ impl Emitter<'_> {
         a.cmp(byte_ptr(rcx + obj::OBJ_KIND), ObjKind::Closure as i32)?;
         a.jne(slow)?;
         a.mov(rdx, qword_ptr(rcx + obj::CLOSURE_FUNCTION))?;
+        if argc == self.input.arity {
+            // A call of this function: its own fast entry (which redirects
+            // to the baseline code once invalidated), directly.
+            let mut other = self.a.create_label();
+            let a = &mut self.a;
+            a.mov(rax, self.input.addresses.function)?;
+            a.cmp(rdx, rax)?;
+            a.jne(other)?;
+            a.mov(dword_ptr(r15 + fl::FRAME_PC), pc)?;
+            a.lea(rdx, slot(callee))?;
+            a.call(self.fast_entry)?;
+            a.test(rax, rax)?;
+            a.jnz(self.error)?;
+            a.jmp(resume)?;
+            self.set(&mut other)?;
+        }
+        let a = &mut self.a;
         a.cmp(dword_ptr(rdx + obj::FUNCTION_ARITY), argc as i32)?;
         a.jne(slow)?;
         a.mov(rax, qword_ptr(rdx + obj::FUNCTION_NATIVE))?;

@@ -175,8 +175,10 @@ fn compile_now(
         print: super::helpers::tvm_rt_print as *const () as u64,
         modulo: super::helpers::tvm_rt_modulo as *const () as u64,
         stack_overflow: super::helpers::tvm_rt_stack_overflow as *const () as u64,
+        function: function as *mut ObjFunction as u64,
     };
-    let input = emit::EmitInput { func: &func, alloc: &alloc, max_stack: function.max_stack, addresses };
+    let input =
+        emit::EmitInput { func: &func, alloc: &alloc, max_stack: function.max_stack, arity: function.arity, addresses };
     let lowered = emit::emit(&input).map_err(|e| e.0)?;
     if let Ok(dir) = std::env::var("TINYVM_OPT_DUMP") {
         // The raw code, for `objdump -D -b binary -mi386:x86-64`.
