@@ -194,3 +194,39 @@ fn stack_overflow_is_reported_under_a_small_ulimit() {
         }
     }
 }
+
+/// The runtime archive is cached once per build of tinyvm; archives of
+/// other builds are removed only when unused for a day, because another
+/// tinyvm may be linking against one right now (two checkouts building at
+/// once used to delete each other's archive mid-link).
+#[test]
+fn the_archive_cache_keeps_archives_other_builds_may_be_using() {
+    let cache = scratch();
+    let dir = cache.path().join("tinyvm");
+    std::fs::create_dir_all(&dir).unwrap();
+    let version = env!("CARGO_PKG_VERSION");
+    let in_use = dir.join(format!("libtinyvm_runtime-{version}-0000000000000001.a"));
+    let stale = dir.join(format!("libtinyvm_runtime-{version}-0000000000000002.a"));
+    std::fs::write(&in_use, b"another build's archive").unwrap();
+    std::fs::write(&stale, b"an old build's archive").unwrap();
+    let two_days_ago = std::time::SystemTime::now() - Duration::from_secs(2 * 24 * 3600);
+    std::fs::File::options().append(true).open(&stale).unwrap().set_modified(two_days_ago).unwrap();
+
+    let work = scratch();
+    let src = write(work.path(), "hello.tvm", "print \"cached\";\n");
+    let exe = work.path().join("hello");
+    let mut cmd = tinyvm_cmd(&["build"]);
+    cmd.arg(&src).arg("-o").arg(&exe).env("XDG_CACHE_HOME", cache.path());
+    let built = run_with(cmd, b"", Duration::from_secs(120));
+    assert_eq!(built.status, Some(0), "{built:?}");
+    assert_eq!(run_exe(&exe).stdout, "cached\n");
+    assert!(in_use.exists(), "an archive used within the day was removed");
+    assert!(!stale.exists(), "an archive unused for two days was kept");
+    let ours: Vec<_> = std::fs::read_dir(&dir)
+        .unwrap()
+        .flatten()
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .filter(|n| n.starts_with("libtinyvm_runtime-") && n.ends_with(".a"))
+        .collect();
+    assert_eq!(ours.len(), 2, "{ours:?}");
+}

@@ -79,7 +79,8 @@ fn what_is_not_a_warning() {
     let dir = scratch();
     // A global defined later in the file, one defined in an import, a
     // native, a parameter never read, a local only read in a closure, a
-    // class's methods reading globals.
+    // class's methods reading globals, a subclass that never says `super`,
+    // the hidden locals of a for-in loop.
     std::fs::write(dir.path().join("lib.tvm"), "var fromImport = 1;\n").unwrap();
     let source = "\
 import \"lib.tvm\";
@@ -91,7 +92,9 @@ fun g(unusedParam) {
   return h();
 }
 class C { m() { return later; } }
-print early() + g(0) + C().m();
+class D < C { n() { return 1; } }
+for (var x in [1]) print x;
+print early() + g(0) + C().m() + D().n();
 ";
     assert_eq!(warnings(dir.path(), source), pairs(&[]));
     // A program that calls load() may define any global.

@@ -85,20 +85,15 @@ enum Command {
         #[arg(long, value_enum, default_value = "human")]
         error_format: ErrorFormat,
     },
-    /// Run gdb on a built program with TinyVM's value printers loaded.
+    /// Run gdb with TinyVM's printers, convenience functions and unwinder
+    /// loaded (like rust-gdb): every argument goes to gdb as it is (`tinyvm
+    /// gdb EXE`, `-ex CMD`, `-batch`, `-x FILE`, `--args EXE ARGS...`, `EXE
+    /// CORE`, `-p PID`, `--help`, ...).
+    #[command(disable_help_flag = true, disable_version_flag = true)]
     Gdb {
-        /// Exit after processing the command files (gdb's -batch).
-        #[arg(long)]
-        batch: bool,
-        /// Execute gdb commands from FILE (gdb's -x; repeatable).
-        #[arg(short = 'x', long = "command", value_name = "FILE")]
-        commands: Vec<PathBuf>,
-        /// Execute one gdb command (gdb's -ex; repeatable).
-        #[arg(long = "ex", value_name = "COMMAND")]
-        ex: Vec<String>,
-        exe: PathBuf,
-        #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
-        args: Vec<String>,
+        /// gdb's arguments.
+        #[arg(value_name = "GDB-ARGS", trailing_var_arg = true, allow_hyphen_values = true)]
+        args: Vec<std::ffi::OsString>,
     },
 }
 
@@ -120,9 +115,7 @@ fn main() {
         }
         Command::Check { src, error_format } => commands::check::run(&src, error_format),
         Command::Disasm { file, native, error_format } => commands::disasm::run(&file, native, error_format),
-        Command::Gdb { batch, commands, ex, exe, args } => {
-            commands::gdb::run(&exe, args, commands::gdb::GdbOptions { batch, commands, ex })
-        }
+        Command::Gdb { args } => commands::gdb::run(args),
     };
     std::process::exit(tinyvm_runtime::output::finish(status));
 }

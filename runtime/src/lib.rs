@@ -14,6 +14,7 @@
 
 pub mod bytecode;
 pub mod codegen;
+pub mod debugger;
 pub mod heap;
 pub mod natives;
 pub mod number;

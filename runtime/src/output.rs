@@ -33,6 +33,8 @@ static STDOUT_ERROR: AtomicI32 = AtomicI32::new(0);
 pub const EXIT_COMPILE: i32 = 65;
 pub const EXIT_RUNTIME: i32 = 70;
 pub const EXIT_IO: i32 = 74;
+/// The fuel budget ran out (`TINYVM_FUEL`; EX_TEMPFAIL, used by nothing else).
+pub const EXIT_FUEL: i32 = 75;
 
 /// Exit status when stdout could not be written.
 const EXIT_OUTPUT_ERROR: i32 = EXIT_IO;

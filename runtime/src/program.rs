@@ -12,9 +12,7 @@ use crate::vm::error::report;
 use crate::vm::loader::LoadError;
 use crate::vm::{call, loader, Options, Thread, Vm};
 
-pub use crate::output::{EXIT_COMPILE, EXIT_IO, EXIT_RUNTIME};
-/// The fuel budget ran out (`TINYVM_FUEL`; EX_TEMPFAIL, used by nothing else).
-pub const EXIT_FUEL: i32 = 75;
+pub use crate::output::{EXIT_COMPILE, EXIT_FUEL, EXIT_IO, EXIT_RUNTIME};
 
 /// Ahead-of-time machine code for a module's functions (built executables).
 #[derive(Clone, Copy)]
@@ -113,6 +111,7 @@ fn run_main_thread(module: Module, options: Options, natives: NativeTable) -> i3
     vm.tier = &crate::codegen::jit::JIT;
     vm.heap.forget_monitors = crate::sync::monitor::forget;
     crate::stats::set_vm(vm as *mut Vm);
+    crate::debugger::set_vm(vm as *mut Vm);
     crate::signals::watch(crate::stats::print_statistics, crate::sync::safepoint::request);
     match loader::load_with_natives(vm, th, module, natives.0, crate::codegen::abi::FAST_ENTRY_OFFSET) {
         Ok(_) => {}

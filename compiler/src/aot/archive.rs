@@ -19,14 +19,30 @@ fn write_atomically(path: &Path) -> std::io::Result<()> {
     std::fs::rename(&tmp, path)
 }
 
-/// Removes archives that earlier builds of this tinyvm version left behind.
+/// How long an archive of another build stays in the cache unused: another
+/// `tinyvm` (an older install, a checkout being developed) may be linking
+/// against it right now, so only archives unused for this long are removed.
+const STALE_AFTER: std::time::Duration = std::time::Duration::from_secs(24 * 60 * 60);
+
+/// Marks the cached archive as used now (its modification time), so that
+/// other builds of tinyvm do not take it for stale while this one links.
+fn touch(path: &Path) {
+    if let Ok(file) = std::fs::File::options().append(true).open(path) {
+        let _ = file.set_modified(std::time::SystemTime::now());
+    }
+}
+
+/// Removes archives that other builds of this tinyvm version left behind
+/// and have not used for `STALE_AFTER`.
 fn remove_stale_archives(dir: &Path, keep: &Path) {
     let prefix = format!("libtinyvm_runtime-{}-", env!("CARGO_PKG_VERSION"));
     let Ok(entries) = std::fs::read_dir(dir) else { return };
     for entry in entries.flatten() {
         let path = entry.path();
         let name = entry.file_name().to_string_lossy().into_owned();
-        if path != keep && name.starts_with(&prefix) && name.ends_with(".a") {
+        let unused_for = entry.metadata().and_then(|m| m.modified()).ok().and_then(|t| t.elapsed().ok());
+        let stale = unused_for.is_some_and(|d| d > STALE_AFTER);
+        if path != keep && stale && name.starts_with(&prefix) && name.ends_with(".a") {
             let _ = std::fs::remove_file(path);
         }
     }
@@ -39,6 +55,7 @@ pub fn runtime_archive(scratch: &Path) -> Result<PathBuf, String> {
         let path = dir.join(archive_name());
         let cached = std::fs::metadata(&path).map(|m| m.len() == ARCHIVE.len() as u64).unwrap_or(false);
         if cached {
+            touch(&path);
             return Ok(path);
         }
         if std::fs::create_dir_all(&dir).is_ok() && write_atomically(&path).is_ok() {

@@ -1,5 +1,5 @@
 //! Writes the ELF relocatable object of a program: machine code in `.text`
-//! (one local symbol per function), the program's bytecode in `.rodata`,
+//! (two local symbols per function, `abi::code_symbols`), the program's bytecode in `.rodata`,
 //! and in `.data.rel.ro` the table of function entry points and the
 //! `tvm_program` descriptor that the runtime's `main` reads.
 
@@ -9,6 +9,7 @@ use object::{
 };
 use std::collections::HashMap;
 use tinyvm_runtime::bytecode::module::Module;
+use tinyvm_runtime::codegen::abi::{code_symbols, CodeSymbol};
 use tinyvm_runtime::codegen::helpers::Helper;
 use tinyvm_runtime::codegen::lower::LoweredFunction;
 use tinyvm_runtime::program::descriptor_layout as layout;
@@ -53,16 +54,22 @@ pub fn write_object(
         let Some(lowered) = code[index] else { continue };
         let offset = obj.append_section_data(text, &lowered.code, 16);
         layout.functions[index] = Some((offset, lowered.code.len() as u64));
-        let symbol = obj.add_symbol(Symbol {
-            name: tinyvm_runtime::codegen::debuginfo::dwarf_string(&module.functions[index].name),
-            value: offset,
-            size: lowered.code.len() as u64,
-            kind: SymbolKind::Text,
-            scope: SymbolScope::Compilation,
-            weak: false,
-            section: SymbolSection::Section(text),
-            flags: SymbolFlags::None,
-        });
+        let [stub, body] = code_symbols(&module.functions[index].name, lowered.code.len() as u64);
+        let mut symbol_of = |s: CodeSymbol| {
+            obj.add_symbol(Symbol {
+                name: s.name,
+                value: offset + s.offset,
+                size: s.size,
+                kind: SymbolKind::Text,
+                scope: SymbolScope::Compilation,
+                weak: false,
+                section: SymbolSection::Section(text),
+                flags: SymbolFlags::None,
+            })
+        };
+        // The entry table points at the start (the stub): Rust calls there.
+        let symbol = symbol_of(stub);
+        symbol_of(body);
         function_symbols[index] = Some(symbol);
         for call in &lowered.helper_calls {
             let helper = *helper_symbols.entry(call.helper).or_insert_with(|| {

@@ -1,9 +1,9 @@
-//! The gdb support script (`aot/gdb/tinyvm_gdb.py`): value printers and the
-//! backtrace filter, completed with the runtime's object layout. `tinyvm
-//! gdb` sources it; `tinyvm build -g` also embeds it in the executable's
+//! The gdb support script (`aot/gdb/tinyvm_gdb.py`): value printers,
+//! convenience functions, the entry-stub unwinder and the frame filter,
+//! completed with the runtime's object layout. `tinyvm gdb` sources it;
+//! `tinyvm build -g` also embeds it in the executable's
 //! `.debug_gdb_scripts` section for gdb's auto-load.
 
-use tinyvm_runtime::codegen::abi::FAST_ENTRY_OFFSET;
 use tinyvm_runtime::object::layout;
 
 const TEMPLATE: &str = include_str!("gdb/tinyvm_gdb.py");
@@ -12,7 +12,7 @@ const TEMPLATE: &str = include_str!("gdb/tinyvm_gdb.py");
 pub fn script() -> String {
     let entries: Vec<String> = layout::for_debugger().iter().map(|(k, v)| format!("    \"{}\": {},", k, v)).collect();
     let dict = format!("{{\n{}\n}}", entries.join("\n"));
-    TEMPLATE.replace("{{LAYOUT}}", &dict).replace("{{FAST_ENTRY_OFFSET}}", &FAST_ENTRY_OFFSET.to_string())
+    TEMPLATE.replace("{{LAYOUT}}", &dict)
 }
 
 /// The contents of a `.debug_gdb_scripts` section holding the script inline

@@ -1,43 +1,35 @@
-//! `tinyvm gdb EXE [ARGS...]`: gdb with TinyVM's value printers and
-//! backtrace filter loaded (like rust-gdb).
+//! `tinyvm gdb [GDB-ARGS...]`: gdb with TinyVM's support script loaded
+//! (value printers, convenience functions, the entry-stub unwinder, Rust
+//! frame names), like rust-gdb: every argument goes to gdb unchanged
+//! (`tinyvm gdb EXE`, `-ex CMD`, `-batch`, `--args EXE ARGS...`, `EXE
+//! CORE`, `-p PID`, `--help`).
 
 use super::Failure;
+use std::ffi::OsString;
 use std::os::unix::process::CommandExt;
 use std::path::Path;
 use std::process::Command;
 use tinyvm::aot::gdb_script;
 
-/// gdb options given before the program.
-pub struct GdbOptions {
-    pub batch: bool,
-    pub commands: Vec<std::path::PathBuf>,
-    pub ex: Vec<String>,
-}
-
-pub fn run(exe: &Path, args: Vec<String>, options: GdbOptions) -> i32 {
-    if !exe.is_file() {
-        return Failure::io(format!("cannot debug '{}': no such file", exe.display())).report();
-    }
+pub fn run(args: Vec<OsString>) -> i32 {
     let script = match gdb_script::write_script() {
         Ok(path) => path,
         Err(e) => return Failure::io(e).report(),
     };
     let mut cmd = Command::new(std::env::var("GDB").ok().filter(|g| !g.is_empty()).unwrap_or_else(|| "gdb".into()));
-    cmd.arg("-q")
-        .arg("-iex")
-        .arg(format!("add-auto-load-safe-path {}", exe.display()))
-        .arg("-iex")
-        .arg(format!("source {}", script.display()));
-    if options.batch {
-        cmd.arg("-batch");
+    cmd.arg("-q");
+    // The script is sourced here, so executables that embed it may load it
+    // too (it loads once): allow that without gdb's auto-load warning, for
+    // every file named on the command line (the program among them).
+    for arg in &args {
+        let path = Path::new(arg);
+        if path.is_file() {
+            let path = std::path::absolute(path).unwrap_or_else(|_| path.to_path_buf());
+            cmd.arg("-iex").arg(format!("add-auto-load-safe-path {}", path.display()));
+        }
     }
-    for file in &options.commands {
-        cmd.arg("-x").arg(file);
-    }
-    for command in &options.ex {
-        cmd.arg("-ex").arg(command);
-    }
-    cmd.arg("--args").arg(exe).args(args);
+    cmd.arg("-iex").arg(format!("source {}", script.display()));
+    cmd.args(args);
     // exec only returns on failure.
     let error = cmd.exec();
     let message = if error.kind() == std::io::ErrorKind::NotFound {

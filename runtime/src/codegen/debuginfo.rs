@@ -11,6 +11,15 @@
 //! in nested lexical blocks covering their scopes; a line-table row
 //! wherever the source line changes (slow paths as non-statement rows); and
 //! call frame information from the lowering's unwind program.
+//!
+//! Types, for gdb's expressions and its pretty-printer
+//! (`compiler/src/aot/gdb/tinyvm_gdb.py`): a value is `tinyvm_value`, a
+//! typedef of `double`, so number values compare and compute as numbers
+//! (`break fib if n == 2`, `print n + 1`; any other value is a NaN and
+//! equals nothing); a function returns `struct tinyvm_return { unsigned
+//! int status; tinyvm_bits value; }`, which the System V ABI returns in
+//! rax:rdx, where generated code leaves the status and the result, so
+//! `finish` shows the returned value.
 
 use super::lower::{dwarf_reg, LoweredFunction, Unwind};
 use crate::bytecode::module::{FunctionKind, FunctionProto};
@@ -22,6 +31,17 @@ use gimli::{constants, Encoding, Format, LineEncoding, Register};
 
 /// The type name the gdb pretty-printer recognizes.
 pub const VALUE_TYPE: &str = "tinyvm_value";
+/// A value's bits as an integer (the `value` of `RETURN_TYPE`).
+pub const BITS_TYPE: &str = "tinyvm_bits";
+/// What a compiled function returns (status in rax, result in rdx).
+pub const RETURN_TYPE: &str = "tinyvm_return";
+
+/// The DWARF types of a compile unit.
+#[derive(Clone, Copy)]
+struct Types {
+    value: UnitEntryId,
+    result: UnitEntryId,
+}
 
 /// A compiled function to describe.
 pub struct DebugFunction<'a> {
@@ -73,12 +93,12 @@ pub fn debug_units(files: &[DebugFile]) -> DebugUnits {
         let id = dwarf.units.add(unit);
         let unit = dwarf.units.get_mut(id);
         let root = unit.root();
-        let value_type = value_type(unit, root);
+        let types = types(unit, root);
         let dir = unit.line_program.default_directory();
         let name = file.path.file_name().map(|f| f.to_string_lossy().into_owned()).unwrap_or_default();
         let file_id = unit.line_program.add_file(LineString::String(dwarf_string(&name)), dir, None);
         for function in &file.functions {
-            describe_function(unit, root, file_id, value_type, function);
+            describe_function(unit, root, file_id, types, function);
             line_rows(unit, file_id, function);
             frames.add_fde(cie, fde(function));
         }
@@ -111,27 +131,49 @@ fn compile_unit(encoding: Encoding, path: &std::path::Path, start: Address, len:
     unit
 }
 
-/// `typedef unsigned long tinyvm_value;`
-fn value_type(unit: &mut Unit, root: UnitEntryId) -> UnitEntryId {
+/// A base type `name` of `size` bytes.
+fn base_type(unit: &mut Unit, root: UnitEntryId, name: &str, encoding: constants::DwAte, size: u8) -> UnitEntryId {
     let base = unit.add(root, constants::DW_TAG_base_type);
     let entry = unit.get_mut(base);
-    entry.set(constants::DW_AT_name, AttributeValue::String(b"unsigned long".to_vec()));
-    entry.set(constants::DW_AT_encoding, AttributeValue::Encoding(constants::DW_ATE_unsigned));
-    entry.set(constants::DW_AT_byte_size, AttributeValue::Data1(8));
+    entry.set(constants::DW_AT_name, AttributeValue::String(name.as_bytes().to_vec()));
+    entry.set(constants::DW_AT_encoding, AttributeValue::Encoding(encoding));
+    entry.set(constants::DW_AT_byte_size, AttributeValue::Data1(size));
+    base
+}
+
+/// `typedef TARGET name;`
+fn typedef(unit: &mut Unit, root: UnitEntryId, name: &str, target: UnitEntryId) -> UnitEntryId {
     let typedef = unit.add(root, constants::DW_TAG_typedef);
     let entry = unit.get_mut(typedef);
-    entry.set(constants::DW_AT_name, AttributeValue::String(VALUE_TYPE.as_bytes().to_vec()));
-    entry.set(constants::DW_AT_type, AttributeValue::UnitRef(base));
+    entry.set(constants::DW_AT_name, AttributeValue::String(name.as_bytes().to_vec()));
+    entry.set(constants::DW_AT_type, AttributeValue::UnitRef(target));
     typedef
 }
 
-fn describe_function(
-    unit: &mut Unit,
-    root: UnitEntryId,
-    file: FileId,
-    value_type: UnitEntryId,
-    function: &DebugFunction,
-) {
+/// `typedef double tinyvm_value;`, `typedef unsigned long tinyvm_bits;` and
+/// `struct tinyvm_return { unsigned int status; tinyvm_bits value; };`.
+fn types(unit: &mut Unit, root: UnitEntryId) -> Types {
+    let double = base_type(unit, root, "double", constants::DW_ATE_float, 8);
+    let value = typedef(unit, root, VALUE_TYPE, double);
+    let unsigned_long = base_type(unit, root, "unsigned long", constants::DW_ATE_unsigned, 8);
+    let bits = typedef(unit, root, BITS_TYPE, unsigned_long);
+    let unsigned_int = base_type(unit, root, "unsigned int", constants::DW_ATE_unsigned, 4);
+    let result = unit.add(root, constants::DW_TAG_structure_type);
+    let entry = unit.get_mut(result);
+    entry.set(constants::DW_AT_name, AttributeValue::String(RETURN_TYPE.as_bytes().to_vec()));
+    entry.set(constants::DW_AT_byte_size, AttributeValue::Data1(16));
+    for (name, ty, at) in [("status", unsigned_int, 0u8), ("value", bits, 8)] {
+        let member = unit.add(result, constants::DW_TAG_member);
+        let entry = unit.get_mut(member);
+        entry.set(constants::DW_AT_name, AttributeValue::String(name.as_bytes().to_vec()));
+        entry.set(constants::DW_AT_type, AttributeValue::UnitRef(ty));
+        entry.set(constants::DW_AT_data_member_location, AttributeValue::Data1(at));
+    }
+    Types { value, result }
+}
+
+fn describe_function(unit: &mut Unit, root: UnitEntryId, file: FileId, types: Types, function: &DebugFunction) {
+    let value_type = types.value;
     let (proto, lowered) = (function.proto, function.lowered);
     let sub = unit.add(root, constants::DW_TAG_subprogram);
     let entry = unit.get_mut(sub);
@@ -141,6 +183,7 @@ fn describe_function(
     entry.set(constants::DW_AT_low_pc, AttributeValue::Address(function.start));
     entry.set(constants::DW_AT_high_pc, AttributeValue::Udata(function.len));
     entry.set(constants::DW_AT_external, AttributeValue::Flag(true));
+    entry.set(constants::DW_AT_type, AttributeValue::UnitRef(types.result));
     let mut frame_base = Expression::new();
     frame_base.op_reg(Register(dwarf_reg::RBP));
     entry.set(constants::DW_AT_frame_base, AttributeValue::Exprloc(frame_base));

@@ -1,5 +1,5 @@
 //! gdb's JIT interface: each JIT-compiled function is described by an
-//! in-memory ELF object (its symbol, and DWARF line, variable and frame
+//! in-memory ELF object (its symbols, `abi::code_symbols`, and DWARF line, variable and frame
 //! information from `debuginfo` at the code's real addresses) linked into
 //! `__jit_debug_descriptor`, and gdb is told through its breakpoint on
 //! `__jit_debug_register_code`. So `bt` in gdb names JIT-compiled TinyVM
@@ -73,16 +73,18 @@ fn image(proto: &FunctionProto, lowered: &LoweredFunction, code: *const u8, sour
     let mut obj = Object::new(BinaryFormat::Elf, Architecture::X86_64, Endianness::Little);
     let text = obj.add_section(Vec::new(), b".text".to_vec(), SectionKind::Text);
     obj.set_section_data(text, lowered.code.clone(), 16);
-    obj.add_symbol(Symbol {
-        name: crate::codegen::debuginfo::dwarf_string(&proto.name),
-        value: 0,
-        size: len,
-        kind: SymbolKind::Text,
-        scope: SymbolScope::Linkage,
-        weak: false,
-        section: SymbolSection::Section(text),
-        flags: SymbolFlags::None,
-    });
+    for symbol in super::abi::code_symbols(&proto.name, len) {
+        obj.add_symbol(Symbol {
+            name: symbol.name,
+            value: symbol.offset,
+            size: symbol.size,
+            kind: SymbolKind::Text,
+            scope: SymbolScope::Linkage,
+            weak: false,
+            section: SymbolSection::Section(text),
+            flags: SymbolFlags::None,
+        });
+    }
     let _ = sections.for_each(|id, section| -> Result<(), ()> {
         if !section.slice().is_empty() {
             let sid = obj.add_section(Vec::new(), id.name().as_bytes().to_vec(), SectionKind::Debug);

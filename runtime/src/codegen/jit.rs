@@ -1,8 +1,9 @@
 //! The JIT: the `Tier` the VM calls when a function is hot (`vm::tier`
 //! decides when), compiling it with the shared lowering into executable
-//! memory, registering it with gdb, and the JIT's statistics. A function
-//! the lowering declines stays interpreted. Compiled code lives as long as
-//! its function object: it is a `JitCode` the function owns, freed with it.
+//! memory, registering it with gdb (and in perf's map when asked), and the
+//! JIT's statistics. A function the lowering declines stays interpreted.
+//! Compiled code lives as long as its function object: it is a `JitCode`
+//! the function owns, freed with it.
 
 use super::executable_memory::ExecutableCode;
 use super::gdb_jit::Registration;
@@ -125,6 +126,7 @@ pub fn compile(vm: &mut Vm, _th: &mut Thread, function: *mut ObjFunction) {
         f.osr_entries = lowered.osr_entries.iter().map(|&(header, at)| (header, code.entry.add(at as usize))).collect();
     }
     CODE_BYTES.fetch_add(code.code_len as u64, Ordering::Relaxed);
+    super::perf_map::record(code.entry, code.code_len, &f.proto.name);
     let gdb = super::gdb_jit::register(&f.proto, &lowered, code.entry, f.source_name());
     let opt = if super::opt::options().enabled {
         super::opt::compile(f, code.entry, f.osr_entries.clone()).ok()

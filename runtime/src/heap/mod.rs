@@ -450,9 +450,9 @@ fn grow_map(vm: &mut Vm, th: &mut Thread, map: *mut ObjMap) -> Result<(), Trap> 
     }
     let bytes = map::buffer_bytes(new_cap);
     reserve(vm, th, bytes)?;
-    let buffer = match map::alloc_buffer(new_cap) {
+    let buffer = match oom::fallible(|| map::alloc_buffer(new_cap)) {
         Some(buffer) => buffer,
-        None => retry_after_collecting(vm, th, |_| map::alloc_buffer(new_cap))?,
+        None => retry_after_collecting(vm, th, |_| oom::fallible(|| map::alloc_buffer(new_cap)))?,
     };
     // SAFETY: a fresh buffer for `new_cap >= live` entries; the map is alive.
     let freed = unsafe { (*map).replace_buffer(buffer, new_cap) };
@@ -471,7 +471,7 @@ pub fn map_remove(vm: &mut Vm, map: *mut ObjMap, key: Value) -> Option<Value> {
         let value = (*map).remove(key)?;
         if (*map).tombstones_dominate() {
             let new_cap = map::target_capacity((*map).live);
-            let buffer = if new_cap < (*map).cap { map::alloc_buffer(new_cap) } else { None };
+            let buffer = if new_cap < (*map).cap { oom::fallible(|| map::alloc_buffer(new_cap)) } else { None };
             match buffer {
                 Some(buffer) => {
                     let freed = (*map).replace_buffer(buffer, new_cap);

@@ -122,12 +122,13 @@ fn buffer_layout(cap: usize) -> Option<std::alloc::Layout> {
 }
 
 /// Allocates the buffer for `cap` entries (`cap` at least `MIN_CAPACITY`);
-/// `None` when the system refuses the memory.
+/// `None` when the system refuses the memory (the heap calls this under
+/// `heap::oom::fallible`, so that a refusal is reported, not an abort).
 pub fn alloc_buffer(cap: usize) -> Option<*mut Entry> {
     debug_assert!((MIN_CAPACITY..=MAX_CAPACITY).contains(&cap));
     let layout = buffer_layout(cap)?;
     // SAFETY: the layout's size is non-zero (cap > 0).
-    let p = crate::heap::oom::fallible(|| unsafe { std::alloc::alloc(layout) }) as *mut Entry;
+    let p = unsafe { std::alloc::alloc(layout) } as *mut Entry;
     (!p.is_null()).then_some(p)
 }
 

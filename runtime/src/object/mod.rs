@@ -99,6 +99,7 @@ pub mod layout {
             ("TAG_NIL", v::TAG_NIL),
             ("TAG_FALSE", v::TAG_FALSE),
             ("TAG_TRUE", v::TAG_TRUE),
+            ("TAG_UNDEFINED", v::TAG_UNDEFINED),
             ("TOMBSTONE", map::TOMBSTONE.0),
         ];
         let offsets: Vec<(&'static str, usize)> = vec![
@@ -117,6 +118,14 @@ pub mod layout {
             ("MAP_ENTRY_SIZE", MAP_ENTRY_SIZE),
             ("MAP_ENTRY_VALUE", MAP_ENTRY_VALUE),
             ("THREAD_ID", offset_of!(ObjThread, id)),
+            ("INSTANCE_SHAPE", INSTANCE_SHAPE),
+            ("INSTANCE_FIELDS", INSTANCE_FIELDS),
+            ("SHAPE_PARENT", offset_of!(ObjShape, parent)),
+            ("SHAPE_KEY", offset_of!(ObjShape, key)),
+            ("SHAPE_FIELD_COUNT", offset_of!(ObjShape, field_count)),
+            ("VM_GLOBALS_BASE", crate::vm::layout::VM_GLOBALS_BASE),
+            ("VM_GLOBALS_NAMES", crate::vm::layout::VM_GLOBALS_NAMES),
+            ("VM_GLOBALS_COUNT", crate::vm::layout::VM_GLOBALS_COUNT),
             ("KIND_STRING", ObjKind::String as usize),
             ("KIND_FUNCTION", ObjKind::Function as usize),
             ("KIND_CLOSURE", ObjKind::Closure as usize),

@@ -70,7 +70,7 @@ pub fn park(vm: &mut Vm, th: &mut Thread) {
 fn burn_fuel(vm: &mut Vm, left: u64) {
     if left == 0 {
         crate::output::write_stderr(b"error: fuel exhausted\n");
-        crate::output::exit(crate::program::EXIT_FUEL);
+        crate::output::exit(crate::output::EXIT_FUEL);
     }
     vm.fuel_left = Some(left - 1);
     request();

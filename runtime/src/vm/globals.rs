@@ -13,6 +13,10 @@ use crate::value::Value;
 pub struct Globals {
     /// Address of slot 0 (`values.as_ptr()`), for generated code.
     pub base: *mut Value,
+    /// Address of name 0 (`names.as_ptr()`) and the number of slots, for
+    /// debuggers (`$global("name")` in the gdb script).
+    pub names_base: *const *mut ObjString,
+    pub count: usize,
     pub values: Vec<Value>,
     pub names: Vec<*mut ObjString>,
     index: PtrMap<u32>,
@@ -21,7 +25,15 @@ pub struct Globals {
 impl Default for Globals {
     fn default() -> Self {
         let mut values = Vec::with_capacity(1024);
-        Globals { base: values.as_mut_ptr(), values, names: Vec::new(), index: PtrMap::default() }
+        let names = Vec::new();
+        Globals {
+            base: values.as_mut_ptr(),
+            names_base: names.as_ptr(),
+            count: 0,
+            values,
+            names,
+            index: PtrMap::default(),
+        }
     }
 }
 
@@ -36,6 +48,8 @@ impl Globals {
         self.names.push(name);
         self.index.insert(name, slot);
         self.base = self.values.as_mut_ptr();
+        self.names_base = self.names.as_ptr();
+        self.count = self.names.len();
         slot
     }
 

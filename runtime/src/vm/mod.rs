@@ -55,7 +55,7 @@ pub struct Options {
     pub heap_limit: Option<usize>,
     /// A step budget (`TINYVM_FUEL`, a testing aid): how many safepoint
     /// polls may run before the program ends with `error: fuel exhausted`
-    /// (`program::EXIT_FUEL`). Both tiers poll at the same instructions
+    /// (`output::EXIT_FUEL`). Both tiers poll at the same instructions
     /// (`LOOP`, `CALL`, `INVOKE`, `SUPER_INVOKE`), so the same program stops
     /// at the same point in each. `None`: unlimited, and polls cost nothing
     /// more (see `sync::safepoint`).
@@ -89,12 +89,14 @@ impl Default for Options {
 /// 1-byte displacements.
 #[repr(C)]
 pub struct Vm {
-    pub globals: Globals,
     /// Safepoint request: another thread waits for the VM lock (see `sync::safepoint`).
     pub poll: std::sync::atomic::AtomicBool,
     /// 64-bit constants generated code compares with: a memory operand
     /// costs 5 bytes where an immediate needs a 10-byte `mov` to a register.
     pub constants: CodeConstants,
+    /// After the small fields: its base pointer is read by generated code
+    /// too.
+    pub globals: Globals,
     pub heap: Heap,
     pub strings: Interner,
     /// Every live VM thread (their stacks are GC roots).
@@ -152,6 +154,12 @@ pub mod layout {
     const _: () = assert!(VM_POLL < 128 && VM_POINTER_LIMIT < 128, "see the comment on `Vm`");
     pub const VM_GLOBALS_BASE: usize =
         std::mem::offset_of!(super::Vm, globals) + std::mem::offset_of!(super::Globals, base);
+    const _: () = assert!(VM_GLOBALS_BASE < 128, "see the comment on `Vm`");
+    /// Where debuggers find the globals' names and their number.
+    pub const VM_GLOBALS_NAMES: usize =
+        std::mem::offset_of!(super::Vm, globals) + std::mem::offset_of!(super::Globals, names_base);
+    pub const VM_GLOBALS_COUNT: usize =
+        std::mem::offset_of!(super::Vm, globals) + std::mem::offset_of!(super::Globals, count);
 }
 
 impl Vm {

@@ -104,7 +104,9 @@ impl Parser<'_> {
     /// Adds a local for `name` (uninitialized) and returns its slot. A
     /// hidden local (its name starts with a space) is never warned about.
     pub(super) fn add_local(&mut self, name: String) -> u32 {
-        let declared = (!name.starts_with(' '))
+        // Hidden locals (named with a leading space) and a subclass's
+        // `super` are the language's, not the program's: never warned about.
+        let declared = (!name.starts_with(' ') && name != "super")
             .then_some(Declared { line: self.previous.line, span: self.previous.start..self.previous.end });
         let scope = self.scope();
         let slot = scope.locals.len() as u32;

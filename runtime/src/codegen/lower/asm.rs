@@ -64,24 +64,39 @@ impl Lowerer<'_> {
         self.call_helper(pc, depth, helper, args)?;
         self.check_status()
     }
+}
 
+/// Which instruction a slow path belongs to and the helper it calls.
+struct SlowPathAt {
+    pc: u32,
+    depth: u32,
+    helper: Helper,
+}
+
+impl Lowerer<'_> {
     /// Registers an out-of-line slow path and returns (entry, resume)
     /// labels; the caller sets `resume` after its fast path.
     pub(super) fn slow_path(&mut self, pc: u32, depth: u32, helper: Helper, args: Vec<Arg>) -> (CodeLabel, CodeLabel) {
-        let entry = self.a.create_label();
         let resume = self.a.create_label();
-        let pending = self.pending.clone();
-        self.out_of_line.slow_paths.push(SlowPath {
-            entry,
-            resume: Some(resume),
-            pending,
-            pc,
-            depth,
-            helper,
-            args,
-            branch: None,
-        });
+        let entry = self.push_slow_path(SlowPathAt { pc, depth, helper }, args, Some(resume), None);
         (entry, resume)
+    }
+
+    /// Registers a slow path that calls `helper` and then jumps to `resume`
+    /// (`None`: the helper always raises), or first tests its result for a
+    /// fused branch; returns its entry label.
+    fn push_slow_path(
+        &mut self,
+        at: SlowPathAt,
+        args: Vec<Arg>,
+        resume: Option<CodeLabel>,
+        branch: Option<(u32, CodeLabel)>,
+    ) -> CodeLabel {
+        let entry = self.a.create_label();
+        let pending = self.pending.clone();
+        let SlowPathAt { pc, depth, helper } = at;
+        self.out_of_line.slow_paths.push(SlowPath { entry, resume, pending, pc, depth, helper, args, branch });
+        entry
     }
 
     /// A slow path for an instruction whose result (in `slot(index)`) a
@@ -96,26 +111,14 @@ impl Lowerer<'_> {
         args: Vec<Arg>,
         branch: Option<(u32, CodeLabel)>,
     ) -> (CodeLabel, CodeLabel) {
-        let (entry, resume) = self.slow_path(pc, depth, helper, args);
-        self.out_of_line.slow_paths.last_mut().expect("just pushed").branch = branch;
+        let resume = self.a.create_label();
+        let entry = self.push_slow_path(SlowPathAt { pc, depth, helper }, args, Some(resume), branch);
         (entry, resume)
     }
 
     /// A slow path that always raises (the helper reports the error).
     pub(super) fn error_path(&mut self, pc: u32, depth: u32, helper: Helper, args: Vec<Arg>) -> CodeLabel {
-        let entry = self.a.create_label();
-        let pending = self.pending.clone();
-        self.out_of_line.slow_paths.push(SlowPath {
-            entry,
-            resume: None,
-            pending,
-            pc,
-            depth,
-            helper,
-            args,
-            branch: None,
-        });
-        entry
+        self.push_slow_path(SlowPathAt { pc, depth, helper }, args, None, None)
     }
 
     pub(super) fn set(&mut self, label: &mut CodeLabel) -> Emit {

@@ -585,6 +585,9 @@ impl Lowerer<'_> {
         self.take_operand(rax, d - 1)?;
         self.pending.clear();
         self.a.mov(slot(0), rax)?;
+        // Also in rdx, where the DWARF return type (`tinyvm_return`,
+        // returned in rax:rdx) tells gdb's `finish` to find it.
+        self.a.mov(rdx, rax)?;
         self.a.mov(qword_ptr(r13 + fl::THREAD_FRAMES_TOP), r15)?;
         self.a.xor(eax, eax)?;
         self.epilogue_code()
