@@ -4,6 +4,8 @@
 #   run          tinyvm run --error-format=short FILE
 #   jit-always   tinyvm run --jit=always --error-format=short FILE
 #   gc-stress    tinyvm run --error-format=short FILE with TINYVM_GC_STRESS=1
+#   opt-eager    the same with TINYVM_OPT=eager (the optimizing tier at every first call)
+#   deopt-stress the same with TINYVM_OPT=eager TINYVM_DEOPT_STRESS=1 (every guard fails once)
 #   build        tinyvm build --error-format=short SRC -o EXE, then EXE
 #                (only when `tinyvm build` builds and runs a trivial program)
 # and prints each mode's closing line ('N passed, N failed, N skipped').
@@ -83,6 +85,8 @@ t="$(q "$tinyvm")"
 run_mode run        ''                   --run "$t run --error-format=short {}"
 run_mode jit-always ''                   --run "$t run --jit=always --error-format=short {}"
 run_mode gc-stress  TINYVM_GC_STRESS=1   --run "$t run --error-format=short {}"
+run_mode opt-eager  TINYVM_OPT=eager     --run "$t run --error-format=short {}"
+run_mode deopt-stress TINYVM_OPT=eager   --run "env TINYVM_DEOPT_STRESS=1 $t run --error-format=short {}"
 if [ "$build_ok" = 1 ]; then
     run_mode build  ''                   --build "$t build --error-format=short {src} -o {exe}"
 else

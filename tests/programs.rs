@@ -2,7 +2,7 @@
 //! the output, errors and exit status its comments expect, and gives the
 //! same result from its `.tvmc` file, with the JIT (`--jit=always`), and as
 //! a native executable (`tinyvm build`): the differential test of the
-//! interpreter against native code.
+//! interpreter against native code; and through the optimizing tier.
 
 mod common;
 
@@ -102,6 +102,29 @@ fn jit_and_native_code_agree_with_the_interpreter() {
             [("interpreter", &interpreted), ("--jit=always", &jit), ("--jit=auto", &tiered), ("native", &native)];
         for (mode, outcome) in modes {
             if let Err(msg) = check(&format!("{} ({})", path.display(), mode), outcome, &e) {
+                failures.push(msg);
+            }
+        }
+    }
+    assert!(failures.is_empty(), "{} failures:\n{}", failures.len(), failures.join("\n"));
+}
+
+/// The optimizing tier (`TINYVM_OPT`): eager, and with every guard
+/// failing once, every program gives what its comments expect.
+#[test]
+fn optimizing_tier_agrees_with_the_interpreter() {
+    let mut failures = Vec::new();
+    let modes: [(&str, &[(&str, &str)]); 2] = [
+        ("opt eager", &[("TINYVM_OPT", "eager")]),
+        ("deopt stress", &[("TINYVM_OPT", "eager"), ("TINYVM_DEOPT_STRESS", "1")]),
+    ];
+    for path in all_programs() {
+        let e = expectations(&path);
+        for (mode, env) in modes {
+            let mut cmd = tinyvm_cmd(&["run", "--error-format=short"]);
+            cmd.arg(&path).args(&e.args).envs(env.iter().copied());
+            let outcome = run_with(cmd, e.stdin.as_bytes(), Duration::from_secs(60));
+            if let Err(msg) = check(&format!("{} ({})", path.display(), mode), &outcome, &e) {
                 failures.push(msg);
             }
         }

@@ -48,6 +48,16 @@ pub fn render(vm: &Vm) -> String {
     line("jit code bytes", jit.code_bytes.to_string());
     line("jit code freed", format!("{} functions", jit.freed));
     line("jit compile time", format!("{:.3} ms", jit.compile_ns as f64 / 1e6));
+    if let Some(opt) = jit.opt {
+        line("opt compilations", opt.compiled.to_string());
+        line("opt declined", opt.declined.to_string());
+        line("opt code bytes", opt.code_bytes.to_string());
+        line("opt compile time", format!("{:.3} ms", opt.compile_ns as f64 / 1e6));
+        for (name, n) in opt.deopt_reasons.iter().zip(opt.deopts) {
+            line(&format!("deopts ({})", name), n.to_string());
+        }
+        line("opt invalidated", format!("{} functions", opt.invalidated));
+    }
     text
 }
 

@@ -73,7 +73,9 @@ pub fn tinyvm_cmd(args: &[&str]) -> Command {
     cmd.env_remove("TINYVM_GC_STRESS")
         .env_remove("TINYVM_STATS")
         .env_remove("TINYVM_HEAP_MAX")
-        .env_remove("TINYVM_FUEL");
+        .env_remove("TINYVM_FUEL")
+        .env_remove("TINYVM_OPT")
+        .env_remove("TINYVM_DEOPT_STRESS");
     cmd
 }
 

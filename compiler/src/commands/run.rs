@@ -64,6 +64,8 @@ pub fn run(program: Program, args: Vec<String>, jit: JitArg, format: ErrorFormat
 
 pub fn jit_mode(jit: JitArg) -> JitMode {
     match jit {
+        // The optimizing tier's eager mode compiles every function at its first call.
+        JitArg::Auto if std::env::var("TINYVM_OPT").is_ok_and(|v| v == "eager") => JitMode::Always,
         JitArg::Auto => JitMode::Auto,
         JitArg::Always => JitMode::Always,
         JitArg::Off => JitMode::Off,

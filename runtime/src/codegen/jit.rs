@@ -36,6 +36,7 @@ impl Tier for Jit {
             code_bytes: CODE_BYTES.load(Ordering::Relaxed),
             compile_ns: COMPILE_NS.load(Ordering::Relaxed),
             freed: FREED.load(Ordering::Relaxed),
+            opt: super::opt::options().enabled.then(super::opt::stats),
         }
     }
 }
@@ -45,6 +46,9 @@ impl Tier for Jit {
 struct JitCode {
     _code: ExecutableCode,
     _gdb: Option<Registration>,
+    /// The optimized code, when the optimizing tier took the function
+    /// (the baseline code stays for OSR and for when it is invalidated).
+    _opt: Option<super::opt::OptCode>,
 }
 
 impl CompiledCode for JitCode {}
@@ -124,7 +128,24 @@ pub fn compile(vm: &mut Vm, _th: &mut Thread, function: *mut ObjFunction) {
     CODE_BYTES.fetch_add(code.code_len as u64, Ordering::Relaxed);
     super::perf_map::record(code.entry, code.code_len, &f.proto.name);
     let gdb = super::gdb_jit::register(&f.proto, &lowered, code.entry, f.source_name());
-    f.machine_code = Some(Box::new(JitCode { _code: code, _gdb: gdb }));
+    let opt = if super::opt::options().enabled {
+        super::opt::compile(f, code.entry, f.osr_entries.clone()).ok()
+    } else {
+        None
+    };
+    if let Some(opt) = &opt {
+        f.native_entry = opt.code.entry;
+        // SAFETY: the fast entry lies inside the installed code.
+        f.fast_entry = unsafe { opt.code.entry.add(super::abi::FAST_ENTRY_OFFSET) };
+        // Loop headers the optimized code has no entry for keep the baseline's.
+        for &(header, entry) in &opt.osr_entries {
+            match f.osr_entries.iter_mut().find(|(h, _)| *h == header) {
+                Some(existing) => existing.1 = entry,
+                None => f.osr_entries.push((header, entry)),
+            }
+        }
+    }
+    f.machine_code = Some(Box::new(JitCode { _code: code, _gdb: gdb, _opt: opt }));
     f.tier_state = TIER_COMPILED;
     COMPILED.fetch_add(1, Ordering::Relaxed);
     COMPILE_NS.fetch_add(start.elapsed().as_nanos() as u64, Ordering::Relaxed);

@@ -1,8 +1,8 @@
 //! Native code: the x86-64 lowering of bytecode (`lower`), shared by the AOT
 //! compiler and the JIT, the runtime helpers that generated code calls
-//! (`helpers`), and the JIT's policy and executable memory (`jit`), with
+//! (`helpers`), the JIT's policy and executable memory (`jit`), with
 //! what it tells debuggers and profilers (`debuginfo`, `gdb_jit`,
-//! `perf_map`).
+//! `perf_map`), and the optimizing tier (`opt`).
 
 pub mod abi;
 pub mod debuginfo;
@@ -11,4 +11,5 @@ pub mod gdb_jit;
 pub mod helpers;
 pub mod jit;
 pub mod lower;
+pub mod opt;
 pub mod perf_map;

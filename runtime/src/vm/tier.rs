@@ -50,6 +50,22 @@ pub struct TierStats {
     pub compile_ns: u64,
     /// Compiled functions whose code was freed again.
     pub freed: u64,
+    /// The optimizing tier's counters, when it is on.
+    pub opt: Option<OptStats>,
+}
+
+/// The optimizing tier's counters.
+#[derive(Default, Clone, Copy, Debug)]
+pub struct OptStats {
+    pub compiled: u64,
+    pub declined: u64,
+    pub compile_ns: u64,
+    pub code_bytes: u64,
+    /// Deoptimizations, by reason (named in `deopt_reasons`).
+    pub deopts: [u64; 3],
+    pub deopt_reasons: [&'static str; 3],
+    /// Functions sent back to baseline code after repeated deopts.
+    pub invalidated: u64,
 }
 
 /// No tier: every function stays interpreted (the VM's default until

@@ -1,0 +1,769 @@
+//! IR plus register allocation to x86-64 (iced-x86's CodeAssembler),
+//! in the frame protocol of the baseline code (`codegen::lower`).
+//!
+//! Owns the machine code of optimized functions: the System V stub and
+//! the fast entry at `FAST_ENTRY_OFFSET` (so callers and caches treat
+//! optimized and baseline code alike), the redirect that sends a caller to
+//! the baseline code once the function is invalidated, the frame push,
+//! one template per IR instruction, parallel moves on jumps, and one
+//! out-of-line stub per guard that writes the guard's numbers into their
+//! slots and calls `deopt::tvm_opt_deopt`. It must not decide what to
+//! speculate (the builder does) nor what a deopt does (deopt.rs).
+//! Registers: r12 = vm, r13 = thread, r14 = frame base, r15 = frame,
+//! rbp = frame pointer; rax, rcx, rdx, rsi, rdi, xmm0, xmm1 are scratch.
+
+use super::ir::*;
+use super::regalloc::{Allocation, Loc};
+use crate::codegen::abi::FAST_ENTRY_OFFSET;
+use crate::codegen::lower::{LowerError, LoweredFunction};
+use crate::object::layout as obj;
+use crate::object::ObjKind;
+use crate::value::{Value, SIGN_BIT};
+use crate::vm::frame::layout as fl;
+use crate::vm::layout::{VM_GLOBALS_BASE, VM_OBJECT_TAG, VM_POINTER_LIMIT, VM_POLL, VM_UNDEFINED};
+use iced_x86::code_asm::*;
+use iced_x86::BlockEncoderOptions;
+
+type Emit = Result<(), LowerError>;
+
+/// Addresses the code embeds (the optimized code is JIT-only).
+pub struct Addresses {
+    /// A word that is 0 while the code is valid, else the baseline fast entry.
+    pub redirect: u64,
+    /// Per guard: its `deopt::DeoptRecord`.
+    pub records: Vec<u64>,
+    /// Per guard, in deopt-stress mode: a byte that is 0 until it failed once.
+    pub stress: Option<Vec<u64>>,
+    pub deopt: u64,
+    pub call: u64,
+    pub print: u64,
+    pub modulo: u64,
+    pub stack_overflow: u64,
+    /// The function being compiled (its own calls go straight to its fast entry).
+    pub function: u64,
+}
+
+pub struct EmitInput<'a> {
+    pub func: &'a Func,
+    pub alloc: &'a Allocation,
+    pub max_stack: u32,
+    pub arity: u32,
+    pub addresses: Addresses,
+}
+
+const XMM: [AsmRegisterXmm; 16] =
+    [xmm0, xmm1, xmm2, xmm3, xmm4, xmm5, xmm6, xmm7, xmm8, xmm9, xmm10, xmm11, xmm12, xmm13, xmm14, xmm15];
+
+fn slot(index: u32) -> AsmMemoryOperand {
+    qword_ptr(r14 + (index as i32) * 8)
+}
+
+fn spill(index: u32) -> AsmMemoryOperand {
+    qword_ptr(rsp + (index as i32) * 8)
+}
+
+/// A call's out-of-line part: the generic helper.
+struct SlowCall {
+    entry: CodeLabel,
+    resume: CodeLabel,
+    callee: u32,
+    argc: u32,
+    pc: u32,
+}
+
+struct Emitter<'a> {
+    a: CodeAssembler,
+    input: &'a EmitInput<'a>,
+    blocks: Vec<CodeLabel>,
+    deopts: Vec<CodeLabel>,
+    error: CodeLabel,
+    epilogue: CodeLabel,
+    overflow: CodeLabel,
+    redirect: CodeLabel,
+    fast_entry: CodeLabel,
+    slow_calls: Vec<SlowCall>,
+    /// Per OSR entry of the function: the label of its System V entry.
+    osr: Vec<CodeLabel>,
+}
+
+/// Emits the function.
+pub fn emit(input: &EmitInput) -> Result<LoweredFunction, LowerError> {
+    let mut a = CodeAssembler::new(64)?;
+    let blocks = input.func.blocks.iter().map(|_| a.create_label()).collect();
+    let deopts = input.func.deopts.iter().map(|_| a.create_label()).collect();
+    let mut e = Emitter {
+        error: a.create_label(),
+        epilogue: a.create_label(),
+        overflow: a.create_label(),
+        redirect: a.create_label(),
+        fast_entry: a.create_label(),
+        a,
+        input,
+        blocks,
+        deopts,
+        slow_calls: Vec::new(),
+        osr: Vec::new(),
+    };
+    e.prologue()?;
+    for i in 0..input.func.blocks.len() {
+        e.block(i)?;
+    }
+    e.tail()?;
+    let result = e.a.assemble_options(0, BlockEncoderOptions::RETURN_NEW_INSTRUCTION_OFFSETS)?;
+    if result.label_ip(&e.fast_entry)? != FAST_ENTRY_OFFSET as u64 {
+        return Err(LowerError("the fast entry is not at its fixed offset".into()));
+    }
+    let mut osr_entries = Vec::new();
+    for (entry, label) in input.func.osr.iter().zip(&e.osr) {
+        osr_entries.push((entry.header, result.label_ip(label)? as u32));
+    }
+    let code = result.inner.code_buffer;
+    Ok(LoweredFunction {
+        code,
+        helper_calls: Vec::new(),
+        lines: Vec::new(),
+        slow_lines: Vec::new(),
+        body_start: FAST_ENTRY_OFFSET as u32,
+        unwind: Vec::new(),
+        osr_entries,
+    })
+}
+
+impl Emitter<'_> {
+    fn set(&mut self, label: &mut CodeLabel) -> Emit {
+        self.a.set_label(label)?;
+        self.a.zero_bytes()?;
+        Ok(())
+    }
+
+    /// Calls the function at an absolute address.
+    fn call_abs(&mut self, address: u64) -> Emit {
+        self.a.mov(rax, address)?;
+        self.a.call(rax)?;
+        Ok(())
+    }
+
+    /// A System V entry (for Rust callers): vm and thread into r12/r13,
+    /// then `fast` with the other arguments as they are.
+    fn system_v_stub(&mut self, fast: CodeLabel) -> Emit {
+        let a = &mut self.a;
+        a.push(rbp)?;
+        a.mov(rbp, rsp)?;
+        a.push(r12)?;
+        a.push(r13)?;
+        a.mov(r12, rdi)?;
+        a.mov(r13, rsi)?;
+        a.call(fast)?;
+        a.pop(r13)?;
+        a.pop(r12)?;
+        a.pop(rbp)?;
+        a.ret()?;
+        Ok(())
+    }
+
+    /// Saves the callee-saved registers, reserves the spill slots (rsp
+    /// stays 16-byte aligned at calls) and takes the frame base from rdx.
+    fn native_frame(&mut self) -> Emit {
+        let a = &mut self.a;
+        a.push(rbp)?;
+        a.mov(rbp, rsp)?;
+        a.push(rbx)?;
+        a.push(r14)?;
+        a.push(r15)?;
+        // 8 keeps rsp 16-byte aligned at calls; spill slots come in pairs.
+        let spill_bytes = (self.input.alloc.spill_slots as i32 + 1) / 2 * 16;
+        a.sub(rsp, 8 + spill_bytes)?;
+        a.mov(r14, rdx)?;
+        Ok(())
+    }
+
+    /// An OSR entry: called (System V: vm, thread, base) while the
+    /// function's interpreted frame is the top frame, it takes the loop
+    /// header's numbers from their slots and continues at the header.
+    fn osr_entry(&mut self, entry: &OsrEntry) -> Emit {
+        let mut start = self.a.create_label();
+        let mut fast = self.a.create_label();
+        self.set(&mut start)?;
+        self.osr.push(start);
+        self.system_v_stub(fast)?;
+        self.set(&mut fast)?;
+        self.native_frame()?;
+        self.a.mov(r15, qword_ptr(r13 + fl::THREAD_FRAMES_TOP))?;
+        self.a.sub(r15, fl::FRAME_SIZE as i32)?;
+        let params = &self.input.func.blocks[entry.block as usize].params;
+        for (&s, &v) in entry.slots.iter().zip(params) {
+            self.unbox(s, self.loc(v), entry.deopt)?;
+        }
+        self.a.jmp(self.blocks[entry.block as usize])?;
+        Ok(())
+    }
+
+    /// The guard `CheckNumber` on slot `s`: its number goes to `to`.
+    fn unbox(&mut self, s: u32, to: Loc, deopt: DeoptId) -> Emit {
+        self.stress(deopt)?;
+        let a = &mut self.a;
+        a.mov(rax, slot(s))?;
+        // Not a number when the 13 quiet-NaN bits are all set (see
+        // `lower::asm::test_tag_bits`).
+        a.mov(rcx, rax)?;
+        a.not(rcx)?;
+        a.shl(rcx, 1)?;
+        a.shr(rcx, 51)?;
+        a.jz(self.deopts[deopt as usize])?;
+        self.store_gpr(to, rax)
+    }
+
+    /// The System V stub (as the baseline's), the fast entry with its
+    /// redirect, the frame push and the stack checks.
+    fn prologue(&mut self) -> Emit {
+        self.system_v_stub(self.fast_entry)?;
+        for _ in 0..7 {
+            self.a.int3()?;
+        }
+        self.a.set_label(&mut self.fast_entry)?;
+        let a = &mut self.a;
+        a.mov(rax, self.input.addresses.redirect)?;
+        a.mov(rax, qword_ptr(rax))?;
+        a.test(rax, rax)?;
+        a.jnz(self.redirect)?;
+        self.native_frame()?;
+        let a = &mut self.a;
+        a.cmp(rsp, qword_ptr(r13 + fl::THREAD_NATIVE_STACK_LIMIT))?;
+        a.jb(self.overflow)?;
+        a.mov(r15, qword_ptr(r13 + fl::THREAD_FRAMES_TOP))?;
+        a.cmp(r15, qword_ptr(r13 + fl::THREAD_FRAMES_LIMIT))?;
+        a.jae(self.overflow)?;
+        let needed = (self.input.max_stack as i32 + 1) * 8;
+        a.lea(rax, qword_ptr(r14 + needed))?;
+        a.cmp(rax, qword_ptr(r13 + fl::THREAD_STACK_LIMIT))?;
+        a.ja(self.overflow)?;
+        a.mov(qword_ptr(r15 + fl::FRAME_CLOSURE), rcx)?;
+        a.mov(qword_ptr(r15 + fl::FRAME_BASE), r14)?;
+        a.lea(rax, qword_ptr(r15 + fl::FRAME_SIZE))?;
+        a.mov(qword_ptr(r13 + fl::THREAD_FRAMES_TOP), rax)?;
+        a.inc(qword_ptr(r13 + fl::THREAD_CALLS))?;
+        Ok(())
+    }
+
+    fn loc(&self, v: Val) -> Loc {
+        self.input.alloc.loc(v)
+    }
+
+    fn load_xmm(&mut self, reg: AsmRegisterXmm, v: Val) -> Emit {
+        match self.loc(v) {
+            Loc::Xmm(r) => self.a.movapd(reg, XMM[r as usize])?,
+            Loc::Stack(i) => self.a.movq(reg, spill(i))?,
+        }
+        Ok(())
+    }
+
+    fn store_xmm(&mut self, v: Val, reg: AsmRegisterXmm) -> Emit {
+        match self.loc(v) {
+            Loc::Xmm(r) => self.a.movapd(XMM[r as usize], reg)?,
+            Loc::Stack(i) => self.a.movq(spill(i), reg)?,
+        }
+        Ok(())
+    }
+
+    fn load_gpr(&mut self, reg: AsmRegister64, loc: Loc) -> Emit {
+        match loc {
+            Loc::Xmm(r) => self.a.movq(reg, XMM[r as usize])?,
+            Loc::Stack(i) => self.a.mov(reg, spill(i))?,
+        }
+        Ok(())
+    }
+
+    fn store_gpr(&mut self, loc: Loc, reg: AsmRegister64) -> Emit {
+        match loc {
+            Loc::Xmm(r) => self.a.movq(XMM[r as usize], reg)?,
+            Loc::Stack(i) => self.a.mov(spill(i), reg)?,
+        }
+        Ok(())
+    }
+
+    /// Writes number `v` into value-stack slot `s`.
+    fn box_to_slot(&mut self, s: u32, v: Val) -> Emit {
+        match self.loc(v) {
+            Loc::Xmm(r) => self.a.movq(slot(s), XMM[r as usize])?,
+            Loc::Stack(i) => {
+                self.a.mov(rax, spill(i))?;
+                self.a.mov(slot(s), rax)?;
+            }
+        }
+        Ok(())
+    }
+
+    fn block(&mut self, i: usize) -> Emit {
+        let mut label = self.blocks[i];
+        self.set(&mut label)?;
+        self.blocks[i] = label;
+        let block = &self.input.func.blocks[i];
+        for inst in &block.insts {
+            self.inst(inst)?;
+        }
+        self.term(&block.term, i)
+    }
+
+    /// In deopt-stress mode, fails guard `d` the first time it runs.
+    fn stress(&mut self, d: DeoptId) -> Emit {
+        if let Some(flags) = &self.input.addresses.stress {
+            let flag = flags[d as usize];
+            self.a.mov(rcx, flag)?;
+            self.a.cmp(byte_ptr(rcx), 0)?;
+            self.a.je(self.deopts[d as usize])?;
+        }
+        Ok(())
+    }
+
+    fn inst(&mut self, inst: &Inst) -> Emit {
+        match *inst {
+            Inst::Const { dst, bits } => {
+                self.a.mov(rax, bits)?;
+                self.store_gpr(self.loc(dst), rax)?;
+            }
+            Inst::Unbox { dst, slot: s, deopt } => self.unbox(s, self.loc(dst), deopt)?,
+            Inst::Binary { dst, op, a, b } => self.binary(dst, op, a, b)?,
+            Inst::Neg { dst, a } => {
+                self.load_gpr(rax, self.loc(a))?;
+                self.a.mov(rcx, SIGN_BIT)?;
+                self.a.xor(rax, rcx)?;
+                self.store_gpr(self.loc(dst), rax)?;
+            }
+            Inst::Box { slot: s, v } => self.box_to_slot(s, v)?,
+            Inst::StoreBits { slot: s, bits } => {
+                self.a.mov(rax, bits)?;
+                self.a.mov(slot(s), rax)?;
+            }
+            Inst::LoadConstant { slot: s, k } => {
+                let a = &mut self.a;
+                a.mov(rax, qword_ptr(r15 + fl::FRAME_CLOSURE))?;
+                a.mov(rax, qword_ptr(rax + obj::CLOSURE_FUNCTION))?;
+                a.mov(rax, qword_ptr(rax + obj::FUNCTION_CONSTANTS))?;
+                a.mov(rax, qword_ptr(rax + (k as i32) * 8))?;
+                a.mov(slot(s), rax)?;
+            }
+            Inst::Copy { dst, src } => {
+                self.a.mov(rax, slot(src))?;
+                self.a.mov(slot(dst), rax)?;
+            }
+            Inst::CmpToSlot { slot: s, cmp, a, b } => {
+                self.compare(cmp, a, b)?;
+                self.set_cl(cmp)?;
+                self.store_cl_bool(s)?;
+            }
+            Inst::EqualSlots { slot: s, a, b, equal } => self.equal_slots(s, a, b, equal)?,
+            Inst::NotSlot { slot: s } => {
+                self.a.mov(rax, slot(s))?;
+                self.falsey_flags()?;
+                self.a.setbe(cl)?;
+                self.store_cl_bool(s)?;
+            }
+            Inst::GetGlobal { slot: s, global, deopt } => {
+                self.stress(deopt)?;
+                let a = &mut self.a;
+                a.mov(rax, qword_ptr(r12 + VM_GLOBALS_BASE))?;
+                a.mov(rax, qword_ptr(rax + (global as i32) * 8))?;
+                a.cmp(rax, qword_ptr(r12 + VM_UNDEFINED))?;
+                a.je(self.deopts[deopt as usize])?;
+                a.mov(slot(s), rax)?;
+            }
+            Inst::SetGlobal { global, slot: s, deopt } => {
+                self.stress(deopt)?;
+                let a = &mut self.a;
+                a.mov(rcx, qword_ptr(r12 + VM_GLOBALS_BASE))?;
+                a.mov(rax, qword_ptr(rcx + (global as i32) * 8))?;
+                a.cmp(rax, qword_ptr(r12 + VM_UNDEFINED))?;
+                a.je(self.deopts[deopt as usize])?;
+                a.mov(rax, slot(s))?;
+                a.mov(qword_ptr(rcx + (global as i32) * 8), rax)?;
+            }
+            Inst::DefineGlobal { global, slot: s } => {
+                self.a.mov(rcx, qword_ptr(r12 + VM_GLOBALS_BASE))?;
+                self.a.mov(rax, slot(s))?;
+                self.a.mov(qword_ptr(rcx + (global as i32) * 8), rax)?;
+            }
+            Inst::Helper { op, pc, depth } => {
+                let a = &mut self.a;
+                a.mov(dword_ptr(r15 + fl::FRAME_PC), pc)?;
+                a.lea(rax, slot(depth))?;
+                a.mov(qword_ptr(r13 + fl::THREAD_SP), rax)?;
+                a.mov(rdi, r12)?;
+                a.mov(rsi, r13)?;
+                let address = match op {
+                    HelperOp::Print => self.input.addresses.print,
+                    HelperOp::Modulo => self.input.addresses.modulo,
+                };
+                self.call_abs(address)?;
+                self.a.test(rax, rax)?;
+                self.a.jnz(self.error)?;
+            }
+            Inst::Poll { deopt } => {
+                if !cfg!(feature = "no-safepoint-polls") {
+                    self.a.cmp(byte_ptr(r12 + VM_POLL), 0)?;
+                    self.a.jne(self.deopts[deopt as usize])?;
+                }
+            }
+            Inst::Call { callee, argc, pc } => self.call(callee, argc, pc)?,
+        }
+        Ok(())
+    }
+
+    /// `dst = a op b`: in dst's register when that is not b's, else
+    /// through xmm0.
+    fn binary(&mut self, dst: Val, op: BinOp, a: Val, b: Val) -> Emit {
+        let (la, lb) = (self.loc(a), self.loc(b));
+        match self.loc(dst) {
+            Loc::Xmm(d) if lb != Loc::Xmm(d) => {
+                if la != Loc::Xmm(d) {
+                    self.load_xmm(XMM[d as usize], a)?;
+                }
+                self.arith(op, XMM[d as usize], lb)
+            }
+            _ => {
+                self.load_xmm(xmm0, a)?;
+                self.arith(op, xmm0, lb)?;
+                self.store_xmm(dst, xmm0)
+            }
+        }
+    }
+
+    /// `reg = reg op b`.
+    fn arith(&mut self, op: BinOp, reg: AsmRegisterXmm, b: Loc) -> Emit {
+        let a = &mut self.a;
+        match b {
+            Loc::Xmm(r) => {
+                let r = XMM[r as usize];
+                match op {
+                    BinOp::Add => a.addsd(reg, r)?,
+                    BinOp::Sub => a.subsd(reg, r)?,
+                    BinOp::Mul => a.mulsd(reg, r)?,
+                    BinOp::Div => a.divsd(reg, r)?,
+                }
+            }
+            Loc::Stack(i) => match op {
+                BinOp::Add => a.addsd(reg, spill(i))?,
+                BinOp::Sub => a.subsd(reg, spill(i))?,
+                BinOp::Mul => a.mulsd(reg, spill(i))?,
+                BinOp::Div => a.divsd(reg, spill(i))?,
+            },
+        }
+        Ok(())
+    }
+
+    /// Flags for "the value in rax is falsey": below-or-equal after this.
+    fn falsey_flags(&mut self) -> Emit {
+        // nil and false are adjacent: value - nil is 0 or 1 exactly for them.
+        self.a.mov(rcx, Value::NIL.0)?;
+        self.a.neg(rcx)?;
+        self.a.add(rcx, rax)?;
+        self.a.cmp(rcx, 1)?;
+        Ok(())
+    }
+
+    /// Sets the flags for `a cmp b`; see `set_cl` and `jump_unless`.
+    fn compare(&mut self, cmp: Cmp, a: Val, b: Val) -> Emit {
+        self.load_xmm(xmm0, a)?;
+        self.load_xmm(xmm1, b)?;
+        // Mirrors `Comparison::holds`: "above" is false for unordered
+        // operands, so `>`/`<` are false and `>=`/`<=` true with a NaN.
+        match cmp {
+            Cmp::Gt | Cmp::Le | Cmp::Eq | Cmp::Ne => self.a.ucomisd(xmm0, xmm1)?,
+            Cmp::Lt | Cmp::Ge => self.a.ucomisd(xmm1, xmm0)?,
+        }
+        Ok(())
+    }
+
+    /// cl = 1 when the comparison whose flags are set holds.
+    fn set_cl(&mut self, cmp: Cmp) -> Emit {
+        let a = &mut self.a;
+        match cmp {
+            Cmp::Gt | Cmp::Lt => a.seta(cl)?,
+            Cmp::Ge | Cmp::Le => a.setbe(cl)?,
+            Cmp::Eq => {
+                a.sete(cl)?;
+                a.setnp(dl)?;
+                a.and(cl, dl)?;
+            }
+            Cmp::Ne => {
+                a.setne(cl)?;
+                a.setp(dl)?;
+                a.or(cl, dl)?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Slot `s` = the boolean in cl (1: true).
+    fn store_cl_bool(&mut self, s: u32) -> Emit {
+        let a = &mut self.a;
+        a.movzx(ecx, cl)?;
+        a.mov(rax, Value::FALSE.0)?;
+        a.add(rax, rcx)?;
+        a.mov(slot(s), rax)?;
+        Ok(())
+    }
+
+    /// `==` on two values in memory, as `lower::opcodes::equality`: the
+    /// same bits are equal unless a NaN number; different bits only for
+    /// +0 and -0.
+    fn equal_slots(&mut self, s: u32, x: u32, y: u32, equal: bool) -> Emit {
+        let mut done = self.a.create_label();
+        let mut differ = self.a.create_label();
+        let a = &mut self.a;
+        a.mov(rax, slot(x))?;
+        a.mov(rcx, slot(y))?;
+        a.cmp(rax, rcx)?;
+        a.jne(differ)?;
+        a.movq(xmm0, rax)?;
+        a.ucomisd(xmm0, xmm0)?;
+        a.setnp(cl)?;
+        a.jnp(done)?;
+        // A NaN bit pattern: objects and singletons equal themselves.
+        a.mov(rdx, rax)?;
+        a.not(rdx)?;
+        a.shl(rdx, 1)?;
+        a.shr(rdx, 51)?;
+        a.sete(cl)?;
+        a.jmp(done)?;
+        self.set(&mut differ)?;
+        let a = &mut self.a;
+        a.or(rax, rcx)?;
+        a.shl(rax, 1)?;
+        a.sete(cl)?;
+        self.set(&mut done)?;
+        if !equal {
+            self.a.xor(cl, 1)?;
+        }
+        self.store_cl_bool(s)
+    }
+
+    /// A call: compiled closures of the right arity directly at their
+    /// fast entry (optimized or baseline), everything else through the
+    /// generic helper out of line.
+    fn call(&mut self, callee: u32, argc: u32, pc: u32) -> Emit {
+        let slow = self.a.create_label();
+        let mut resume = self.a.create_label();
+        let a = &mut self.a;
+        a.mov(rcx, slot(callee))?;
+        a.sub(rcx, qword_ptr(r12 + VM_OBJECT_TAG))?;
+        a.cmp(rcx, qword_ptr(r12 + VM_POINTER_LIMIT))?;
+        a.jae(slow)?;
+        a.cmp(byte_ptr(rcx + obj::OBJ_KIND), ObjKind::Closure as i32)?;
+        a.jne(slow)?;
+        a.mov(rdx, qword_ptr(rcx + obj::CLOSURE_FUNCTION))?;
+        if argc == self.input.arity {
+            // A call of this function: its own fast entry (which redirects
+            // to the baseline code once invalidated), directly.
+            let mut other = self.a.create_label();
+            let a = &mut self.a;
+            a.mov(rax, self.input.addresses.function)?;
+            a.cmp(rdx, rax)?;
+            a.jne(other)?;
+            a.mov(dword_ptr(r15 + fl::FRAME_PC), pc)?;
+            a.lea(rdx, slot(callee))?;
+            a.call(self.fast_entry)?;
+            a.test(rax, rax)?;
+            a.jnz(self.error)?;
+            a.jmp(resume)?;
+            self.set(&mut other)?;
+        }
+        let a = &mut self.a;
+        a.cmp(dword_ptr(rdx + obj::FUNCTION_ARITY), argc as i32)?;
+        a.jne(slow)?;
+        a.mov(rax, qword_ptr(rdx + obj::FUNCTION_NATIVE))?;
+        a.test(rax, rax)?;
+        a.jz(slow)?;
+        a.add(rax, FAST_ENTRY_OFFSET as i32)?;
+        a.mov(dword_ptr(r15 + fl::FRAME_PC), pc)?;
+        a.lea(rdx, slot(callee))?;
+        a.call(rax)?;
+        a.test(rax, rax)?;
+        a.jnz(self.error)?;
+        self.slow_calls.push(SlowCall { entry: slow, resume, callee, argc, pc });
+        self.set(&mut resume)
+    }
+
+    fn slow_call(&mut self, mut call: SlowCall) -> Emit {
+        self.set(&mut call.entry)?;
+        let a = &mut self.a;
+        a.mov(dword_ptr(r15 + fl::FRAME_PC), call.pc)?;
+        a.lea(rax, slot(call.callee + call.argc + 1))?;
+        a.mov(qword_ptr(r13 + fl::THREAD_SP), rax)?;
+        a.mov(rdi, r12)?;
+        a.mov(rsi, r13)?;
+        a.lea(rdx, slot(call.callee))?;
+        a.mov(ecx, call.argc)?;
+        a.xor(r8d, r8d)?;
+        self.call_abs(self.input.addresses.call)?;
+        self.a.test(rax, rax)?;
+        self.a.jnz(self.error)?;
+        self.a.jmp(call.resume)?;
+        Ok(())
+    }
+
+    fn jump_to(&mut self, target: BlockId, current: usize) -> Emit {
+        if target as usize != current + 1 {
+            self.a.jmp(self.blocks[target as usize])?;
+        }
+        Ok(())
+    }
+
+    fn term(&mut self, term: &Term, current: usize) -> Emit {
+        match term {
+            Term::Jump(edge) => {
+                let params = &self.input.func.blocks[edge.target as usize].params;
+                let moves: Vec<(Loc, Loc)> = edge
+                    .args
+                    .iter()
+                    .zip(params)
+                    .map(|(&a, &p)| (self.loc(a), self.loc(p)))
+                    .filter(|(a, p)| a != p)
+                    .collect();
+                self.parallel_move(moves)?;
+                self.jump_to(edge.target, current)?;
+            }
+            Term::Branch { cond, then, other } => {
+                let other_label = self.blocks[*other as usize];
+                match *cond {
+                    Cond::Truthy(s) => {
+                        self.a.mov(rax, slot(s))?;
+                        self.falsey_flags()?;
+                        self.a.jbe(other_label)?;
+                    }
+                    Cond::Cmp(cmp, a, b) => {
+                        self.compare(cmp, a, b)?;
+                        self.jump_unless(cmp, other_label, self.blocks[*then as usize])?;
+                    }
+                }
+                self.jump_to(*then, current)?;
+            }
+            Term::ReturnSlot(s) => {
+                self.a.mov(rax, slot(*s))?;
+                self.a.mov(slot(0), rax)?;
+                self.return_()?;
+            }
+            Term::ReturnVal(v) => {
+                self.box_to_slot(0, *v)?;
+                self.return_()?;
+            }
+            Term::Unset => return Err(LowerError("an unfinished block".into())),
+        }
+        Ok(())
+    }
+
+    /// Jumps to `other` unless the comparison whose flags are set holds
+    /// (falls through, or jumps to `then`, when it does).
+    fn jump_unless(&mut self, cmp: Cmp, other: CodeLabel, then: CodeLabel) -> Emit {
+        let a = &mut self.a;
+        match cmp {
+            Cmp::Gt | Cmp::Lt => a.jbe(other)?,
+            Cmp::Ge | Cmp::Le => a.ja(other)?,
+            Cmp::Eq => {
+                a.jne(other)?;
+                a.jp(other)?;
+            }
+            Cmp::Ne => {
+                a.jp(then)?;
+                a.je(other)?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Pops the frame and returns status 0 (the result is in slot 0).
+    fn return_(&mut self) -> Emit {
+        self.a.mov(qword_ptr(r13 + fl::THREAD_FRAMES_TOP), r15)?;
+        self.a.xor(eax, eax)?;
+        self.a.jmp(self.epilogue)?;
+        Ok(())
+    }
+
+    /// Moves all `(from, to)` at once (no destination is written before
+    /// every move that reads it), through rax, with rdx breaking a cycle.
+    fn parallel_move(&mut self, moves: Vec<(Loc, Loc)>) -> Emit {
+        // A source of None: the value taken aside into rdx.
+        let mut moves: Vec<(Option<Loc>, Loc)> = moves.into_iter().map(|(f, t)| (Some(f), t)).collect();
+        while !moves.is_empty() {
+            let ready = moves.iter().position(|&(_, to)| !moves.iter().any(|&(from, _)| from == Some(to)));
+            match ready {
+                Some(i) => {
+                    let (from, to) = moves.remove(i);
+                    match from {
+                        Some(from) => {
+                            self.load_gpr(rax, from)?;
+                            self.store_gpr(to, rax)?;
+                        }
+                        None => self.store_gpr(to, rdx)?,
+                    }
+                }
+                None => {
+                    if moves.iter().any(|&(from, _)| from.is_none()) {
+                        return Err(LowerError("two move cycles through rdx".into()));
+                    }
+                    // A cycle: its first source goes aside into rdx.
+                    let Some(from) = moves[0].0 else { break };
+                    self.load_gpr(rdx, from)?;
+                    for m in moves.iter_mut() {
+                        if m.0 == Some(from) {
+                            m.0 = None;
+                        }
+                    }
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Guard stubs, slow calls, the shared exits.
+    fn tail(&mut self) -> Emit {
+        let input = self.input;
+        for entry in &input.func.osr {
+            self.osr_entry(entry)?;
+        }
+        for call in std::mem::take(&mut self.slow_calls) {
+            self.slow_call(call)?;
+        }
+        for d in 0..self.input.func.deopts.len() {
+            self.deopt_stub(d)?;
+        }
+        // The frame was not pushed: report the overflow at the caller's position.
+        let mut overflow = self.overflow;
+        self.set(&mut overflow)?;
+        self.a.mov(rdi, r12)?;
+        self.a.mov(rsi, r13)?;
+        self.call_abs(self.input.addresses.stack_overflow)?;
+        let mut error = self.error;
+        self.set(&mut error)?;
+        self.a.mov(eax, 1)?;
+        let mut epilogue = self.epilogue;
+        self.set(&mut epilogue)?;
+        let a = &mut self.a;
+        a.lea(rsp, qword_ptr(rbp - 24))?;
+        a.pop(r15)?;
+        a.pop(r14)?;
+        a.pop(rbx)?;
+        a.pop(rbp)?;
+        a.ret()?;
+        let mut redirect = self.redirect;
+        self.set(&mut redirect)?;
+        self.a.jmp(rax)?;
+        Ok(())
+    }
+
+    /// Guard `d` failed: its numbers go to their slots, then the runtime
+    /// continues the frame in the interpreter and its status is ours.
+    fn deopt_stub(&mut self, d: usize) -> Emit {
+        let mut label = self.deopts[d];
+        self.set(&mut label)?;
+        let deopt = &self.input.func.deopts[d];
+        for &(s, v) in &deopt.values {
+            self.box_to_slot(s, v)?;
+        }
+        self.a.mov(rdi, r12)?;
+        self.a.mov(rsi, r13)?;
+        self.a.mov(rdx, self.input.addresses.records[d])?;
+        self.call_abs(self.input.addresses.deopt)?;
+        self.a.jmp(self.epilogue)?;
+        Ok(())
+    }
+}

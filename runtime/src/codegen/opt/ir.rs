@@ -1,0 +1,381 @@
+//! The optimizing tier's IR: SSA over unboxed numbers, with every other
+//! value in its value-stack slot.
+//!
+//! Owns the data types only (blocks, instructions, guards and the frame
+//! state each guard restores); it must not know how IR is built, rewritten
+//! or turned into machine code. Numbers (`Val`, f64) are SSA values that
+//! the register allocator places in XMM registers or native-stack spill
+//! slots. Everything else (objects, nil, booleans) is never an SSA value:
+//! it lives in the frame's value-stack slot at the bytecode's own stack
+//! position, which is what keeps the GC's view exact at every call and
+//! safepoint without stack maps.
+
+/// An SSA value: an unboxed IEEE double.
+pub type Val = u32;
+/// Index of a block in `Func::blocks`.
+pub type BlockId = u32;
+/// Index of a guard's frame state in `Func::deopts`.
+pub type DeoptId = u32;
+
+#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+pub enum BinOp {
+    Add,
+    Sub,
+    Mul,
+    Div,
+}
+
+impl BinOp {
+    /// The operation on host doubles (the same IEEE operation as SSE2's).
+    pub fn apply(self, a: f64, b: f64) -> f64 {
+        match self {
+            BinOp::Add => a + b,
+            BinOp::Sub => a - b,
+            BinOp::Mul => a * b,
+            BinOp::Div => a / b,
+        }
+    }
+}
+
+/// A comparison of two numbers, with clox's NaN rules (see `Comparison`).
+#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+pub enum Cmp {
+    Gt,
+    Lt,
+    Ge,
+    Le,
+    Eq,
+    Ne,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub enum Inst {
+    /// `dst = bits` (a number constant).
+    Const {
+        dst: Val,
+        bits: u64,
+    },
+    /// The guard `CheckNumber`: deoptimizes unless slot `slot` holds a
+    /// number, then `dst` is that number.
+    Unbox {
+        dst: Val,
+        slot: u32,
+        deopt: DeoptId,
+    },
+    Binary {
+        dst: Val,
+        op: BinOp,
+        a: Val,
+        b: Val,
+    },
+    Neg {
+        dst: Val,
+        a: Val,
+    },
+    /// Writes number `v` into slot `slot` (boxing a number is free).
+    Box {
+        slot: u32,
+        v: Val,
+    },
+    /// Writes the value with bits `bits` (nil, true, false) into a slot.
+    StoreBits {
+        slot: u32,
+        bits: u64,
+    },
+    /// Writes constant `k` of the function into a slot.
+    LoadConstant {
+        slot: u32,
+        k: u32,
+    },
+    /// Slot `dst` = slot `src`.
+    Copy {
+        dst: u32,
+        src: u32,
+    },
+    /// Slot `slot` = the boolean `a cmp b`.
+    CmpToSlot {
+        slot: u32,
+        cmp: Cmp,
+        a: Val,
+        b: Val,
+    },
+    /// Slot `slot` = whether slots `a` and `b` hold equal values (`==`),
+    /// or different ones when `equal` is false.
+    EqualSlots {
+        slot: u32,
+        a: u32,
+        b: u32,
+        equal: bool,
+    },
+    /// Slot `slot` = `!slot`.
+    NotSlot {
+        slot: u32,
+    },
+    /// Slot `slot` = global `global`; deoptimizes when it is undefined.
+    GetGlobal {
+        slot: u32,
+        global: u32,
+        deopt: DeoptId,
+    },
+    /// A safepoint poll: deoptimizes (the interpreter then polls) when
+    /// another thread or a signal asks for one.
+    Poll {
+        deopt: DeoptId,
+    },
+    /// Global `global` = slot `slot`; deoptimizes when it is undefined.
+    SetGlobal {
+        global: u32,
+        slot: u32,
+        deopt: DeoptId,
+    },
+    /// Defines global `global` as slot `slot`.
+    DefineGlobal {
+        global: u32,
+        slot: u32,
+    },
+    /// A runtime helper that works on the operand stack exactly as the
+    /// interpreter's slow path does, with `depth` slots on it and the
+    /// frame's `pc` at `pc`. Clobbers every XMM register.
+    Helper {
+        op: HelperOp,
+        pc: u32,
+        depth: u32,
+    },
+    /// Calls the callee in slot `callee` with the `argc` slots above it;
+    /// the result lands in slot `callee`. `pc` is the frame's `pc` during
+    /// the call. Clobbers every XMM register.
+    Call {
+        callee: u32,
+        argc: u32,
+        pc: u32,
+    },
+}
+
+/// The instructions that run through a stack-based helper.
+#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+pub enum HelperOp {
+    /// `PRINT` (pops the value).
+    Print,
+    /// `MODULO` (the two operands to the result).
+    Modulo,
+}
+
+impl Inst {
+    /// The value this instruction defines.
+    pub fn def(&self) -> Option<Val> {
+        match *self {
+            Inst::Const { dst, .. } | Inst::Unbox { dst, .. } | Inst::Binary { dst, .. } | Inst::Neg { dst, .. } => {
+                Some(dst)
+            }
+            _ => None,
+        }
+    }
+
+    /// Its guard, if it has one.
+    pub fn deopt(&self) -> Option<DeoptId> {
+        match *self {
+            Inst::Unbox { deopt, .. }
+            | Inst::GetGlobal { deopt, .. }
+            | Inst::SetGlobal { deopt, .. }
+            | Inst::Poll { deopt } => Some(deopt),
+            _ => None,
+        }
+    }
+
+    /// The values it reads (a guard's frame state is read by `uses_of`).
+    pub fn operands(&self) -> Vec<Val> {
+        match *self {
+            Inst::Binary { a, b, .. } | Inst::CmpToSlot { a, b, .. } => vec![a, b],
+            Inst::Neg { a, .. } => vec![a],
+            Inst::Box { v, .. } => vec![v],
+            _ => Vec::new(),
+        }
+    }
+
+    /// Rewrites every value it reads through `f`.
+    pub fn map_operands(&mut self, f: &dyn Fn(Val) -> Val) {
+        match self {
+            Inst::Binary { a, b, .. } | Inst::CmpToSlot { a, b, .. } => {
+                *a = f(*a);
+                *b = f(*b);
+            }
+            Inst::Neg { a, .. } => *a = f(*a),
+            Inst::Box { v, .. } => *v = f(*v),
+            _ => {}
+        }
+    }
+
+    /// Whether it calls out and so clobbers every XMM register.
+    pub fn is_call(&self) -> bool {
+        matches!(self, Inst::Call { .. } | Inst::Helper { .. })
+    }
+
+    /// Whether removing it when its value is unused changes nothing.
+    pub fn is_pure(&self) -> bool {
+        matches!(self, Inst::Const { .. } | Inst::Binary { .. } | Inst::Neg { .. })
+    }
+
+    /// The value-stack slot it writes, if any.
+    pub fn writes_slot(&self) -> Option<u32> {
+        match *self {
+            Inst::Box { slot, .. }
+            | Inst::StoreBits { slot, .. }
+            | Inst::LoadConstant { slot, .. }
+            | Inst::CmpToSlot { slot, .. }
+            | Inst::EqualSlots { slot, .. }
+            | Inst::NotSlot { slot }
+            | Inst::GetGlobal { slot, .. } => Some(slot),
+            Inst::Copy { dst, .. } => Some(dst),
+            Inst::Call { callee, .. } => Some(callee),
+            Inst::Helper { op: HelperOp::Modulo, depth, .. } => Some(depth - 2),
+            _ => None,
+        }
+    }
+}
+
+/// What a conditional branch tests.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Cond {
+    Cmp(Cmp, Val, Val),
+    /// The value in the slot is neither nil nor false.
+    Truthy(u32),
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct Edge {
+    pub target: BlockId,
+    /// One per parameter of the target.
+    pub args: Vec<Val>,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub enum Term {
+    Jump(Edge),
+    /// To `then` when the condition holds, else to `other` (both without
+    /// arguments: the builder gives each its own edge block).
+    Branch {
+        cond: Cond,
+        then: BlockId,
+        other: BlockId,
+    },
+    /// Returns the value in a slot.
+    ReturnSlot(u32),
+    /// Returns a number.
+    ReturnVal(Val),
+    /// Not built yet (never left in a finished function).
+    Unset,
+}
+
+impl Term {
+    pub fn successors(&self) -> Vec<BlockId> {
+        match self {
+            Term::Jump(e) => vec![e.target],
+            Term::Branch { then, other, .. } => vec![*then, *other],
+            _ => Vec::new(),
+        }
+    }
+
+    /// The values it reads.
+    pub fn operands(&self) -> Vec<Val> {
+        match self {
+            Term::Jump(e) => e.args.clone(),
+            Term::Branch { cond: Cond::Cmp(_, a, b), .. } => vec![*a, *b],
+            Term::ReturnVal(v) => vec![*v],
+            _ => Vec::new(),
+        }
+    }
+
+    pub fn map_operands(&mut self, f: &dyn Fn(Val) -> Val) {
+        match self {
+            Term::Jump(e) => e.args.iter_mut().for_each(|a| *a = f(*a)),
+            Term::Branch { cond: Cond::Cmp(_, a, b), .. } => {
+                *a = f(*a);
+                *b = f(*b);
+            }
+            Term::ReturnVal(v) => *v = f(*v),
+            _ => {}
+        }
+    }
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct Block {
+    pub params: Vec<Val>,
+    pub insts: Vec<Inst>,
+    pub term: Term,
+}
+
+/// Why a guard failed (for `TINYVM_STATS`).
+#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+pub enum Reason {
+    NotNumber = 0,
+    UndefinedGlobal = 1,
+    Poll = 2,
+}
+
+impl Reason {
+    pub const COUNT: usize = 3;
+    pub const NAMES: [&'static str; Reason::COUNT] = ["not a number", "undefined global", "safepoint"];
+
+    /// Whether a failure means the speculation was wrong (polls are not).
+    pub fn counts(self) -> bool {
+        self != Reason::Poll
+    }
+}
+
+/// The interpreter frame a guard rebuilds: execution resumes at the
+/// instruction at bytecode offset `pc` with `depth` slots on the stack.
+/// Slots listed in `values` get those numbers; every other slot below
+/// `depth` already holds its exact value in memory.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Deopt {
+    pub pc: u32,
+    pub depth: u32,
+    pub values: Vec<(u32, Val)>,
+    pub reason: Reason,
+}
+
+/// An on-stack-replacement entry: an interpreted frame at the loop header
+/// at bytecode offset `header` continues in `block`, whose parameters are
+/// the numbers in `slots` (each guarded; `deopt` when one is not a number:
+/// the frame then goes on in the interpreter).
+#[derive(Clone, Debug, PartialEq)]
+pub struct OsrEntry {
+    pub header: u32,
+    pub block: BlockId,
+    pub slots: Vec<u32>,
+    pub deopt: DeoptId,
+}
+
+/// One function in IR. Block 0 is the entry.
+#[derive(Clone, Debug, PartialEq, Default)]
+pub struct Func {
+    pub blocks: Vec<Block>,
+    pub deopts: Vec<Deopt>,
+    pub values: u32,
+    pub osr: Vec<OsrEntry>,
+}
+
+impl Func {
+    /// Every value an instruction reads, its guard's frame state included.
+    pub fn uses_of(&self, inst: &Inst) -> Vec<Val> {
+        let mut uses = inst.operands();
+        if let Some(d) = inst.deopt() {
+            uses.extend(self.deopts[d as usize].values.iter().map(|&(_, v)| v));
+        }
+        uses
+    }
+
+    /// A readable listing (tests, `TINYVM_OPT_DEBUG`).
+    pub fn listing(&self) -> String {
+        let mut out = String::new();
+        for (i, b) in self.blocks.iter().enumerate() {
+            out.push_str(&format!("b{}{:?}:\n", i, b.params));
+            for inst in &b.insts {
+                out.push_str(&format!("  {:?}\n", inst));
+            }
+            out.push_str(&format!("  {:?}\n", b.term));
+        }
+        out
+    }
+}

@@ -1,0 +1,405 @@
+//! The optimizing tier (`TINYVM_OPT`): programs in its subset give exactly
+//! the interpreter's stdout, stderr and exit status when optimized eagerly,
+//! when every guard fails once (`TINYVM_DEOPT_STRESS=1`), when tiered up
+//! by hotness, and under GC stress; and the statistics report it.
+
+mod common;
+
+use common::*;
+use std::time::Duration;
+
+/// Numeric loops, every comparison, equality with other values, `!`,
+/// negation, NaN and -0, constants folded.
+const NUMERIC: &str = r#"
+fun sum(n) {
+  var s = 0;
+  for (var i = 0; i < n; i = i + 1) { s = s + i * 2 - 1 / 4; }
+  return s;
+}
+fun compare(a, b) {
+  var r = 0;
+  if (a < b) r = r + 1;
+  if (a <= b) r = r + 10;
+  if (a > b) r = r + 100;
+  if (a >= b) r = r + 1000;
+  if (a == b) r = r + 10000;
+  if (a != b) r = r + 100000;
+  return r;
+}
+fun bools(a, b) {
+  var x = a < b;
+  var y = !(a == b);
+  var z = !a;
+  return (x == y) == z;
+}
+fun misc(a) {
+  var k = 2 * 3 + 4;
+  while (a > 0) { a = a - k; }
+  if (a == nil) return "nil";
+  return -a;
+}
+fun nested(n) {
+  var t = 0;
+  var i = 0;
+  while (i < n) {
+    var j = 0;
+    while (j < i) { t = t + j; j = j + 1; }
+    i = i + 1;
+  }
+  return t;
+}
+var nan = 0 / 0;
+for (var round = 0; round < 3; round = round + 1) {
+  print sum(100 + round);
+  print compare(1, 2);
+  print compare(2, 2);
+  print compare(3, 2);
+  print compare(nan, 1);
+  print compare(0, -0);
+  print bools(1, 2);
+  print bools(nan, nan);
+  print misc(95);
+  print misc(-0);
+  print nested(40);
+  print -0 == 0;
+}
+"#;
+
+const FIB: &str = r#"
+fun fib(n) {
+  if (n < 2) return n;
+  return fib(n - 2) + fib(n - 1);
+}
+print fib(22);
+print fib(1.5);
+"#;
+
+/// An argument whose type changes mid-run: the speculation fails, the
+/// frame continues in the interpreter, later calls still work.
+const TYPE_CHANGE: &str = r#"
+fun twice(x) { return x + x; }
+fun maybe(x) {
+  if (x == nil) return 0;
+  return x * 3;
+}
+var total = 0;
+for (var i = 0; i < 3000; i = i + 1) { total = total + twice(i) + maybe(i); }
+print total;
+print twice("ab");
+print maybe(nil);
+for (var i = 0; i < 3000; i = i + 1) { total = total + twice(i) + maybe(nil); }
+print total;
+print twice(true);
+"#;
+
+/// A runtime error in an optimized function after a deopt, three frames deep.
+const ERROR_AFTER_DEOPT: &str = r#"
+fun inner(a, b) {
+  var t = a - b;
+  return t * undefinedThing;
+}
+fun middle(a) { return inner(a, 1) + 1; }
+fun outer(a) { return middle(a) * 2; }
+var g = 1;
+fun useGlobal(n) { return n + g; }
+for (var i = 0; i < 2000; i = i + 1) { useGlobal(i); }
+g = "s";
+print useGlobal(1);
+"#;
+
+const ERROR_AFTER_DEOPT_2: &str = r#"
+fun inner(a, b) {
+  var t = a - b;
+  return t * undefinedThing;
+}
+fun middle(a) { return inner(a, 1) + 1; }
+fun outer(a) { return middle(a) * 2; }
+print outer(5);
+"#;
+
+const STACK_OVERFLOW: &str = r#"
+fun down(n) { return down(n + 1) + 1; }
+print down(0);
+"#;
+
+/// Numbers and objects live across calls while the GC runs at every allocation.
+const GC_ACROSS_CALLS: &str = r#"
+fun work(n) {
+  var acc = 0;
+  var i = 0;
+  while (i < n) {
+    var x = i * 1.5;
+    var s = str(i);
+    var y = len(str(x)) + x;
+    if (s == "7") acc = acc + 1000;
+    acc = acc + x + y + len(s);
+    i = i + 1;
+  }
+  return acc;
+}
+print work(300);
+print work(301);
+"#;
+
+/// `PRINT`, `MODULO` (helpers), globals set and defined inside optimized code.
+const HELPERS_AND_GLOBALS: &str = r#"
+var counter = 0;
+fun bump(n) {
+  var i = 0;
+  while (i < n) { counter = counter + i % 7; print i % 3 - 0.5; i = i + 1; }
+  return counter;
+}
+print bump(20);
+print bump(5);
+fun modOf(x) { return x % 2; }
+print modOf(5);
+print modOf(-7.5);
+print modOf("s");
+"#;
+
+const SET_UNDEFINED_GLOBAL: &str = r#"
+fun setIt(v) { notDefinedYet = v * 2; return v; }
+print setIt(4);
+"#;
+
+/// Hot loops in functions called once: interpreted frames continue in
+/// optimized code at the loop header (OSR), and an OSR entry whose guard
+/// fails (the speculated parameter is nil there) continues interpreted.
+const OSR: &str = r#"
+fun once(n) {
+  var s = 0;
+  for (var i = 0; i < n; i = i + 1) { s = s + i * 0.5; }
+  return s;
+}
+print once(5000);
+fun param(a) {
+  var i = 0;
+  var t = 0;
+  while (i < 3000) { i = i + 1; if (i > 2990) t = t + 1; }
+  if (a == nil) return t;
+  return a + t;
+}
+print param(nil);
+print param(nil);
+print param(2);
+"#;
+
+fn outcome(source: &str, env: &[(&str, &str)], jit: &str) -> Outcome {
+    let dir = scratch();
+    let path = dir.path().join("prog.lox");
+    std::fs::write(&path, source).unwrap();
+    let mut cmd = tinyvm_cmd(&["run", "--error-format=short", jit]);
+    cmd.arg(&path).current_dir(dir.path());
+    for (k, v) in env {
+        cmd.env(k, v);
+    }
+    run_with(cmd, b"", Duration::from_secs(120))
+}
+
+const MODES: &[&[(&str, &str)]] = &[
+    &[("TINYVM_OPT", "eager")],
+    &[("TINYVM_OPT", "eager"), ("TINYVM_DEOPT_STRESS", "1")],
+    &[("TINYVM_OPT", "1")],
+    &[("TINYVM_OPT", "1"), ("TINYVM_DEOPT_STRESS", "1")],
+];
+
+/// Runs `source` interpreted and in every optimizing mode; all must agree.
+fn agree(source: &str, extra: &[(&str, &str)]) -> Outcome {
+    let reference = outcome(source, extra, "--jit=off");
+    for mode in MODES {
+        let env: Vec<(&str, &str)> = mode.iter().chain(extra).copied().collect();
+        let got = outcome(source, &env, "--jit=auto");
+        assert_eq!(got, reference, "mode {:?} differs from the interpreter", env);
+    }
+    reference
+}
+
+#[test]
+fn numeric_code_agrees() {
+    let out = agree(NUMERIC, &[]);
+    assert_eq!(out.status, Some(0), "{:?}", out);
+    assert!(out.stdout.starts_with("9875\n100011\n11010\n"), "{}", out.stdout);
+}
+
+#[test]
+fn fib_agrees() {
+    let out = agree(FIB, &[]);
+    assert_eq!(out.stdout, "17711\n1.5\n");
+}
+
+#[test]
+fn type_change_deoptimizes_with_the_same_results() {
+    let out = agree(TYPE_CHANGE, &[]);
+    assert_eq!(out.status, Some(70), "{:?}", out);
+    assert!(out.stdout.contains("abab\n0\n"), "{}", out.stdout);
+    assert!(out.stderr.starts_with("Operands must be two numbers or two strings."), "{}", out.stderr);
+}
+
+#[test]
+fn runtime_errors_after_deopts_match() {
+    for source in [ERROR_AFTER_DEOPT, ERROR_AFTER_DEOPT_2] {
+        let out = agree(source, &[]);
+        assert_eq!(out.status, Some(70), "{:?}", out);
+    }
+}
+
+#[test]
+fn stack_overflow_at_the_same_depth() {
+    let out = agree(STACK_OVERFLOW, &[]);
+    assert_eq!(out.status, Some(70));
+    assert!(out.stderr.starts_with("Stack overflow.\n"), "{}", &out.stderr[..100.min(out.stderr.len())]);
+}
+
+#[test]
+fn gc_stress_with_values_live_across_calls() {
+    agree(GC_ACROSS_CALLS, &[]);
+    agree(GC_ACROSS_CALLS, &[("TINYVM_GC_STRESS", "1")]);
+    agree(FIB, &[("TINYVM_GC_STRESS", "1")]);
+}
+
+#[test]
+fn helpers_and_globals_agree() {
+    let out = agree(HELPERS_AND_GLOBALS, &[]);
+    assert_eq!(out.status, Some(70), "{:?}", out);
+    assert!(out.stderr.starts_with("Operands must be numbers."), "{}", out.stderr);
+    let out = agree(SET_UNDEFINED_GLOBAL, &[]);
+    assert!(out.stderr.starts_with("Undefined variable 'notDefinedYet'."), "{}", out.stderr);
+}
+
+#[test]
+fn osr_enters_optimized_code() {
+    let out = agree(OSR, &[]);
+    assert_eq!(out.stdout, "6248750\n10\n10\n12\n");
+    let stats = outcome(OSR, &[("TINYVM_OPT", "1"), ("TINYVM_STATS", "1")], "--jit=auto");
+    assert!(stat(&stats.stderr, "jit osr entries") >= 2, "{}", stats.stderr);
+    assert!(stat(&stats.stderr, "deopts (not a number)") >= 1, "{}", stats.stderr);
+}
+
+fn stat(stderr: &str, label: &str) -> u64 {
+    let line = stderr.lines().find(|l| l.starts_with(label)).unwrap_or_else(|| panic!("no '{}' in {}", label, stderr));
+    line[label.len()..].split_whitespace().next().unwrap().parse().unwrap()
+}
+
+#[test]
+fn statistics_report_compilations_and_deopts() {
+    let out = outcome(TYPE_CHANGE, &[("TINYVM_OPT", "1"), ("TINYVM_STATS", "1")], "--jit=auto");
+    assert!(stat(&out.stderr, "opt compilations") >= 2, "{}", out.stderr);
+    assert!(stat(&out.stderr, "deopts (not a number)") >= 1, "{}", out.stderr);
+    assert!(out.stderr.contains("opt compile time"), "{}", out.stderr);
+    // Without the switch the statistics stay as they were.
+    let plain = outcome(FIB, &[("TINYVM_STATS", "1")], "--jit=auto");
+    assert!(!plain.stderr.contains("opt compilations"), "{}", plain.stderr);
+}
+
+/// A function that keeps failing its speculation goes back to baseline
+/// code after a few deopts instead of deoptimizing at every call.
+#[test]
+fn no_deopt_loop() {
+    let source = "fun f(x) { if (x == nil) return 0; return x + 1; }\n\
+                  for (var i = 0; i < 5000; i = i + 1) { f(nil); }\nprint f(1);\n";
+    let out = outcome(source, &[("TINYVM_OPT", "eager"), ("TINYVM_STATS", "1")], "--jit=auto");
+    assert_eq!(out.stdout, "2\n");
+    assert!(stat(&out.stderr, "deopts (not a number)") <= 4, "{}", out.stderr);
+    assert_eq!(stat(&out.stderr, "opt invalidated"), 1, "{}", out.stderr);
+}
+
+/// A small deterministic generator of programs in (and around) the
+/// optimizer's subset: numeric code with loops, branches and calls, and
+/// arguments that are sometimes not numbers (deopts, runtime errors).
+struct Gen {
+    state: u64,
+}
+
+impl Gen {
+    fn next(&mut self, n: u64) -> u64 {
+        // xorshift64*
+        self.state ^= self.state >> 12;
+        self.state ^= self.state << 25;
+        self.state ^= self.state >> 27;
+        (self.state.wrapping_mul(0x2545_F491_4F6C_DD1D) >> 33) % n
+    }
+
+    fn pick<'a>(&mut self, items: &[&'a str]) -> &'a str {
+        items[self.next(items.len() as u64) as usize]
+    }
+
+    fn expr(&mut self, vars: &[&str], fns: usize, depth: u32) -> String {
+        let leaf = depth == 0 || self.next(3) == 0;
+        if leaf {
+            return match self.next(4) {
+                0 => format!("{}", self.next(7) as f64 * 0.5),
+                _ => self.pick(vars).to_string(),
+            };
+        }
+        match self.next(6) {
+            0 => format!("-{}", self.expr(vars, fns, depth - 1)),
+            1 if fns > 0 => {
+                let f = self.next(fns as u64);
+                format!("f{}({}, {})", f, self.expr(vars, fns, depth - 1), self.expr(vars, fns, depth - 1))
+            }
+            _ => {
+                let op = self.pick(&["+", "-", "*", "/", "+", "*"]);
+                format!("({} {} {})", self.expr(vars, fns, depth - 1), op, self.expr(vars, fns, depth - 1))
+            }
+        }
+    }
+
+    fn cond(&mut self, vars: &[&str], fns: usize) -> String {
+        let op = self.pick(&["<", "<=", ">", ">=", "==", "!="]);
+        let c = format!("{} {} {}", self.expr(vars, fns, 1), op, self.expr(vars, fns, 1));
+        if self.next(4) == 0 {
+            format!("!({})", c)
+        } else {
+            c
+        }
+    }
+
+    fn program(&mut self) -> String {
+        let mut out = String::new();
+        let vars = ["a", "b", "x", "y", "i"];
+        for f in 0..3 {
+            let x = self.expr(&vars[..2], f, 2);
+            let y = self.expr(&vars[..3], f, 2);
+            let n = 1 + self.next(8);
+            let body_x = self.expr(&vars, f, 2);
+            let cond = self.cond(&vars, f);
+            let then = self.expr(&vars, f, 2);
+            let other = self.expr(&vars, f, 2);
+            let result = self.expr(&vars, f, 2);
+            out.push_str(&format!(
+                "fun f{f}(a, b) {{\n  var x = {x};\n  var y = {y};\n  var i = 0;\n  while (i < {n}) {{\n    x = {body_x};\n    if ({cond}) y = {then}; else y = {other};\n    i = i + 1;\n  }}\n  return {result};\n}}\n"
+            ));
+        }
+        out.push_str("for (var r = 0; r < 4; r = r + 1) {\n");
+        for _ in 0..3 {
+            let f = self.next(3);
+            out.push_str(&format!("  print f{}(r + {}, {});\n", f, self.next(5), self.next(9) as f64 - 4.0));
+        }
+        out.push_str("}\n");
+        let odd = self.pick(&["nil", "true", "\"s\"", "1", "f0"]);
+        out.push_str(&format!("print f{}({}, 2);\nprint f{}(3, {});\n", self.next(3), odd, self.next(3), odd));
+        out
+    }
+}
+
+/// Random programs give the interpreter's results in every optimizing mode
+/// (`OPT_FUZZ_SEEDS=N` runs N of them; default 100).
+#[test]
+fn generated_programs_agree() {
+    let seeds: u64 = std::env::var("OPT_FUZZ_SEEDS").ok().and_then(|v| v.parse().ok()).unwrap_or(100);
+    let (mut compiled, mut deopts) = (0, 0);
+    for seed in 1..=seeds {
+        let mut g = Gen { state: seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1 };
+        let source = g.program();
+        let reference = outcome(&source, &[], "--jit=off");
+        for mode in &MODES[..2] {
+            let got = outcome(&source, mode, "--jit=auto");
+            assert_eq!(got, reference, "seed {} mode {:?}:\n{}", seed, mode, source);
+        }
+        let stats = outcome(&source, &[("TINYVM_OPT", "eager"), ("TINYVM_STATS", "1")], "--jit=auto");
+        compiled += stat(&stats.stderr, "opt compilations");
+        deopts += stat(&stats.stderr, "deopts (not a number)");
+    }
+    // The generator must exercise the tier, not only its declining.
+    assert!(compiled >= 100 && deopts >= 20, "{} compilations, {} deopts", compiled, deopts);
+}
