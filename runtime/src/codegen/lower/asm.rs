@@ -12,9 +12,32 @@ use iced_x86::code_asm::*;
 
 pub(super) type Emit = Result<(), LowerError>;
 
-/// The value-stack slot `index` of the current frame.
-pub(super) fn slot(index: u32) -> AsmMemoryOperand {
+/// The value-stack slot `index` of the current frame (both tiers keep
+/// the frame base in r14).
+pub(crate) fn slot(index: u32) -> AsmMemoryOperand {
     qword_ptr(r14 + (index as i32) * 8)
+}
+
+/// What every helper call does first, in both tiers: saves `pc` in the
+/// frame and the stack top (`depth` slots) in the thread, and passes the
+/// VM and the thread as the first two arguments.
+pub(crate) fn enter_helper(a: &mut CodeAssembler, pc: u32, depth: u32) -> Result<(), IcedError> {
+    a.mov(dword_ptr(r15 + fl::FRAME_PC), pc)?;
+    a.lea(rax, slot(depth))?;
+    a.mov(qword_ptr(r13 + fl::THREAD_SP), rax)?;
+    a.mov(rdi, r12)?;
+    a.mov(rsi, r13)
+}
+
+/// With the function object in rdx, loads into rax its fast entry when it
+/// is compiled and takes `argc` arguments; otherwise jumps to `slow`.
+pub(crate) fn fast_entry_of(a: &mut CodeAssembler, argc: u32, slow: CodeLabel) -> Result<(), IcedError> {
+    a.cmp(dword_ptr(rdx + obj::FUNCTION_ARITY), argc as i32)?;
+    a.jne(slow)?;
+    a.mov(rax, qword_ptr(rdx + obj::FUNCTION_NATIVE))?;
+    a.test(rax, rax)?;
+    a.jz(slow)?;
+    a.add(rax, crate::codegen::abi::FAST_ENTRY_OFFSET as i32)
 }
 
 /// Bits of the false value; `true` is one more.
@@ -32,12 +55,8 @@ impl Lowerer<'_> {
     /// Saves `pc` and the stack top (`depth` slots), then calls `helper`
     /// with the VM, the thread and `args`.
     pub(super) fn call_helper(&mut self, pc: u32, depth: u32, helper: Helper, args: &[Arg]) -> Emit {
+        enter_helper(&mut self.a, pc, depth)?;
         let a = &mut self.a;
-        a.mov(dword_ptr(r15 + fl::FRAME_PC), pc)?;
-        a.lea(rax, slot(depth))?;
-        a.mov(qword_ptr(r13 + fl::THREAD_SP), rax)?;
-        a.mov(rdi, r12)?;
-        a.mov(rsi, r13)?;
         for (arg, (reg, reg32)) in args.iter().zip([(rdx, edx), (rcx, ecx), (r8, r8d), (r9, r9d)]) {
             match *arg {
                 Arg::Imm(v) => match u32::try_from(v) {

@@ -7,7 +7,7 @@ use super::alloc::ClassCall;
 use super::asm::{slot, Cond, Emit};
 use super::stack::Source;
 use super::trivial_call::TrivialCall;
-use super::{Arg, ColdBlock, LowerError, Lowerer, FAST_ENTRY_OFFSET};
+use super::{Arg, ColdBlock, LowerError, Lowerer};
 use crate::bytecode::opcode::{decode_fixed, Instruction, Op, Stack};
 use crate::codegen::helpers::Helper;
 use crate::helper_of;
@@ -315,14 +315,8 @@ impl Lowerer<'_> {
     /// Loads into rax the fast entry of the closure whose pointer is in rcx
     /// when it is compiled and takes `argc` arguments; otherwise jumps to `slow`.
     fn compiled_entry(&mut self, argc: u32, slow: CodeLabel) -> Emit {
-        let a = &mut self.a;
-        a.mov(rdx, qword_ptr(rcx + obj::CLOSURE_FUNCTION))?;
-        a.cmp(dword_ptr(rdx + obj::FUNCTION_ARITY), argc as i32)?;
-        a.jne(slow)?;
-        a.mov(rax, qword_ptr(rdx + obj::FUNCTION_NATIVE))?;
-        a.test(rax, rax)?;
-        a.jz(slow)?;
-        a.add(rax, FAST_ENTRY_OFFSET as i32)?;
+        self.a.mov(rdx, qword_ptr(rcx + obj::CLOSURE_FUNCTION))?;
+        super::asm::fast_entry_of(&mut self.a, argc, slow)?;
         Ok(())
     }
 

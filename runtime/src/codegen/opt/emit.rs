@@ -15,7 +15,7 @@
 use super::ir::*;
 use super::regalloc::{Allocation, Loc};
 use crate::codegen::abi::FAST_ENTRY_OFFSET;
-use crate::codegen::lower::{LowerError, LoweredFunction};
+use crate::codegen::lower::{enter_helper, fast_entry_of, slot, LowerError, LoweredFunction};
 use crate::object::layout as obj;
 use crate::object::ObjKind;
 use crate::value::{Value, SIGN_BIT};
@@ -53,10 +53,6 @@ pub struct EmitInput<'a> {
 
 const XMM: [AsmRegisterXmm; 16] =
     [xmm0, xmm1, xmm2, xmm3, xmm4, xmm5, xmm6, xmm7, xmm8, xmm9, xmm10, xmm11, xmm12, xmm13, xmm14, xmm15];
-
-fn slot(index: u32) -> AsmMemoryOperand {
-    qword_ptr(r14 + (index as i32) * 8)
-}
 
 fn spill(index: u32) -> AsmMemoryOperand {
     qword_ptr(rsp + (index as i32) * 8)
@@ -383,12 +379,7 @@ impl Emitter<'_> {
                 self.a.mov(qword_ptr(rcx + (global as i32) * 8), rax)?;
             }
             Inst::Helper { op, pc, depth } => {
-                let a = &mut self.a;
-                a.mov(dword_ptr(r15 + fl::FRAME_PC), pc)?;
-                a.lea(rax, slot(depth))?;
-                a.mov(qword_ptr(r13 + fl::THREAD_SP), rax)?;
-                a.mov(rdi, r12)?;
-                a.mov(rsi, r13)?;
+                enter_helper(&mut self.a, pc, depth)?;
                 let address = match op {
                     HelperOp::Print => self.input.addresses.print,
                     HelperOp::Modulo => self.input.addresses.modulo,
@@ -567,13 +558,8 @@ impl Emitter<'_> {
             a.jmp(resume)?;
             self.set(&mut other)?;
         }
+        fast_entry_of(&mut self.a, argc, slow)?;
         let a = &mut self.a;
-        a.cmp(dword_ptr(rdx + obj::FUNCTION_ARITY), argc as i32)?;
-        a.jne(slow)?;
-        a.mov(rax, qword_ptr(rdx + obj::FUNCTION_NATIVE))?;
-        a.test(rax, rax)?;
-        a.jz(slow)?;
-        a.add(rax, FAST_ENTRY_OFFSET as i32)?;
         a.mov(dword_ptr(r15 + fl::FRAME_PC), pc)?;
         a.lea(rdx, slot(callee))?;
         a.call(rax)?;
