@@ -184,6 +184,118 @@ print param(nil);
 print param(2);
 "#;
 
+/// Properties (existing fields, fields added through the cache, more
+/// shapes than the cache has ways), methods (compiled, not yet compiled,
+/// on non-instances), arrays (in and out of bounds, fractional and
+/// non-number indexes, maps and strings through the same instruction),
+/// upvalues and closures that capture no local, all in optimized code.
+const OBJECTS: &str = r#"
+class P {
+  init(x, y) { this.x = x; this.y = y; }
+  sum() { return this.x + this.y; }
+  scale(k) { this.x = this.x * k; this.y = this.y * k; return this; }
+}
+class Q { init() { this.y = 5; this.x = 7; } sum() { return this.x - this.y; } }
+class R { init() { this.z = 1; this.x = 2; this.y = 3; } sum() { return this.z; } }
+fun fields(n) {
+  var p = P(1, 2);
+  var t = 0;
+  for (var i = 0; i < n; i = i + 1) {
+    p.x = p.x + 1;
+    t = t + p.sum() + p.y;
+  }
+  return t + p.x;
+}
+fun shapes(n) {
+  var ps = [P(1, 2), Q(), R(), P(3, 4)];
+  var t = 0;
+  for (var i = 0; i < n; i = i + 1) {
+    var o = ps[i % 4];
+    t = t + o.x * 2 + o.sum();
+    o.w = i;
+  }
+  return t;
+}
+fun arrays(n) {
+  var a = [0, 1, 2, 3, 4, 5, 6, 7];
+  var s = 0;
+  for (var i = 0; i < n; i = i + 1) {
+    a[i % 8] = a[(i + 1) % 8] + i;
+    s = s + a[i % 8];
+  }
+  return s;
+}
+fun index(c, k) { return c[k]; }
+fun store(c, k, v) { c[k] = v; return c[k]; }
+fun counter() {
+  var count = 0;
+  fun inc() { count = count + 1; return count; }
+  return inc;
+}
+var seed = 3;
+fun bump() { seed = seed * 2; return seed; }
+fun upvalues(inc, n) {
+  var t = 0;
+  for (var i = 0; i < n; i = i + 1) t = t + inc();
+  return t;
+}
+fun make(n) {
+  var t = 0;
+  for (var i = 0; i < n; i = i + 1) {
+    var xs = [i, i + 1, i * 2];
+    var f = bump;
+    t = t + xs[0] + xs[1] + xs[2] + xs.len;
+  }
+  return t;
+}
+var m = Map();
+m["k"] = 41;
+for (var round = 0; round < 3; round = round + 1) {
+  print fields(200);
+  print shapes(200);
+  print arrays(200);
+  print index([10, 20, 30], 1);
+  print index(m, "k");
+  print index("abc", 2);
+  print store([1, 2], 1, 9);
+  print store(m, "j", 3);
+  print upvalues(counter(), 50);
+  print make(100);
+  print P(2, 3).scale(2).sum();
+}
+print index([1, 2], 5);
+"#;
+
+/// Errors raised in the slow paths of optimized code, after warm-up.
+const OBJECT_ERRORS: &[(&str, &str)] = &[
+    ("fun f(o) { return o.x; }\nclass A { init() { this.x = 1; } }\nfor (var i = 0; i < 300; i = i + 1) f(A());\nf(3);\n", "Only instances have properties."),
+    ("fun f(o) { return o.nope; }\nclass A { init() { this.x = 1; } }\nf(A());\n", "Undefined property 'nope'."),
+    ("fun f(o) { o.x = 2; }\nfor (var i = 0; i < 300; i = i + 1) f(nil);\n", "Only instances have fields."),
+    ("fun f(o) { return o.m(); }\nclass A { m() { return 1; } }\nfor (var i = 0; i < 300; i = i + 1) f(A());\nf(true);\n", "Only instances have methods."),
+    ("fun f(a, i) { return a[i]; }\nfor (var i = 0; i < 300; i = i + 1) f([1, 2], 1);\nf([1, 2], 1.5);\n", "Index must be an integer."),
+    ("fun f(a, i) { a[i] = 0; }\nfor (var i = 0; i < 300; i = i + 1) f([1, 2], 0);\nf([1, 2], -1);\n", "Index -1 out of bounds for length 2."),
+];
+
+#[test]
+fn objects_agree() {
+    let out = agree(OBJECTS, &[]);
+    assert_eq!(out.status, Some(70), "{:?}", out);
+    assert!(out.stdout.starts_with("21301\n1950\n199908\n20\n41\nc\n9\n3\n1275\n"), "{}", out.stdout);
+    agree(OBJECTS, &[("TINYVM_GC_STRESS", "1")]);
+    // The functions on objects are optimized, not declined.
+    let stats = outcome(OBJECTS, &[("TINYVM_OPT", "eager"), ("TINYVM_STATS", "1")], "--jit=auto");
+    assert!(stat(&stats.stderr, "opt compilations") >= 12, "{}", stats.stderr);
+}
+
+#[test]
+fn object_errors_agree() {
+    for (source, message) in OBJECT_ERRORS {
+        let out = agree(source, &[]);
+        assert_eq!(out.status, Some(70), "{:?}", out);
+        assert!(out.stderr.starts_with(message), "{}: {}", message, out.stderr);
+    }
+}
+
 fn outcome(source: &str, env: &[(&str, &str)], jit: &str) -> Outcome {
     let dir = scratch();
     let path = dir.path().join("prog.lox");

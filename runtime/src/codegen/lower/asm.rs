@@ -40,6 +40,32 @@ pub(crate) fn fast_entry_of(a: &mut CodeAssembler, argc: u32, slow: CodeLabel) -
     a.add(rax, crate::codegen::abi::FAST_ENTRY_OFFSET as i32)
 }
 
+/// Jumps to `target` unless `value` is an object; leaves the object
+/// pointer in `ptr`. Objects are the values whose top 16 bits are the
+/// object tag: with the tag subtracted, exactly those leave a 48-bit pointer.
+pub(crate) fn object_guard(
+    a: &mut CodeAssembler,
+    value: AsmRegister64,
+    ptr: AsmRegister64,
+    target: CodeLabel,
+) -> Result<(), IcedError> {
+    a.mov(ptr, value)?;
+    a.sub(ptr, qword_ptr(r12 + VM_OBJECT_TAG))?;
+    a.cmp(ptr, qword_ptr(r12 + VM_POINTER_LIMIT))?;
+    a.jae(target)
+}
+
+/// Jumps to `target` unless the object at `ptr` is of `kind`.
+pub(crate) fn kind_guard(
+    a: &mut CodeAssembler,
+    ptr: AsmRegister64,
+    kind: ObjKind,
+    target: CodeLabel,
+) -> Result<(), IcedError> {
+    a.cmp(byte_ptr(ptr + obj::OBJ_KIND), kind as i32)?;
+    a.jne(target)
+}
+
 /// Bits of the false value; `true` is one more.
 pub(super) const FALSE_BITS: u64 = Value::FALSE.0;
 
@@ -189,21 +215,15 @@ impl Lowerer<'_> {
         kind: ObjKind,
         target: CodeLabel,
     ) -> Emit {
-        self.jump_unless_object(value, ptr, target)?;
-        self.cmp_kind(ptr, kind)?;
-        self.a.jne(target)?;
+        object_guard(&mut self.a, value, ptr, target)?;
+        kind_guard(&mut self.a, ptr, kind, target)?;
         Ok(())
     }
 
     /// Jumps to `target` unless `value` is an object; leaves the object
     /// pointer in `ptr`.
     pub(super) fn jump_unless_object(&mut self, value: AsmRegister64, ptr: AsmRegister64, target: CodeLabel) -> Emit {
-        // Objects are the values whose top 16 bits are the object tag: with
-        // the tag subtracted, exactly those leave a 48-bit pointer.
-        self.a.mov(ptr, value)?;
-        self.untag_object(ptr)?;
-        self.a.cmp(ptr, qword_ptr(r12 + VM_POINTER_LIMIT))?;
-        self.a.jae(target)?;
+        object_guard(&mut self.a, value, ptr, target)?;
         Ok(())
     }
 

@@ -95,6 +95,9 @@ struct Builder<'a> {
     cur: BlockId,
     state: Vec<Abs>,
     reachable: bool,
+    /// The position and bits of a nil, true or false that the previous
+    /// instruction pushed (for `x == nil` fused with its branch).
+    last_constant: Option<(usize, u64)>,
 }
 
 /// Builds the IR of a function, or says why not.
@@ -105,7 +108,7 @@ pub fn build(input: &BuildInput) -> Result<Func, Declined> {
     let captures = |k: u32| Some((input.capture_count)(k));
     while let Some(ins) = decode(input.code, offset, &captures) {
         if depths[offset].is_some() {
-            check_supported(&ins)?;
+            check_supported(&ins, input.code)?;
             if ins.op.operands().iter().any(|o| o.is_jump()) {
                 jump_targets[ins.jump_target() as usize] = true;
             }
@@ -126,6 +129,7 @@ pub fn build(input: &BuildInput) -> Result<Func, Declined> {
         cur: 0,
         state: Vec::new(),
         reachable: true,
+        last_constant: None,
     };
     b.entry = vec![None; input.code.len() + 1];
     for _ in 0..64 {
@@ -171,12 +175,17 @@ pub fn validate(func: &Func) -> Result<(), Declined> {
     Ok(())
 }
 
-fn check_supported(ins: &Instruction) -> Result<(), Declined> {
+fn check_supported(ins: &Instruction, code: &[u8]) -> Result<(), Declined> {
     use Op::*;
     match ins.op {
         Constant | Nil | True | False | Pop | GetLocal | SetLocal | GetGlobal | Equal | NotEqual | Greater | Less
         | GreaterEqual | LessEqual | Add | Subtract | Multiply | Divide | Not | Negate | Jump | JumpIfFalse | Loop
-        | Call | Return | Print | Modulo | SetGlobal | DefineGlobal => Ok(()),
+        | Call | Return | Print | Modulo | SetGlobal | DefineGlobal | GetProperty | SetProperty | GetIndex
+        | SetIndex | GetUpvalue | SetUpvalue | Invoke | Array => Ok(()),
+        // A captured local lives in its slot while the closure may read it:
+        // this tier keeps locals in registers, so it leaves such functions.
+        Closure if ins.captures(code).flatten().any(|c| c.is_local) => Err("a closure captures a local".into()),
+        Closure => Ok(()),
         op => Err(format!("{} is outside the optimizer's subset", op.mnemonic())),
     }
 }
@@ -280,6 +289,8 @@ impl Builder<'_> {
     /// At a jump target: ends the current block with a jump there and
     /// starts its block. False when nothing reaches it (yet).
     fn enter_target(&mut self, offset: usize) -> Result<bool, Declined> {
+        // Another path may reach the target with other values.
+        self.last_constant = None;
         if self.reachable {
             let edge = self.edge(offset)?;
             self.terminate(Term::Jump(edge));
@@ -419,6 +430,7 @@ impl Builder<'_> {
             return Err("stack depth mismatch".into());
         }
         let a0 = ins.args[0];
+        let last_constant = self.last_constant.take();
         match ins.op {
             Op::Constant => match (self.input.number_constant)(a0 as u32) {
                 Some(n) => {
@@ -439,6 +451,7 @@ impl Builder<'_> {
                 };
                 self.emit(Inst::StoreBits { slot: d as u32, bits });
                 self.push_mem();
+                self.last_constant = Some((d, bits));
             }
             Op::Pop => self.pop(),
             Op::GetLocal => {
@@ -510,7 +523,7 @@ impl Builder<'_> {
                 self.state[d - 1] = Abs::Mem { copy_of: None };
             }
             Op::Greater | Op::Less | Op::GreaterEqual | Op::LessEqual | Op::Equal | Op::NotEqual => {
-                return self.comparison(ins, d);
+                return self.comparison(ins, d, last_constant);
             }
             Op::Jump => {
                 let edge = self.edge(ins.jump_target() as usize)?;
@@ -529,6 +542,31 @@ impl Builder<'_> {
                 self.terminate(Term::Jump(edge));
             }
             Op::Call => self.call(o, a0 as usize, d)?,
+            Op::Invoke => self.invoke(o, ins, d)?,
+            Op::GetProperty | Op::SetProperty => self.property(o, ins, d)?,
+            Op::GetIndex | Op::SetIndex => self.index(o, ins.op == Op::SetIndex, d)?,
+            Op::GetUpvalue => {
+                self.emit(Inst::GetUpvalue { slot: d as u32, index: a0 as u32 });
+                self.push_mem();
+            }
+            Op::SetUpvalue => {
+                self.write_back(d - 1);
+                self.emit(Inst::SetUpvalue { slot: d as u32 - 1, index: a0 as u32 });
+            }
+            Op::Array => {
+                let count = a0 as usize;
+                self.allocating(d - count, d)?;
+                let op = HelperOp::Array { count: count as u32 };
+                self.emit(Inst::Helper { op, pc: o as u32 + 1, depth: d as u32 });
+                self.state.truncate(d - count);
+                self.push_mem();
+            }
+            Op::Closure => {
+                self.allocating(d, d)?;
+                let op = HelperOp::Closure { offset: o as u32 };
+                self.emit(Inst::Helper { op, pc: o as u32 + 1, depth: d as u32 });
+                self.push_mem();
+            }
             Op::Return => {
                 let term = match self.state[d - 1] {
                     Abs::Num { v, .. } => Term::ReturnVal(v),
@@ -558,14 +596,14 @@ impl Builder<'_> {
         Ok(())
     }
 
-    /// `CALL`: arguments and the numbers below them go to memory, then a
-    /// poll and the call.
-    fn call(&mut self, o: usize, argc: usize, d: usize) -> Result<(), Declined> {
-        let callee = d - argc - 1;
-        for p in callee..d {
+    /// Before an instruction that may run the GC (or other code): the
+    /// operands at `from..d` go to memory, and every number below them
+    /// whose slot may hold garbage is written to its slot.
+    fn allocating(&mut self, from: usize, d: usize) -> Result<(), Declined> {
+        for p in from..d {
             self.write_back(p);
         }
-        for p in 0..callee {
+        for p in 0..from {
             match self.state[p] {
                 Abs::Num { v, fresh: false } => {
                     self.emit(Inst::Box { slot: p as u32, v });
@@ -575,6 +613,14 @@ impl Builder<'_> {
                 _ => {}
             }
         }
+        Ok(())
+    }
+
+    /// `CALL`: arguments and the numbers below them go to memory, then a
+    /// poll and the call.
+    fn call(&mut self, o: usize, argc: usize, d: usize) -> Result<(), Declined> {
+        let callee = d - argc - 1;
+        self.allocating(callee, d)?;
         let deopt = self.deopt(o, Reason::Poll)?;
         self.emit(Inst::Poll { deopt });
         self.emit(Inst::Call { callee: callee as u32, argc: argc as u32, pc: o as u32 + 1 });
@@ -583,9 +629,100 @@ impl Builder<'_> {
         Ok(())
     }
 
+    /// `INVOKE`: as a call.
+    fn invoke(&mut self, o: usize, ins: &Instruction, d: usize) -> Result<(), Declined> {
+        let (k, argc, cache) = (ins.args[0] as u32, ins.args[1] as usize, ins.args[2] as u32);
+        let receiver = d - argc - 1;
+        self.allocating(receiver, d)?;
+        let deopt = self.deopt(o, Reason::Poll)?;
+        self.emit(Inst::Poll { deopt });
+        self.emit(Inst::Invoke { receiver: receiver as u32, argc: argc as u32, k, cache, pc: o as u32 + 1 });
+        self.state.truncate(receiver);
+        self.push_mem();
+        Ok(())
+    }
+
+    /// The slow path of the instruction at `o` with the current state.
+    fn slow(&mut self, o: usize, helper: SlowHelper) -> Result<SlowId, Declined> {
+        let mut values = Vec::new();
+        for (p, &a) in self.state.iter().enumerate() {
+            match a {
+                Abs::Num { v, .. } => values.push((p as u32, v)),
+                Abs::Dead => return Err("a slow path where a condition is not materialized".into()),
+                Abs::Mem { .. } => {}
+            }
+        }
+        let depth = self.state.len() as u32;
+        self.func.slows.push(Slow { pc: o as u32 + 1, depth, values, copies: Vec::new(), helper });
+        Ok(self.func.slows.len() as SlowId - 1)
+    }
+
+    /// Where an instruction whose result replaces its receiver at position
+    /// `p` reads the receiver: from the local it was just copied from when
+    /// that copy is the last instruction emitted (which nothing has read
+    /// since), the copy moving into the slow path `slow`.
+    fn receiver_source(&mut self, p: usize, slow: SlowId) -> (u32, u32) {
+        let insts = &mut self.func.blocks[self.cur as usize].insts;
+        match insts.last() {
+            Some(&Inst::Copy { dst, src }) if dst == p as u32 => {
+                insts.pop();
+                self.func.slows[slow as usize].copies.push((dst, src));
+                (dst, src)
+            }
+            _ => (p as u32, p as u32),
+        }
+    }
+
+    /// `GET_PROPERTY` / `SET_PROPERTY`: receiver and value in memory, the
+    /// field through the inline cache, the helper out of line.
+    fn property(&mut self, o: usize, ins: &Instruction, d: usize) -> Result<(), Declined> {
+        let (k, cache) = (ins.args[0] as u32, ins.args[1] as u32);
+        if ins.op == Op::GetProperty {
+            self.write_back(d - 1);
+            let slow = self.slow(o, SlowHelper::GetProperty { k, cache })?;
+            let (slot, src) = self.receiver_source(d - 1, slow);
+            self.emit(Inst::GetField { slot, src, cache, slow });
+            self.state[d - 1] = Abs::Mem { copy_of: None };
+        } else {
+            self.write_back(d - 2);
+            self.write_back(d - 1);
+            let slow = self.slow(o, SlowHelper::SetProperty { k, cache })?;
+            self.emit(Inst::SetField { slot: d as u32 - 2, cache, slow });
+            self.pop();
+            self.state[d - 2] = Abs::Mem { copy_of: None };
+        }
+        Ok(())
+    }
+
+    /// `GET_INDEX` / `SET_INDEX`: a number index stays in its register.
+    fn index(&mut self, o: usize, set: bool, d: usize) -> Result<(), Declined> {
+        let receiver = if set { d - 3 } else { d - 2 };
+        self.write_back(receiver);
+        if set {
+            self.write_back(d - 1);
+        }
+        let index = match self.state[receiver + 1] {
+            Abs::Num { v, .. } => Some(v),
+            Abs::Mem { .. } => None,
+            Abs::Dead => return Err("a dead index".into()),
+        };
+        let helper = if set { SlowHelper::SetIndex } else { SlowHelper::GetIndex };
+        let slow = self.slow(o, helper)?;
+        let inst = if set {
+            Inst::SetIndex { slot: receiver as u32, index, slow }
+        } else {
+            let (slot, src) = self.receiver_source(receiver, slow);
+            Inst::GetIndex { slot, src, index, slow }
+        };
+        self.emit(inst);
+        self.state.truncate(receiver);
+        self.push_mem();
+        Ok(())
+    }
+
     /// A comparison or equality, fused with the `JUMP_IF_FALSE` after it
     /// when both of that branch's successors pop the condition at once.
-    fn comparison(&mut self, ins: &Instruction, d: usize) -> Result<usize, Declined> {
+    fn comparison(&mut self, ins: &Instruction, d: usize, constant: Option<(usize, u64)>) -> Result<usize, Declined> {
         let o = ins.offset;
         let next = o + ins.size;
         let cmp = match ins.op {
@@ -598,6 +735,17 @@ impl Builder<'_> {
         };
         let equality = matches!(cmp, Cmp::Eq | Cmp::Ne);
         let both_numbers = matches!(self.state[d - 2], Abs::Num { .. }) && matches!(self.state[d - 1], Abs::Num { .. });
+        if let (true, Some((p, bits))) = (equality, constant) {
+            if p == d - 1 && matches!(self.state[d - 2], Abs::Mem { .. }) {
+                if let Some(jump) = self.fusable_branch(next) {
+                    self.pop();
+                    self.state[d - 2] = Abs::Dead;
+                    let cond = Cond::Bits { slot: d as u32 - 2, bits, equal: cmp == Cmp::Eq };
+                    self.branch(cond, jump.jump_target() as usize)?;
+                    return Ok(jump.offset + jump.size);
+                }
+            }
+        }
         if equality && !both_numbers {
             self.write_back(d - 2);
             self.write_back(d - 1);

@@ -15,6 +15,7 @@
 use super::ir::*;
 use super::regalloc::{Allocation, Loc};
 use crate::codegen::abi::FAST_ENTRY_OFFSET;
+use crate::codegen::helpers::Helper;
 use crate::codegen::lower::{enter_helper, fast_entry_of, slot, LowerError, LoweredFunction};
 use crate::object::layout as obj;
 use crate::object::ObjKind;
@@ -36,11 +37,11 @@ pub struct Addresses {
     pub stress: Option<Vec<u64>>,
     pub deopt: u64,
     pub call: u64,
-    pub print: u64,
-    pub modulo: u64,
     pub stack_overflow: u64,
     /// The function being compiled (its own calls go straight to its fast entry).
     pub function: u64,
+    /// Its inline caches (`ObjFunction::caches`, fixed for its lifetime).
+    pub caches: u64,
 }
 
 pub struct EmitInput<'a> {
@@ -51,15 +52,15 @@ pub struct EmitInput<'a> {
     pub addresses: Addresses,
 }
 
-const XMM: [AsmRegisterXmm; 16] =
+pub(super) const XMM: [AsmRegisterXmm; 16] =
     [xmm0, xmm1, xmm2, xmm3, xmm4, xmm5, xmm6, xmm7, xmm8, xmm9, xmm10, xmm11, xmm12, xmm13, xmm14, xmm15];
 
-fn spill(index: u32) -> AsmMemoryOperand {
+pub(super) fn spill(index: u32) -> AsmMemoryOperand {
     qword_ptr(rsp + (index as i32) * 8)
 }
 
 /// A call's out-of-line part: the generic helper.
-struct SlowCall {
+pub(super) struct SlowCall {
     entry: CodeLabel,
     resume: CodeLabel,
     callee: u32,
@@ -67,19 +68,24 @@ struct SlowCall {
     pc: u32,
 }
 
-struct Emitter<'a> {
-    a: CodeAssembler,
-    input: &'a EmitInput<'a>,
-    blocks: Vec<CodeLabel>,
-    deopts: Vec<CodeLabel>,
-    error: CodeLabel,
-    epilogue: CodeLabel,
-    overflow: CodeLabel,
-    redirect: CodeLabel,
-    fast_entry: CodeLabel,
-    slow_calls: Vec<SlowCall>,
+pub(super) struct Emitter<'a> {
+    pub(super) a: CodeAssembler,
+    pub(super) input: &'a EmitInput<'a>,
+    pub(super) blocks: Vec<CodeLabel>,
+    pub(super) deopts: Vec<CodeLabel>,
+    pub(super) error: CodeLabel,
+    pub(super) epilogue: CodeLabel,
+    pub(super) overflow: CodeLabel,
+    pub(super) redirect: CodeLabel,
+    pub(super) fast_entry: CodeLabel,
+    pub(super) slow_calls: Vec<SlowCall>,
     /// Per OSR entry of the function: the label of its System V entry.
-    osr: Vec<CodeLabel>,
+    pub(super) osr: Vec<CodeLabel>,
+    /// Slow paths still to emit (`emit_heap.rs`).
+    pub(super) slow_paths: Vec<super::emit_heap::SlowPath>,
+    /// The XMM registers the allocation uses, which slow paths save (in
+    /// the native-stack slots after the spill slots) around their call.
+    pub(super) saved_xmm: Vec<u8>,
 }
 
 /// Emits the function.
@@ -99,6 +105,8 @@ pub fn emit(input: &EmitInput) -> Result<LoweredFunction, LowerError> {
         deopts,
         slow_calls: Vec::new(),
         osr: Vec::new(),
+        slow_paths: Vec::new(),
+        saved_xmm: saved_xmm(input),
     };
     e.prologue()?;
     for i in 0..input.func.blocks.len() {
@@ -125,15 +133,28 @@ pub fn emit(input: &EmitInput) -> Result<LoweredFunction, LowerError> {
     })
 }
 
+/// The XMM registers slow paths save: all the allocation uses, when the
+/// function has slow paths.
+fn saved_xmm(input: &EmitInput) -> Vec<u8> {
+    if input.func.slows.is_empty() {
+        return Vec::new();
+    }
+    let mut regs: Vec<u8> =
+        input.alloc.locs.iter().filter_map(|l| if let Loc::Xmm(r) = *l { Some(r) } else { None }).collect();
+    regs.sort_unstable();
+    regs.dedup();
+    regs
+}
+
 impl Emitter<'_> {
-    fn set(&mut self, label: &mut CodeLabel) -> Emit {
+    pub(super) fn set(&mut self, label: &mut CodeLabel) -> Emit {
         self.a.set_label(label)?;
         self.a.zero_bytes()?;
         Ok(())
     }
 
     /// Calls the function at an absolute address.
-    fn call_abs(&mut self, address: u64) -> Emit {
+    pub(super) fn call_abs(&mut self, address: u64) -> Emit {
         self.a.mov(rax, address)?;
         self.a.call(rax)?;
         Ok(())
@@ -167,7 +188,8 @@ impl Emitter<'_> {
         a.push(r14)?;
         a.push(r15)?;
         // 8 keeps rsp 16-byte aligned at calls; spill slots come in pairs.
-        let spill_bytes = (self.input.alloc.spill_slots as i32 + 1) / 2 * 16;
+        let slots = self.input.alloc.spill_slots as i32 + self.saved_xmm.len() as i32;
+        let spill_bytes = (slots + 1) / 2 * 16;
         a.sub(rsp, 8 + spill_bytes)?;
         a.mov(r14, rdx)?;
         Ok(())
@@ -241,11 +263,11 @@ impl Emitter<'_> {
         Ok(())
     }
 
-    fn loc(&self, v: Val) -> Loc {
+    pub(super) fn loc(&self, v: Val) -> Loc {
         self.input.alloc.loc(v)
     }
 
-    fn load_xmm(&mut self, reg: AsmRegisterXmm, v: Val) -> Emit {
+    pub(super) fn load_xmm(&mut self, reg: AsmRegisterXmm, v: Val) -> Emit {
         match self.loc(v) {
             Loc::Xmm(r) => self.a.movapd(reg, XMM[r as usize])?,
             Loc::Stack(i) => self.a.movq(reg, spill(i))?,
@@ -253,7 +275,7 @@ impl Emitter<'_> {
         Ok(())
     }
 
-    fn store_xmm(&mut self, v: Val, reg: AsmRegisterXmm) -> Emit {
+    pub(super) fn store_xmm(&mut self, v: Val, reg: AsmRegisterXmm) -> Emit {
         match self.loc(v) {
             Loc::Xmm(r) => self.a.movapd(XMM[r as usize], reg)?,
             Loc::Stack(i) => self.a.movq(spill(i), reg)?,
@@ -261,7 +283,7 @@ impl Emitter<'_> {
         Ok(())
     }
 
-    fn load_gpr(&mut self, reg: AsmRegister64, loc: Loc) -> Emit {
+    pub(super) fn load_gpr(&mut self, reg: AsmRegister64, loc: Loc) -> Emit {
         match loc {
             Loc::Xmm(r) => self.a.movq(reg, XMM[r as usize])?,
             Loc::Stack(i) => self.a.mov(reg, spill(i))?,
@@ -269,7 +291,7 @@ impl Emitter<'_> {
         Ok(())
     }
 
-    fn store_gpr(&mut self, loc: Loc, reg: AsmRegister64) -> Emit {
+    pub(super) fn store_gpr(&mut self, loc: Loc, reg: AsmRegister64) -> Emit {
         match loc {
             Loc::Xmm(r) => self.a.movq(XMM[r as usize], reg)?,
             Loc::Stack(i) => self.a.mov(spill(i), reg)?,
@@ -278,7 +300,7 @@ impl Emitter<'_> {
     }
 
     /// Writes number `v` into value-stack slot `s`.
-    fn box_to_slot(&mut self, s: u32, v: Val) -> Emit {
+    pub(super) fn box_to_slot(&mut self, s: u32, v: Val) -> Emit {
         match self.loc(v) {
             Loc::Xmm(r) => self.a.movq(slot(s), XMM[r as usize])?,
             Loc::Stack(i) => {
@@ -380,14 +402,29 @@ impl Emitter<'_> {
             }
             Inst::Helper { op, pc, depth } => {
                 enter_helper(&mut self.a, pc, depth)?;
-                let address = match op {
-                    HelperOp::Print => self.input.addresses.print,
-                    HelperOp::Modulo => self.input.addresses.modulo,
+                let helper = match op {
+                    HelperOp::Print => Helper::Print,
+                    HelperOp::Modulo => Helper::Modulo,
+                    HelperOp::Array { count } => {
+                        self.a.mov(edx, count)?;
+                        Helper::Array
+                    }
+                    HelperOp::Closure { offset } => {
+                        self.a.mov(edx, offset)?;
+                        Helper::Closure
+                    }
                 };
-                self.call_abs(address)?;
+                self.call_abs(helper.address() as u64)?;
                 self.a.test(rax, rax)?;
                 self.a.jnz(self.error)?;
             }
+            Inst::GetField { slot: s, src, cache, slow } => self.get_field(s, src, cache, slow)?,
+            Inst::SetField { slot: s, cache, slow } => self.set_field(s, cache, slow)?,
+            Inst::GetIndex { slot: s, src, index, slow } => self.index(s, src, index, slow, false)?,
+            Inst::SetIndex { slot: s, index, slow } => self.index(s, s, index, slow, true)?,
+            Inst::GetUpvalue { slot: s, index } => self.upvalue(s, index, false)?,
+            Inst::SetUpvalue { slot: s, index } => self.upvalue(s, index, true)?,
+            Inst::Invoke { receiver, argc, k, cache, pc } => self.invoke(receiver, argc, k, cache, pc)?,
             Inst::Poll { deopt } => {
                 if !cfg!(feature = "no-safepoint-polls") {
                     self.a.cmp(byte_ptr(r12 + VM_POLL), 0)?;
@@ -616,6 +653,16 @@ impl Emitter<'_> {
                         self.falsey_flags()?;
                         self.a.jbe(other_label)?;
                     }
+                    Cond::Bits { slot: s, bits, equal } => {
+                        self.a.mov(rax, slot(s))?;
+                        self.a.mov(rcx, bits)?;
+                        self.a.cmp(rax, rcx)?;
+                        if equal {
+                            self.a.jne(other_label)?;
+                        } else {
+                            self.a.je(other_label)?;
+                        }
+                    }
                     Cond::Cmp(cmp, a, b) => {
                         self.compare(cmp, a, b)?;
                         self.jump_unless(cmp, other_label, self.blocks[*then as usize])?;
@@ -708,6 +755,9 @@ impl Emitter<'_> {
         }
         for call in std::mem::take(&mut self.slow_calls) {
             self.slow_call(call)?;
+        }
+        for path in std::mem::take(&mut self.slow_paths) {
+            self.slow_path(path)?;
         }
         for d in 0..self.input.func.deopts.len() {
             self.deopt_stub(d)?;

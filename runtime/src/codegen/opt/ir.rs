@@ -2,7 +2,7 @@
 //! value in its value-stack slot.
 //!
 //! Owns the data types only (blocks, instructions, guards and the frame
-//! state each guard restores); it must not know how IR is built, rewritten
+//! state each guard restores, the helper calls of slow paths); it must not know how IR is built, rewritten
 //! or turned into machine code. Numbers (`Val`, f64) are SSA values that
 //! the register allocator places in XMM registers or native-stack spill
 //! slots. Everything else (objects, nil, booleans) is never an SSA value:
@@ -16,6 +16,8 @@ pub type Val = u32;
 pub type BlockId = u32;
 /// Index of a guard's frame state in `Func::deopts`.
 pub type DeoptId = u32;
+/// Index of a slow path in `Func::slows`.
+pub type SlowId = u32;
 
 #[derive(Copy, Clone, Debug, PartialEq, Eq)]
 pub enum BinOp {
@@ -141,6 +143,60 @@ pub enum Inst {
         pc: u32,
         depth: u32,
     },
+    /// `GET_PROPERTY` on the receiver in slot `slot`, result there: a field
+    /// of an instance whose shape cache site `cache` remembers inline, the
+    /// rest through the slow path `slow`.
+    GetField {
+        slot: u32,
+        /// Where the receiver is read: `slot`, or the local it is a copy of.
+        src: u32,
+        cache: u32,
+        slow: SlowId,
+    },
+    /// `SET_PROPERTY`: receiver in `slot`, value in `slot + 1` (and the
+    /// result in `slot`); an existing or cached added field inline.
+    SetField {
+        slot: u32,
+        cache: u32,
+        slow: SlowId,
+    },
+    /// `GET_INDEX`: the receiver in `slot` (result there), the index the
+    /// number `index` (in a register) or, when `None`, the value in
+    /// `slot + 1`. Arrays inline, the rest through `slow`.
+    GetIndex {
+        slot: u32,
+        /// As for `GetField`.
+        src: u32,
+        index: Option<Val>,
+        slow: SlowId,
+    },
+    /// `SET_INDEX`: receiver in `slot` (result there), index as for
+    /// `GetIndex`, value in `slot + 2`.
+    SetIndex {
+        slot: u32,
+        index: Option<Val>,
+        slow: SlowId,
+    },
+    /// Slot `slot` = upvalue `index` of the running closure.
+    GetUpvalue {
+        slot: u32,
+        index: u32,
+    },
+    /// Upvalue `index` of the running closure = slot `slot`.
+    SetUpvalue {
+        slot: u32,
+        index: u32,
+    },
+    /// `INVOKE` of method constant `k` on the receiver in slot `receiver`
+    /// with the `argc` slots above it, through cache site `cache`; the
+    /// result lands in slot `receiver`. Clobbers every XMM register.
+    Invoke {
+        receiver: u32,
+        argc: u32,
+        k: u32,
+        cache: u32,
+        pc: u32,
+    },
     /// Calls the callee in slot `callee` with the `argc` slots above it;
     /// the result lands in slot `callee`. `pc` is the frame's `pc` during
     /// the call. Clobbers every XMM register.
@@ -158,6 +214,33 @@ pub enum HelperOp {
     Print,
     /// `MODULO` (the two operands to the result).
     Modulo,
+    /// `ARRAY` of the `count` slots on top.
+    Array { count: u32 },
+    /// `CLOSURE` of the instruction at `offset` (capturing no local).
+    Closure { offset: u32 },
+}
+
+/// The runtime helper a slow path calls.
+#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+pub enum SlowHelper {
+    GetProperty { k: u32, cache: u32 },
+    SetProperty { k: u32, cache: u32 },
+    GetIndex,
+    SetIndex,
+}
+
+/// An out-of-line call of an instruction's helper, for the cases its fast
+/// path leaves: the numbers in `values` are written to their slots first
+/// (so that the helper and the GC see exact values), the XMM registers are
+/// kept around the call, and `pc`/`depth` are the frame's during it.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Slow {
+    pub pc: u32,
+    pub depth: u32,
+    pub values: Vec<(u32, Val)>,
+    /// Slots (dst, src) copied first: a receiver read from its local.
+    pub copies: Vec<(u32, u32)>,
+    pub helper: SlowHelper,
 }
 
 impl Inst {
@@ -188,6 +271,7 @@ impl Inst {
             Inst::Binary { a, b, .. } | Inst::CmpToSlot { a, b, .. } => vec![a, b],
             Inst::Neg { a, .. } => vec![a],
             Inst::Box { v, .. } => vec![v],
+            Inst::GetIndex { index: Some(i), .. } | Inst::SetIndex { index: Some(i), .. } => vec![i],
             _ => Vec::new(),
         }
     }
@@ -201,13 +285,25 @@ impl Inst {
             }
             Inst::Neg { a, .. } => *a = f(*a),
             Inst::Box { v, .. } => *v = f(*v),
+            Inst::GetIndex { index: Some(i), .. } | Inst::SetIndex { index: Some(i), .. } => *i = f(*i),
             _ => {}
+        }
+    }
+
+    /// Its slow path, if it has one.
+    pub fn slow(&self) -> Option<SlowId> {
+        match *self {
+            Inst::GetField { slow, .. }
+            | Inst::SetField { slow, .. }
+            | Inst::GetIndex { slow, .. }
+            | Inst::SetIndex { slow, .. } => Some(slow),
+            _ => None,
         }
     }
 
     /// Whether it calls out and so clobbers every XMM register.
     pub fn is_call(&self) -> bool {
-        matches!(self, Inst::Call { .. } | Inst::Helper { .. })
+        matches!(self, Inst::Call { .. } | Inst::Helper { .. } | Inst::Invoke { .. })
     }
 
     /// Whether removing it when its value is unused changes nothing.
@@ -224,10 +320,18 @@ impl Inst {
             | Inst::CmpToSlot { slot, .. }
             | Inst::EqualSlots { slot, .. }
             | Inst::NotSlot { slot }
-            | Inst::GetGlobal { slot, .. } => Some(slot),
+            | Inst::GetGlobal { slot, .. }
+            | Inst::GetField { slot, .. }
+            | Inst::SetField { slot, .. }
+            | Inst::GetIndex { slot, .. }
+            | Inst::SetIndex { slot, .. }
+            | Inst::GetUpvalue { slot, .. } => Some(slot),
             Inst::Copy { dst, .. } => Some(dst),
             Inst::Call { callee, .. } => Some(callee),
+            Inst::Invoke { receiver, .. } => Some(receiver),
             Inst::Helper { op: HelperOp::Modulo, depth, .. } => Some(depth - 2),
+            Inst::Helper { op: HelperOp::Array { count }, depth, .. } => Some(depth - count),
+            Inst::Helper { op: HelperOp::Closure { .. }, depth, .. } => Some(depth),
             _ => None,
         }
     }
@@ -239,6 +343,13 @@ pub enum Cond {
     Cmp(Cmp, Val, Val),
     /// The value in the slot is neither nil nor false.
     Truthy(u32),
+    /// The value in the slot has (`equal`) or has not the bits of nil,
+    /// true or false (`==` with those is identity).
+    Bits {
+        slot: u32,
+        bits: u64,
+        equal: bool,
+    },
 }
 
 #[derive(Clone, Debug, PartialEq)]
@@ -347,11 +458,25 @@ pub struct OsrEntry {
     pub deopt: DeoptId,
 }
 
+impl Func {
+    /// Whether some instruction works on unboxed numbers: without one the
+    /// optimized code would only repeat the baseline code's work.
+    pub fn uses_numbers(&self) -> bool {
+        self.blocks.iter().any(|b| {
+            matches!(b.term, Term::Branch { cond: Cond::Cmp(..), .. } | Term::ReturnVal(_))
+                || b.insts.iter().any(|i| {
+                    matches!(i, Inst::Binary { .. } | Inst::Neg { .. } | Inst::CmpToSlot { .. } | Inst::Unbox { .. })
+                })
+        })
+    }
+}
+
 /// One function in IR. Block 0 is the entry.
 #[derive(Clone, Debug, PartialEq, Default)]
 pub struct Func {
     pub blocks: Vec<Block>,
     pub deopts: Vec<Deopt>,
+    pub slows: Vec<Slow>,
     pub values: u32,
     pub osr: Vec<OsrEntry>,
 }
@@ -362,6 +487,9 @@ impl Func {
         let mut uses = inst.operands();
         if let Some(d) = inst.deopt() {
             uses.extend(self.deopts[d as usize].values.iter().map(|&(_, v)| v));
+        }
+        if let Some(s) = inst.slow() {
+            uses.extend(self.slows[s as usize].values.iter().map(|&(_, v)| v));
         }
         uses
     }

@@ -14,6 +14,7 @@
 pub mod build;
 pub mod deopt;
 pub mod emit;
+mod emit_heap;
 pub mod ir;
 pub mod passes;
 pub mod regalloc;
@@ -106,6 +107,10 @@ pub fn function_ir(function: &ObjFunction) -> Result<ir::Func, String> {
     };
     let mut func = build::build(&input)?;
     passes::optimize(&mut func);
+    if !options().eager && !func.uses_numbers() {
+        // (Eager mode still takes it, so that the tests run these paths.)
+        return Err("no numbers to keep in registers".into());
+    }
     Ok(func)
 }
 
@@ -172,8 +177,7 @@ fn compile_now(
         stress: options().stress.then(|| shared.stress.iter().map(|f| f as *const u8 as u64).collect()),
         deopt: deopt::tvm_opt_deopt as *const () as u64,
         call: super::helpers::tvm_rt_call as *const () as u64,
-        print: super::helpers::tvm_rt_print as *const () as u64,
-        modulo: super::helpers::tvm_rt_modulo as *const () as u64,
+        caches: function.caches as u64,
         stack_overflow: super::helpers::tvm_rt_stack_overflow as *const () as u64,
         function: function as *mut ObjFunction as u64,
     };

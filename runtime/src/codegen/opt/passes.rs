@@ -77,6 +77,9 @@ pub fn remove_redundant_guards(func: &mut Func) {
     for deopt in &mut func.deopts {
         deopt.values.iter_mut().for_each(|(_, v)| *v = f(*v));
     }
+    for slow in &mut func.slows {
+        slow.values.iter_mut().for_each(|(_, v)| *v = f(*v));
+    }
 }
 
 /// Removes pure instructions whose values nothing reads.

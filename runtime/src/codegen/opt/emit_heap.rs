@@ -1,0 +1,260 @@
+//! The optimized code of instructions on objects: property access and
+//! method calls through the inline caches, array indexing, upvalues, and
+//! the out-of-line slow paths that call an instruction's helper.
+//!
+//! Owns those templates only. Each mirrors the baseline's fast path for
+//! the same instruction (`lower/opcodes.rs`'s `get_property`,
+//! `set_property` and `invoke`, `lower/map_index.rs`'s arrays) over the
+//! same cache entries and object layouts, so both tiers agree on every
+//! hit; whatever the fast path does not handle goes to the helper, which
+//! is the reference. A slow path writes the instruction's numbers to
+//! their slots (the helper and the GC then see exact values) and keeps
+//! the XMM registers around the call, so values stay in registers across
+//! the fast path. It must not decide what to speculate (the builder does).
+
+use super::emit::{spill, Emitter, XMM};
+use super::ir::*;
+use crate::codegen::helpers::Helper;
+use crate::codegen::lower::{enter_helper, fast_entry_of, kind_guard, object_guard, slot, LowerError};
+use crate::object::layout as obj;
+use crate::object::ObjKind;
+use crate::vm::frame::layout as fl;
+use crate::vm::layout::VM_OBJECT_TAG;
+use iced_x86::code_asm::*;
+
+type Emit = Result<(), LowerError>;
+
+/// An out-of-line path, emitted after the body.
+pub(crate) struct SlowPath {
+    entry: CodeLabel,
+    resume: CodeLabel,
+    kind: SlowKind,
+}
+
+enum SlowKind {
+    /// The helper of `Func::slows[id]`, the XMM registers kept.
+    Helper(SlowId),
+    /// `INVOKE`'s generic helper (a call: no register is live across it).
+    Invoke { receiver: u32, argc: u32, k: u32, cache: u32, pc: u32 },
+}
+
+impl Emitter<'_> {
+    fn cache_address(&self, cache: u32) -> u64 {
+        self.input.addresses.caches + cache as u64 * obj::CACHE_STRIDE as u64
+    }
+
+    fn slow_labels(&mut self) -> (CodeLabel, CodeLabel) {
+        (self.a.create_label(), self.a.create_label())
+    }
+
+    /// The inline-cache guard of property access and invocation: jumps to
+    /// `slow` unless the value in rax is an instance (left in rcx) whose
+    /// shape one of the ways of cache site `cache` remembers (that way
+    /// left in rdx).
+    fn shape_guard(&mut self, cache: u32, slow: CodeLabel) -> Emit {
+        object_guard(&mut self.a, rax, rcx, slow)?;
+        kind_guard(&mut self.a, rcx, ObjKind::Instance, slow)?;
+        let mut hit = self.a.create_label();
+        let site = self.cache_address(cache);
+        let a = &mut self.a;
+        a.mov(rdx, site)?;
+        a.mov(rsi, qword_ptr(rcx + obj::INSTANCE_SHAPE))?;
+        a.cmp(rsi, qword_ptr(rdx + obj::CACHE_KEY))?;
+        a.je(hit)?;
+        const _: () = assert!(crate::object::CACHE_WAYS == 2);
+        a.cmp(rsi, qword_ptr(rdx + (obj::CACHE_SIZE + obj::CACHE_KEY)))?;
+        a.jne(slow)?;
+        a.add(rdx, obj::CACHE_SIZE as i32)?;
+        self.set(&mut hit)
+    }
+
+    /// `GET_PROPERTY` of the receiver in slot `src`, result in slot `s`.
+    pub(super) fn get_field(&mut self, s: u32, src: u32, cache: u32, slow: SlowId) -> Emit {
+        let (entry, mut resume) = self.slow_labels();
+        self.a.mov(rax, slot(src))?;
+        self.shape_guard(cache, entry)?;
+        let a = &mut self.a;
+        a.mov(rsi, qword_ptr(rdx + obj::CACHE_VALUE))?;
+        a.mov(rdi, qword_ptr(rcx + obj::INSTANCE_FIELDS))?;
+        a.mov(rax, qword_ptr(rdi + rsi * 8))?;
+        a.mov(slot(s), rax)?;
+        self.set(&mut resume)?;
+        self.slow_paths.push(SlowPath { entry, resume, kind: SlowKind::Helper(slow) });
+        Ok(())
+    }
+
+    /// `SET_PROPERTY`: receiver in slot `s`, value in `s + 1`, result (the
+    /// value) in `s`. A cached addition of a field needs room for it.
+    pub(super) fn set_field(&mut self, s: u32, cache: u32, slow: SlowId) -> Emit {
+        let (entry, mut resume) = self.slow_labels();
+        let mut store = self.a.create_label();
+        self.a.mov(rax, slot(s))?;
+        self.shape_guard(cache, entry)?;
+        let a = &mut self.a;
+        a.mov(rsi, qword_ptr(rdx + obj::CACHE_VALUE))?;
+        a.mov(rdi, qword_ptr(rdx + obj::CACHE_NEXT_SHAPE))?;
+        a.test(rdi, rdi)?;
+        a.jz(store)?;
+        a.cmp(esi, dword_ptr(rcx + obj::INSTANCE_CAPACITY))?;
+        a.jae(entry)?;
+        a.mov(qword_ptr(rcx + obj::INSTANCE_SHAPE), rdi)?;
+        self.set(&mut store)?;
+        let a = &mut self.a;
+        a.mov(rdi, qword_ptr(rcx + obj::INSTANCE_FIELDS))?;
+        a.mov(rax, slot(s + 1))?;
+        a.mov(qword_ptr(rdi + rsi * 8), rax)?;
+        a.mov(slot(s), rax)?;
+        self.set(&mut resume)?;
+        self.slow_paths.push(SlowPath { entry, resume, kind: SlowKind::Helper(slow) });
+        Ok(())
+    }
+
+    /// `GET_INDEX` / `SET_INDEX` of an array: receiver in slot `s` (result
+    /// there, read from `src`), the index in `index` or slot `s + 1`, the
+    /// value in `s + 2`.
+    /// Indexes that are not integers in `0..len`, maps, strings and errors
+    /// go to the helper.
+    pub(super) fn index(&mut self, s: u32, src: u32, index: Option<Val>, slow: SlowId, set: bool) -> Emit {
+        let (entry, mut resume) = self.slow_labels();
+        self.a.mov(rax, slot(src))?;
+        object_guard(&mut self.a, rax, rcx, entry)?;
+        kind_guard(&mut self.a, rcx, ObjKind::Array, entry)?;
+        match index {
+            Some(v) => self.load_xmm(xmm0, v)?,
+            None => {
+                let a = &mut self.a;
+                a.mov(rax, slot(s + 1))?;
+                // Not a number when the 13 quiet-NaN bits are all set.
+                a.mov(rdx, rax)?;
+                a.not(rdx)?;
+                a.shl(rdx, 1)?;
+                a.shr(rdx, 51)?;
+                a.jz(entry)?;
+                a.movq(xmm0, rax)?;
+            }
+        }
+        let a = &mut self.a;
+        a.cvttsd2si(rdx, xmm0)?;
+        a.cvtsi2sd(xmm1, rdx)?;
+        a.ucomisd(xmm0, xmm1)?;
+        a.jne(entry)?;
+        a.jp(entry)?;
+        a.cmp(rdx, qword_ptr(rcx + obj::ARRAY_LEN))?;
+        a.jae(entry)?;
+        a.mov(rcx, qword_ptr(rcx + obj::ARRAY_PTR))?;
+        if set {
+            a.mov(rax, slot(s + 2))?;
+            a.mov(qword_ptr(rcx + rdx * 8), rax)?;
+        } else {
+            a.mov(rax, qword_ptr(rcx + rdx * 8))?;
+        }
+        a.mov(slot(s), rax)?;
+        self.set(&mut resume)?;
+        self.slow_paths.push(SlowPath { entry, resume, kind: SlowKind::Helper(slow) });
+        Ok(())
+    }
+
+    /// `GET_UPVALUE` into slot `s`, or `SET_UPVALUE` from it.
+    pub(super) fn upvalue(&mut self, s: u32, index: u32, set: bool) -> Emit {
+        let at = obj::CLOSURE_UPVALUES as i32 + (index as i32) * 8;
+        let a = &mut self.a;
+        a.mov(rax, qword_ptr(r15 + fl::FRAME_CLOSURE))?;
+        a.mov(rax, qword_ptr(rax + at))?;
+        a.mov(rax, qword_ptr(rax + obj::UPVALUE_LOCATION))?;
+        if set {
+            a.mov(rcx, slot(s))?;
+            a.mov(qword_ptr(rax), rcx)?;
+        } else {
+            a.mov(rax, qword_ptr(rax))?;
+            a.mov(slot(s), rax)?;
+        }
+        Ok(())
+    }
+
+    /// Calls the fast entry in rax for the closure in rcx with the frame at `callee`.
+    fn call_entry(&mut self, callee: u32, pc: u32) -> Emit {
+        let a = &mut self.a;
+        a.mov(dword_ptr(r15 + fl::FRAME_PC), pc)?;
+        a.lea(rdx, slot(callee))?;
+        a.call(rax)?;
+        a.test(rax, rax)?;
+        a.jnz(self.error)?;
+        Ok(())
+    }
+
+    /// `INVOKE`: a cached method of the receiver's shape at its compiled
+    /// entry, else the helper.
+    pub(super) fn invoke(&mut self, receiver: u32, argc: u32, k: u32, cache: u32, pc: u32) -> Emit {
+        let (entry, mut resume) = self.slow_labels();
+        let mut unknown = self.a.create_label();
+        self.a.mov(rax, slot(receiver))?;
+        self.shape_guard(cache, entry)?;
+        let a = &mut self.a;
+        // The cached method is a closure value; its entry is cached when compiled.
+        a.mov(rcx, qword_ptr(rdx + obj::CACHE_VALUE))?;
+        a.sub(rcx, qword_ptr(r12 + VM_OBJECT_TAG))?;
+        a.mov(rax, qword_ptr(rdx + obj::CACHE_ENTRY))?;
+        a.test(rax, rax)?;
+        a.jz(unknown)?;
+        self.call_entry(receiver, pc)?;
+        self.a.jmp(resume)?;
+        self.set(&mut unknown)?;
+        self.a.mov(rdx, qword_ptr(rcx + obj::CLOSURE_FUNCTION))?;
+        fast_entry_of(&mut self.a, argc, entry)?;
+        self.call_entry(receiver, pc)?;
+        self.set(&mut resume)?;
+        let kind = SlowKind::Invoke { receiver, argc, k, cache, pc };
+        self.slow_paths.push(SlowPath { entry, resume, kind });
+        Ok(())
+    }
+
+    /// Emits a slow path (after the body).
+    pub(super) fn slow_path(&mut self, mut path: SlowPath) -> Emit {
+        self.set(&mut path.entry)?;
+        match path.kind {
+            SlowKind::Helper(id) => {
+                let slow = &self.input.func.slows[id as usize];
+                for &(dst, src) in &slow.copies {
+                    self.a.mov(rax, slot(src))?;
+                    self.a.mov(slot(dst), rax)?;
+                }
+                for &(s, v) in &slow.values {
+                    self.box_to_slot(s, v)?;
+                }
+                let first = self.input.alloc.spill_slots;
+                for (i, &r) in self.saved_xmm.iter().enumerate() {
+                    self.a.movq(spill(first + i as u32), XMM[r as usize])?;
+                }
+                enter_helper(&mut self.a, slow.pc, slow.depth)?;
+                let helper = match slow.helper {
+                    SlowHelper::GetProperty { k, cache } | SlowHelper::SetProperty { k, cache } => {
+                        self.a.mov(edx, k)?;
+                        self.a.mov(rcx, self.cache_address(cache))?;
+                        if matches!(slow.helper, SlowHelper::GetProperty { .. }) {
+                            Helper::GetProperty
+                        } else {
+                            Helper::SetProperty
+                        }
+                    }
+                    SlowHelper::GetIndex => Helper::GetIndex,
+                    SlowHelper::SetIndex => Helper::SetIndex,
+                };
+                self.call_abs(helper.address() as u64)?;
+                for (i, &r) in self.saved_xmm.iter().enumerate() {
+                    self.a.movq(XMM[r as usize], spill(first + i as u32))?;
+                }
+            }
+            SlowKind::Invoke { receiver, argc, k, cache, pc } => {
+                enter_helper(&mut self.a, pc, receiver + argc + 1)?;
+                self.a.mov(edx, k)?;
+                self.a.mov(ecx, argc)?;
+                self.a.mov(r8, self.cache_address(cache))?;
+                self.call_abs(Helper::Invoke.address() as u64)?;
+            }
+        }
+        self.a.test(rax, rax)?;
+        self.a.jnz(self.error)?;
+        self.a.jmp(path.resume)?;
+        Ok(())
+    }
+}
