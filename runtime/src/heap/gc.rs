@@ -120,6 +120,9 @@ impl Marker {
                         self.object(c.key);
                         self.object(c.next_shape);
                     }
+                    for &root in &f.code_roots {
+                        self.object(root);
+                    }
                 }
                 ObjKind::Closure => {
                     let c = obj as *mut ObjClosure;

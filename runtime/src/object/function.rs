@@ -191,6 +191,9 @@ pub struct ObjFunction {
     /// Machine code a tier made for this function and owns through it:
     /// dropped (unmapped, unregistered from gdb) with the function.
     pub machine_code: Option<Box<dyn CompiledCode>>,
+    /// Objects that a tier's code names by address (the shapes optimized
+    /// code compares receivers with), kept alive with the function.
+    pub code_roots: Vec<*mut Obj>,
 }
 
 impl ObjFunction {

@@ -109,6 +109,7 @@ fn make_functions(
                 module: info.clone(),
                 osr_entries: Vec::new(),
                 machine_code: None,
+                code_roots: Vec::new(),
             },
         )?;
         // SAFETY: `f` was just allocated; its vectors are owned by it.

@@ -29,6 +29,8 @@ pub struct BuildInput<'a> {
     pub capture_count: &'a dyn Fn(u32) -> u32,
     /// The value of constant `k` when it is a number.
     pub number_constant: &'a dyn Fn(u32) -> Option<f64>,
+    /// What cache site `c` has seen when it has seen one shape only.
+    pub known: &'a dyn Fn(u32) -> Option<Known>,
 }
 
 #[derive(Copy, Clone, Debug, PartialEq)]
@@ -636,7 +638,10 @@ impl Builder<'_> {
         self.allocating(receiver, d)?;
         let deopt = self.deopt(o, Reason::Poll)?;
         self.emit(Inst::Poll { deopt });
-        self.emit(Inst::Invoke { receiver: receiver as u32, argc: argc as u32, k, cache, pc: o as u32 + 1 });
+        let known = (self.input.known)(cache);
+        let (receiver, argc) = (receiver as u32, argc as u32);
+        self.emit(Inst::Invoke { receiver, argc, k, cache, known, pc: o as u32 + 1 });
+        let receiver = receiver as usize;
         self.state.truncate(receiver);
         self.push_mem();
         Ok(())
@@ -681,13 +686,15 @@ impl Builder<'_> {
             self.write_back(d - 1);
             let slow = self.slow(o, SlowHelper::GetProperty { k, cache })?;
             let (slot, src) = self.receiver_source(d - 1, slow);
-            self.emit(Inst::GetField { slot, src, cache, slow });
+            let known = (self.input.known)(cache);
+            self.emit(Inst::GetField { slot, src, cache, known, slow });
             self.state[d - 1] = Abs::Mem { copy_of: None };
         } else {
             self.write_back(d - 2);
             self.write_back(d - 1);
             let slow = self.slow(o, SlowHelper::SetProperty { k, cache })?;
-            self.emit(Inst::SetField { slot: d as u32 - 2, cache, slow });
+            let known = (self.input.known)(cache);
+            self.emit(Inst::SetField { slot: d as u32 - 2, cache, known, slow });
             self.pop();
             self.state[d - 2] = Abs::Mem { copy_of: None };
         }

@@ -418,13 +418,13 @@ impl Emitter<'_> {
                 self.a.test(rax, rax)?;
                 self.a.jnz(self.error)?;
             }
-            Inst::GetField { slot: s, src, cache, slow } => self.get_field(s, src, cache, slow)?,
-            Inst::SetField { slot: s, cache, slow } => self.set_field(s, cache, slow)?,
+            Inst::GetField { slot: s, src, cache, known, slow } => self.get_field(s, src, cache, known, slow)?,
+            Inst::SetField { slot: s, cache, known, slow } => self.set_field(s, cache, known, slow)?,
             Inst::GetIndex { slot: s, src, index, slow } => self.index(s, src, index, slow, false)?,
             Inst::SetIndex { slot: s, index, slow } => self.index(s, s, index, slow, true)?,
             Inst::GetUpvalue { slot: s, index } => self.upvalue(s, index, false)?,
             Inst::SetUpvalue { slot: s, index } => self.upvalue(s, index, true)?,
-            Inst::Invoke { receiver, argc, k, cache, pc } => self.invoke(receiver, argc, k, cache, pc)?,
+            Inst::Invoke { receiver, argc, k, cache, known, pc } => self.invoke(receiver, argc, k, cache, known, pc)?,
             Inst::Poll { deopt } => {
                 if !cfg!(feature = "no-safepoint-polls") {
                     self.a.cmp(byte_ptr(r12 + VM_POLL), 0)?;

@@ -18,6 +18,7 @@ use crate::codegen::helpers::Helper;
 use crate::codegen::lower::{enter_helper, fast_entry_of, kind_guard, object_guard, slot, LowerError};
 use crate::object::layout as obj;
 use crate::object::ObjKind;
+use crate::value::Value;
 use crate::vm::frame::layout as fl;
 use crate::vm::layout::VM_OBJECT_TAG;
 use iced_x86::code_asm::*;
@@ -68,16 +69,38 @@ impl Emitter<'_> {
         self.set(&mut hit)
     }
 
-    /// `GET_PROPERTY` of the receiver in slot `src`, result in slot `s`.
-    pub(super) fn get_field(&mut self, s: u32, src: u32, cache: u32, slow: SlowId) -> Emit {
+    /// The guard against a constant shape: jumps to `slow` unless the value
+    /// in rax is an instance (left in rcx) of `shape`.
+    fn known_shape_guard(&mut self, shape: u64, slow: CodeLabel) -> Emit {
+        object_guard(&mut self.a, rax, rcx, slow)?;
+        kind_guard(&mut self.a, rcx, ObjKind::Instance, slow)?;
+        self.a.mov(rdx, shape)?;
+        self.a.cmp(qword_ptr(rcx + obj::INSTANCE_SHAPE), rdx)?;
+        self.a.jne(slow)?;
+        Ok(())
+    }
+
+    /// `GET_PROPERTY` of the receiver in slot `src`, result in slot `s`:
+    /// with `known`, a constant shape and field index, else the cache's.
+    pub(super) fn get_field(&mut self, s: u32, src: u32, cache: u32, known: Option<Known>, slow: SlowId) -> Emit {
         let (entry, mut resume) = self.slow_labels();
         self.a.mov(rax, slot(src))?;
-        self.shape_guard(cache, entry)?;
-        let a = &mut self.a;
-        a.mov(rsi, qword_ptr(rdx + obj::CACHE_VALUE))?;
-        a.mov(rdi, qword_ptr(rcx + obj::INSTANCE_FIELDS))?;
-        a.mov(rax, qword_ptr(rdi + rsi * 8))?;
-        a.mov(slot(s), rax)?;
+        match known {
+            Some(k) => {
+                self.known_shape_guard(k.shape, entry)?;
+                let a = &mut self.a;
+                a.mov(rdi, qword_ptr(rcx + obj::INSTANCE_FIELDS))?;
+                a.mov(rax, qword_ptr(rdi + (k.value as i32) * 8))?;
+            }
+            None => {
+                self.shape_guard(cache, entry)?;
+                let a = &mut self.a;
+                a.mov(rsi, qword_ptr(rdx + obj::CACHE_VALUE))?;
+                a.mov(rdi, qword_ptr(rcx + obj::INSTANCE_FIELDS))?;
+                a.mov(rax, qword_ptr(rdi + rsi * 8))?;
+            }
+        }
+        self.a.mov(slot(s), rax)?;
         self.set(&mut resume)?;
         self.slow_paths.push(SlowPath { entry, resume, kind: SlowKind::Helper(slow) });
         Ok(())
@@ -85,8 +108,27 @@ impl Emitter<'_> {
 
     /// `SET_PROPERTY`: receiver in slot `s`, value in `s + 1`, result (the
     /// value) in `s`. A cached addition of a field needs room for it.
-    pub(super) fn set_field(&mut self, s: u32, cache: u32, slow: SlowId) -> Emit {
+    pub(super) fn set_field(&mut self, s: u32, cache: u32, known: Option<Known>, slow: SlowId) -> Emit {
         let (entry, mut resume) = self.slow_labels();
+        if let Some(k) = known {
+            self.a.mov(rax, slot(s))?;
+            self.known_shape_guard(k.shape, entry)?;
+            let a = &mut self.a;
+            if k.next_shape != 0 {
+                // Adding the field: the instance must have room for it.
+                a.cmp(dword_ptr(rcx + obj::INSTANCE_CAPACITY), k.value as i32)?;
+                a.jbe(entry)?;
+                a.mov(rdx, k.next_shape)?;
+                a.mov(qword_ptr(rcx + obj::INSTANCE_SHAPE), rdx)?;
+            }
+            a.mov(rdi, qword_ptr(rcx + obj::INSTANCE_FIELDS))?;
+            a.mov(rax, slot(s + 1))?;
+            a.mov(qword_ptr(rdi + (k.value as i32) * 8), rax)?;
+            a.mov(slot(s), rax)?;
+            self.set(&mut resume)?;
+            self.slow_paths.push(SlowPath { entry, resume, kind: SlowKind::Helper(slow) });
+            return Ok(());
+        }
         let mut store = self.a.create_label();
         self.a.mov(rax, slot(s))?;
         self.shape_guard(cache, entry)?;
@@ -184,10 +226,30 @@ impl Emitter<'_> {
 
     /// `INVOKE`: a cached method of the receiver's shape at its compiled
     /// entry, else the helper.
-    pub(super) fn invoke(&mut self, receiver: u32, argc: u32, k: u32, cache: u32, pc: u32) -> Emit {
+    pub(super) fn invoke(
+        &mut self,
+        receiver: u32,
+        argc: u32,
+        k: u32,
+        cache: u32,
+        known: Option<Known>,
+        pc: u32,
+    ) -> Emit {
         let (entry, mut resume) = self.slow_labels();
         let mut unknown = self.a.create_label();
         self.a.mov(rax, slot(receiver))?;
+        if let Some(known) = known {
+            // The method of the only shape seen, at its current entry.
+            self.known_shape_guard(known.shape, entry)?;
+            self.a.mov(rcx, Value(known.value).as_obj() as u64)?;
+            self.a.mov(rdx, qword_ptr(rcx + obj::CLOSURE_FUNCTION))?;
+            fast_entry_of(&mut self.a, argc, entry)?;
+            self.call_entry(receiver, pc)?;
+            self.set(&mut resume)?;
+            let kind = SlowKind::Invoke { receiver, argc, k, cache, pc };
+            self.slow_paths.push(SlowPath { entry, resume, kind });
+            return Ok(());
+        }
         self.shape_guard(cache, entry)?;
         let a = &mut self.a;
         // The cached method is a closure value; its entry is cached when compiled.

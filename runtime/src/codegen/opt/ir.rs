@@ -151,6 +151,8 @@ pub enum Inst {
         /// Where the receiver is read: `slot`, or the local it is a copy of.
         src: u32,
         cache: u32,
+        /// The only shape the site has seen, for a guard against a constant.
+        known: Option<Known>,
         slow: SlowId,
     },
     /// `SET_PROPERTY`: receiver in `slot`, value in `slot + 1` (and the
@@ -158,6 +160,7 @@ pub enum Inst {
     SetField {
         slot: u32,
         cache: u32,
+        known: Option<Known>,
         slow: SlowId,
     },
     /// `GET_INDEX`: the receiver in `slot` (result there), the index the
@@ -195,6 +198,8 @@ pub enum Inst {
         argc: u32,
         k: u32,
         cache: u32,
+        /// The only shape the site has seen (`value`: its method closure).
+        known: Option<Known>,
         pc: u32,
     },
     /// Calls the callee in slot `callee` with the `argc` slots above it;
@@ -218,6 +223,19 @@ pub enum HelperOp {
     Array { count: u32 },
     /// `CLOSURE` of the instruction at `offset` (capturing no local).
     Closure { offset: u32 },
+}
+
+/// What a monomorphic inline-cache site remembers (the builder's type
+/// feedback): receivers of `shape` have the field `value` (property
+/// sites, adding the field makes them `next_shape` when that is not 0) or
+/// call the method closure at address `value` (`INVOKE`). Both facts hold
+/// for as long as the shape lives: a shape's fields never change, and a
+/// class's methods are fixed once it is defined.
+#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+pub struct Known {
+    pub shape: u64,
+    pub value: u64,
+    pub next_shape: u64,
 }
 
 /// The runtime helper a slow path calls.

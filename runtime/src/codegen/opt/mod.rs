@@ -21,7 +21,7 @@ pub mod regalloc;
 
 use super::executable_memory::ExecutableCode;
 use crate::bytecode::module::Constant;
-use crate::object::ObjFunction;
+use crate::object::{Obj, ObjFunction, CACHE_WAYS};
 use deopt::{DeoptRecord, Shared};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::OnceLock;
@@ -99,11 +99,20 @@ pub fn function_ir(function: &ObjFunction) -> Result<ir::Func, String> {
         Some(Constant::Number(n)) => Some(*n),
         _ => None,
     };
+    let known = |c: u32| {
+        let ways = function.cache_storage.get(c as usize * CACHE_WAYS..(c as usize + 1) * CACHE_WAYS)?;
+        let (first, rest) = ways.split_first()?;
+        if first.key.is_null() || rest.iter().any(|w| !w.key.is_null()) {
+            return None; // no feedback yet, or more than one shape seen
+        }
+        Some(ir::Known { shape: first.key as u64, value: first.value, next_shape: first.next_shape as u64 })
+    };
     let input = build::BuildInput {
         code: &function.proto.code,
         arity: function.arity,
         capture_count: &capture_count,
         number_constant: &number_constant,
+        known: &known,
     };
     let mut func = build::build(&input)?;
     passes::optimize(&mut func);
@@ -154,6 +163,21 @@ fn compile_now(
     }
     if alloc.spill_slots > MAX_SPILL_SLOTS {
         return Err(format!("{} spill slots", alloc.spill_slots));
+    }
+    // The shapes the code compares with must outlive it (their classes,
+    // and so the methods it calls, live as long as they do).
+    for inst in func.blocks.iter().flat_map(|b| &b.insts) {
+        if let ir::Inst::GetField { known: Some(k), .. }
+        | ir::Inst::SetField { known: Some(k), .. }
+        | ir::Inst::Invoke { known: Some(k), .. } = inst
+        {
+            for shape in [k.shape, k.next_shape] {
+                let shape = shape as *mut Obj;
+                if !shape.is_null() && !function.code_roots.contains(&shape) {
+                    function.code_roots.push(shape);
+                }
+            }
+        }
     }
     let guards = func.deopts.len();
     let mut shared = Box::new(Shared {
