@@ -299,6 +299,9 @@ fn objects_agree() {
     // The functions on objects are optimized, not declined.
     let stats = outcome(OBJECTS, &[("TINYVM_OPT", "eager"), ("TINYVM_STATS", "1")], "--jit=auto");
     assert!(stat(&stats.stderr, "opt compilations") >= 12, "{}", stats.stderr);
+    // Tiered, the sites have feedback: a receiver of another shape deopts.
+    let tiered = outcome(OBJECTS, &[("TINYVM_OPT", "1"), ("TINYVM_STATS", "1")], "--jit=auto");
+    assert!(stat(&tiered.stderr, "deopts (shape)") >= 1, "{}", tiered.stderr);
 }
 
 #[test]

@@ -62,8 +62,8 @@ pub struct OptStats {
     pub compile_ns: u64,
     pub code_bytes: u64,
     /// Deoptimizations, by reason (named in `deopt_reasons`).
-    pub deopts: [u64; 3],
-    pub deopt_reasons: [&'static str; 3],
+    pub deopts: [u64; 4],
+    pub deopt_reasons: [&'static str; 4],
     /// Functions sent back to baseline code after repeated deopts.
     pub invalidated: u64,
 }

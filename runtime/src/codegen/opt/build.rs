@@ -100,6 +100,9 @@ struct Builder<'a> {
     /// The position and bits of a nil, true or false that the previous
     /// instruction pushed (for `x == nil` fused with its branch).
     last_constant: Option<(usize, u64)>,
+    /// Locals known (by a `CheckShape` in this block) to hold an instance
+    /// of a shape, until something may change it.
+    shapes: Vec<(u32, u64)>,
 }
 
 /// Builds the IR of a function, or says why not.
@@ -132,6 +135,7 @@ pub fn build(input: &BuildInput) -> Result<Func, Declined> {
         state: Vec::new(),
         reachable: true,
         last_constant: None,
+        shapes: Vec::new(),
     };
     b.entry = vec![None; input.code.len() + 1];
     for _ in 0..64 {
@@ -241,7 +245,13 @@ impl Builder<'_> {
             }
             let slots = (0..types.len() as u32).filter(|&p| matches!(types[p as usize], Ty::Num { .. })).collect();
             let depth = types.len() as u32;
-            self.func.deopts.push(Deopt { pc: header as u32, depth, values: Vec::new(), reason: Reason::NotNumber });
+            self.func.deopts.push(Deopt {
+                pc: header as u32,
+                depth,
+                values: Vec::new(),
+                copies: Vec::new(),
+                reason: Reason::NotNumber,
+            });
             let deopt = self.func.deopts.len() as DeoptId - 1;
             self.func.osr.push(OsrEntry { header: header as u32, block, slots, deopt });
         }
@@ -293,6 +303,7 @@ impl Builder<'_> {
     fn enter_target(&mut self, offset: usize) -> Result<bool, Declined> {
         // Another path may reach the target with other values.
         self.last_constant = None;
+        self.shapes.clear();
         if self.reachable {
             let edge = self.edge(offset)?;
             self.terminate(Term::Jump(edge));
@@ -367,7 +378,7 @@ impl Builder<'_> {
             }
         }
         let depth = self.state.len() as u32;
-        self.func.deopts.push(Deopt { pc: pc as u32, depth, values, reason });
+        self.func.deopts.push(Deopt { pc: pc as u32, depth, values, copies: Vec::new(), reason });
         Ok(self.func.deopts.len() as DeoptId - 1)
     }
 
@@ -582,6 +593,7 @@ impl Builder<'_> {
     }
 
     fn set_local(&mut self, l: usize, d: usize) -> Result<(), Declined> {
+        self.shapes.retain(|&(s, _)| s != l as u32);
         for a in self.state.iter_mut() {
             if *a == (Abs::Mem { copy_of: Some(l as u32) }) {
                 *a = Abs::Mem { copy_of: None };
@@ -623,6 +635,7 @@ impl Builder<'_> {
     fn call(&mut self, o: usize, argc: usize, d: usize) -> Result<(), Declined> {
         let callee = d - argc - 1;
         self.allocating(callee, d)?;
+        self.shapes.clear();
         let deopt = self.deopt(o, Reason::Poll)?;
         self.emit(Inst::Poll { deopt });
         self.emit(Inst::Call { callee: callee as u32, argc: argc as u32, pc: o as u32 + 1 });
@@ -636,6 +649,7 @@ impl Builder<'_> {
         let (k, argc, cache) = (ins.args[0] as u32, ins.args[1] as usize, ins.args[2] as u32);
         let receiver = d - argc - 1;
         self.allocating(receiver, d)?;
+        self.shapes.clear();
         let deopt = self.deopt(o, Reason::Poll)?;
         self.emit(Inst::Poll { deopt });
         let known = (self.input.known)(cache);
@@ -682,23 +696,65 @@ impl Builder<'_> {
     /// field through the inline cache, the helper out of line.
     fn property(&mut self, o: usize, ins: &Instruction, d: usize) -> Result<(), Declined> {
         let (k, cache) = (ins.args[0] as u32, ins.args[1] as u32);
+        let known = (self.input.known)(cache);
         if ins.op == Op::GetProperty {
             self.write_back(d - 1);
+            let local = self.local_of(d - 1);
             let slow = self.slow(o, SlowHelper::GetProperty { k, cache })?;
             let (slot, src) = self.receiver_source(d - 1, slow);
-            let known = (self.input.known)(cache);
-            self.emit(Inst::GetField { slot, src, cache, known, slow });
+            let copy = (slot != src).then_some((slot, src));
+            let checked = self.ensure_shape(local, known, o, copy)?;
+            self.emit(Inst::GetField { slot, src, cache, known, checked, slow });
             self.state[d - 1] = Abs::Mem { copy_of: None };
         } else {
             self.write_back(d - 2);
             self.write_back(d - 1);
+            let local = self.local_of(d - 2);
             let slow = self.slow(o, SlowHelper::SetProperty { k, cache })?;
-            let known = (self.input.known)(cache);
-            self.emit(Inst::SetField { slot: d as u32 - 2, cache, known, slow });
+            let checked = self.ensure_shape(local, known, o, None)?;
+            self.emit(Inst::SetField { slot: d as u32 - 2, cache, known, checked, slow });
+            match (checked, known, local) {
+                // Adding the field moves the instance to the next shape
+                // (the helper does the same when it has no room).
+                (true, Some(k), Some(l)) if k.next_shape != 0 => self.shapes = vec![(l, k.next_shape)],
+                (true, _, _) => {}
+                // The helper may have added a field to any instance.
+                (false, _, _) => self.shapes.clear(),
+            }
             self.pop();
             self.state[d - 2] = Abs::Mem { copy_of: None };
         }
         Ok(())
+    }
+
+    /// The local that position `p` is an unchanged copy of.
+    fn local_of(&self, p: usize) -> Option<u32> {
+        match self.state[p] {
+            Abs::Mem { copy_of } => copy_of,
+            _ => None,
+        }
+    }
+
+    /// Whether local `local` is known to hold an instance of `known`'s
+    /// shape, after a `CheckShape` (at the instruction at `o`, its frame
+    /// state completed by `copy`) when it was not yet.
+    fn ensure_shape(
+        &mut self,
+        local: Option<u32>,
+        known: Option<Known>,
+        o: usize,
+        copy: Option<(u32, u32)>,
+    ) -> Result<bool, Declined> {
+        let (Some(l), Some(k)) = (local, known) else { return Ok(false) };
+        if self.shapes.contains(&(l, k.shape)) {
+            return Ok(true);
+        }
+        let deopt = self.deopt(o, Reason::Shape)?;
+        self.func.deopts[deopt as usize].copies.extend(copy);
+        self.emit(Inst::CheckShape { slot: l, shape: k.shape, deopt });
+        self.shapes.retain(|&(s, _)| s != l);
+        self.shapes.push((l, k.shape));
+        Ok(true)
     }
 
     /// `GET_INDEX` / `SET_INDEX`: a number index stays in its register.

@@ -46,7 +46,7 @@ pub struct DeoptRecord {
     pub shared: *mut Shared,
 }
 
-static DEOPTS: [AtomicU64; Reason::COUNT] = [AtomicU64::new(0), AtomicU64::new(0), AtomicU64::new(0)];
+static DEOPTS: [AtomicU64; Reason::COUNT] = [const { AtomicU64::new(0) }; Reason::COUNT];
 static INVALIDATED: AtomicU64 = AtomicU64::new(0);
 
 /// (deopts by reason, functions sent back to baseline code).

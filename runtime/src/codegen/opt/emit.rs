@@ -323,7 +323,7 @@ impl Emitter<'_> {
     }
 
     /// In deopt-stress mode, fails guard `d` the first time it runs.
-    fn stress(&mut self, d: DeoptId) -> Emit {
+    pub(super) fn stress(&mut self, d: DeoptId) -> Emit {
         if let Some(flags) = &self.input.addresses.stress {
             let flag = flags[d as usize];
             self.a.mov(rcx, flag)?;
@@ -418,8 +418,13 @@ impl Emitter<'_> {
                 self.a.test(rax, rax)?;
                 self.a.jnz(self.error)?;
             }
-            Inst::GetField { slot: s, src, cache, known, slow } => self.get_field(s, src, cache, known, slow)?,
-            Inst::SetField { slot: s, cache, known, slow } => self.set_field(s, cache, known, slow)?,
+            Inst::GetField { slot: s, src, known: Some(k), checked: true, .. } => self.checked_get_field(s, src, k)?,
+            Inst::SetField { slot: s, known: Some(k), checked: true, slow, .. } => {
+                self.checked_set_field(s, k, slow)?
+            }
+            Inst::GetField { slot: s, src, cache, known, slow, .. } => self.get_field(s, src, cache, known, slow)?,
+            Inst::SetField { slot: s, cache, known, slow, .. } => self.set_field(s, cache, known, slow)?,
+            Inst::CheckShape { slot: s, shape, deopt } => self.check_shape(s, shape, deopt)?,
             Inst::GetIndex { slot: s, src, index, slow } => self.index(s, src, index, slow, false)?,
             Inst::SetIndex { slot: s, index, slow } => self.index(s, s, index, slow, true)?,
             Inst::GetUpvalue { slot: s, index } => self.upvalue(s, index, false)?,
@@ -792,6 +797,10 @@ impl Emitter<'_> {
         let mut label = self.deopts[d];
         self.set(&mut label)?;
         let deopt = &self.input.func.deopts[d];
+        for &(dst, src) in &deopt.copies {
+            self.a.mov(rax, slot(src))?;
+            self.a.mov(slot(dst), rax)?;
+        }
         for &(s, v) in &deopt.values {
             self.box_to_slot(s, v)?;
         }

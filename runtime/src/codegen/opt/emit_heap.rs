@@ -80,6 +80,59 @@ impl Emitter<'_> {
         Ok(())
     }
 
+    /// The guard `CheckShape`: deoptimizes unless slot `s` holds an
+    /// instance of `shape`.
+    pub(super) fn check_shape(&mut self, s: u32, shape: u64, deopt: DeoptId) -> Emit {
+        self.stress(deopt)?;
+        let target = self.deopts[deopt as usize];
+        self.a.mov(rax, slot(s))?;
+        self.known_shape_guard(shape, target)
+    }
+
+    /// Leaves in rcx the instance in slot `s` (known to be one).
+    fn untag_instance(&mut self, s: u32) -> Emit {
+        self.a.mov(rcx, slot(s))?;
+        self.a.sub(rcx, qword_ptr(r12 + VM_OBJECT_TAG))?;
+        Ok(())
+    }
+
+    /// `GET_PROPERTY` of an instance of a checked shape: one load.
+    pub(super) fn checked_get_field(&mut self, s: u32, src: u32, k: Known) -> Emit {
+        self.untag_instance(src)?;
+        let a = &mut self.a;
+        a.mov(rdi, qword_ptr(rcx + obj::INSTANCE_FIELDS))?;
+        a.mov(rax, qword_ptr(rdi + (k.value as i32) * 8))?;
+        a.mov(slot(s), rax)?;
+        Ok(())
+    }
+
+    /// `SET_PROPERTY` on an instance of a checked shape: a store, and for
+    /// an added field the room check (the helper grows the instance).
+    pub(super) fn checked_set_field(&mut self, s: u32, k: Known, slow: SlowId) -> Emit {
+        self.untag_instance(s)?;
+        let resume = if k.next_shape != 0 {
+            let (entry, resume) = self.slow_labels();
+            let a = &mut self.a;
+            a.cmp(dword_ptr(rcx + obj::INSTANCE_CAPACITY), k.value as i32)?;
+            a.jbe(entry)?;
+            a.mov(rdx, k.next_shape)?;
+            a.mov(qword_ptr(rcx + obj::INSTANCE_SHAPE), rdx)?;
+            self.slow_paths.push(SlowPath { entry, resume, kind: SlowKind::Helper(slow) });
+            Some(resume)
+        } else {
+            None
+        };
+        let a = &mut self.a;
+        a.mov(rdi, qword_ptr(rcx + obj::INSTANCE_FIELDS))?;
+        a.mov(rax, slot(s + 1))?;
+        a.mov(qword_ptr(rdi + (k.value as i32) * 8), rax)?;
+        a.mov(slot(s), rax)?;
+        if let Some(mut resume) = resume {
+            self.set(&mut resume)?;
+        }
+        Ok(())
+    }
+
     /// `GET_PROPERTY` of the receiver in slot `src`, result in slot `s`:
     /// with `known`, a constant shape and field index, else the cache's.
     pub(super) fn get_field(&mut self, s: u32, src: u32, cache: u32, known: Option<Known>, slow: SlowId) -> Emit {

@@ -153,6 +153,8 @@ pub enum Inst {
         cache: u32,
         /// The only shape the site has seen, for a guard against a constant.
         known: Option<Known>,
+        /// A `CheckShape` already proved the receiver has `known`'s shape.
+        checked: bool,
         slow: SlowId,
     },
     /// `SET_PROPERTY`: receiver in `slot`, value in `slot + 1` (and the
@@ -161,7 +163,15 @@ pub enum Inst {
         slot: u32,
         cache: u32,
         known: Option<Known>,
+        checked: bool,
         slow: SlowId,
+    },
+    /// The guard `CheckShape`: deoptimizes unless slot `slot` holds an
+    /// instance of `shape`.
+    CheckShape {
+        slot: u32,
+        shape: u64,
+        deopt: DeoptId,
     },
     /// `GET_INDEX`: the receiver in `slot` (result there), the index the
     /// number `index` (in a register) or, when `None`, the value in
@@ -278,6 +288,7 @@ impl Inst {
             Inst::Unbox { deopt, .. }
             | Inst::GetGlobal { deopt, .. }
             | Inst::SetGlobal { deopt, .. }
+            | Inst::CheckShape { deopt, .. }
             | Inst::Poll { deopt } => Some(deopt),
             _ => None,
         }
@@ -440,11 +451,13 @@ pub enum Reason {
     NotNumber = 0,
     UndefinedGlobal = 1,
     Poll = 2,
+    /// A receiver that is not an instance of the shape its site saw.
+    Shape = 3,
 }
 
 impl Reason {
-    pub const COUNT: usize = 3;
-    pub const NAMES: [&'static str; Reason::COUNT] = ["not a number", "undefined global", "safepoint"];
+    pub const COUNT: usize = 4;
+    pub const NAMES: [&'static str; Reason::COUNT] = ["not a number", "undefined global", "safepoint", "shape"];
 
     /// Whether a failure means the speculation was wrong (polls are not).
     pub fn counts(self) -> bool {
@@ -461,6 +474,8 @@ pub struct Deopt {
     pub pc: u32,
     pub depth: u32,
     pub values: Vec<(u32, Val)>,
+    /// Slots (dst, src) copied first: a receiver read from its local.
+    pub copies: Vec<(u32, u32)>,
     pub reason: Reason,
 }
 
