@@ -304,6 +304,32 @@ fn objects_agree() {
     assert!(stat(&tiered.stderr, "deopts (shape)") >= 1, "{}", tiered.stderr);
 }
 
+/// Fields read straight into registers (and numbers stored straight into
+/// fields) that stop being numbers after the code was optimized.
+const FIELD_TYPES: &str = r#"
+class V {
+  init(a, b) { this.a = a; this.b = b; }
+  sum() { return this.a + this.b * 2; }
+  move(d) { this.a = this.a + d; this.b = this.b - d; return this.a; }
+}
+var t = 0;
+for (var i = 0; i < 3000; i = i + 1) { var v = V(i, 1); t = t + v.sum() + v.move(2); }
+print t;
+var w = V(1, 2);
+w.b = "s";
+print V("x", 3).move(1) == nil;
+"#;
+
+#[test]
+fn fields_that_change_type_deoptimize() {
+    let out = agree(FIELD_TYPES, &[]);
+    assert_eq!(out.status, Some(70), "{:?}", out);
+    assert!(out.stdout.starts_with("9009000\n"), "{}", out.stdout);
+    assert!(out.stderr.starts_with("Operands must be two numbers or two strings."), "{}", out.stderr);
+    let out = agree(&FIELD_TYPES.replace("V(\"x\", 3).move(1) == nil", "w.sum()"), &[]);
+    assert!(out.stderr.starts_with("Operands must be numbers."), "{}", out.stderr);
+}
+
 #[test]
 fn object_errors_agree() {
     for (source, message) in OBJECT_ERRORS {

@@ -250,6 +250,7 @@ impl Builder<'_> {
                 depth,
                 values: Vec::new(),
                 copies: Vec::new(),
+                fields: Vec::new(),
                 reason: Reason::NotNumber,
             });
             let deopt = self.func.deopts.len() as DeoptId - 1;
@@ -378,7 +379,7 @@ impl Builder<'_> {
             }
         }
         let depth = self.state.len() as u32;
-        self.func.deopts.push(Deopt { pc: pc as u32, depth, values, copies: Vec::new(), reason });
+        self.func.deopts.push(Deopt { pc: pc as u32, depth, values, copies: Vec::new(), fields: Vec::new(), reason });
         Ok(self.func.deopts.len() as DeoptId - 1)
     }
 
@@ -708,11 +709,23 @@ impl Builder<'_> {
             self.state[d - 1] = Abs::Mem { copy_of: None };
         } else {
             self.write_back(d - 2);
-            self.write_back(d - 1);
             let local = self.local_of(d - 2);
             let slow = self.slow(o, SlowHelper::SetProperty { k, cache })?;
             let checked = self.ensure_shape(local, known, o, None)?;
-            self.emit(Inst::SetField { slot: d as u32 - 2, cache, known, checked, slow });
+            let slot = d as u32 - 2;
+            match (checked, known, self.state[d - 1]) {
+                (true, Some(known), Abs::Num { v, .. }) => {
+                    // The number goes straight into the field; the result
+                    // position keeps it (its slot holds the receiver).
+                    self.emit(Inst::SetFieldNum { slot, v, known, slow });
+                    self.state[d - 2] = Abs::Num { v, fresh: true };
+                }
+                _ => {
+                    self.write_back(d - 1);
+                    self.emit(Inst::SetField { slot, cache, known, checked, slow });
+                    self.state[d - 2] = Abs::Mem { copy_of: None };
+                }
+            }
             match (checked, known, local) {
                 // Adding the field moves the instance to the next shape
                 // (the helper does the same when it has no room).
@@ -722,7 +735,6 @@ impl Builder<'_> {
                 (false, _, _) => self.shapes.clear(),
             }
             self.pop();
-            self.state[d - 2] = Abs::Mem { copy_of: None };
         }
         Ok(())
     }

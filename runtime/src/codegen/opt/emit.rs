@@ -425,6 +425,8 @@ impl Emitter<'_> {
             Inst::GetField { slot: s, src, cache, known, slow, .. } => self.get_field(s, src, cache, known, slow)?,
             Inst::SetField { slot: s, cache, known, slow, .. } => self.set_field(s, cache, known, slow)?,
             Inst::CheckShape { slot: s, shape, deopt } => self.check_shape(s, shape, deopt)?,
+            Inst::GetFieldNum { dst, src, index, deopt } => self.get_field_number(dst, src, index, deopt)?,
+            Inst::SetFieldNum { slot: s, v, known, slow } => self.set_field_number(s, v, known, slow)?,
             Inst::GetIndex { slot: s, src, index, slow } => self.index(s, src, index, slow, false)?,
             Inst::SetIndex { slot: s, index, slow } => self.index(s, s, index, slow, true)?,
             Inst::GetUpvalue { slot: s, index } => self.upvalue(s, index, false)?,
@@ -800,6 +802,9 @@ impl Emitter<'_> {
         for &(dst, src) in &deopt.copies {
             self.a.mov(rax, slot(src))?;
             self.a.mov(slot(dst), rax)?;
+        }
+        for &(s, src, index) in &deopt.fields {
+            self.reload_field(s, src, index)?;
         }
         for &(s, v) in &deopt.values {
             self.box_to_slot(s, v)?;

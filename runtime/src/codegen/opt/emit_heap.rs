@@ -14,6 +14,7 @@
 
 use super::emit::{spill, Emitter, XMM};
 use super::ir::*;
+use super::regalloc::Loc;
 use crate::codegen::helpers::Helper;
 use crate::codegen::lower::{enter_helper, fast_entry_of, kind_guard, object_guard, slot, LowerError};
 use crate::object::layout as obj;
@@ -96,6 +97,67 @@ impl Emitter<'_> {
         Ok(())
     }
 
+    /// `GetFieldNum`: field `index` of the instance in slot `src` into
+    /// number `dst`, deoptimizing unless it is one.
+    pub(super) fn get_field_number(&mut self, dst: Val, src: u32, index: u32, deopt: DeoptId) -> Emit {
+        self.untag_instance(src)?;
+        self.a.mov(rdi, qword_ptr(rcx + obj::INSTANCE_FIELDS))?;
+        self.a.mov(rax, qword_ptr(rdi + (index as i32) * 8))?;
+        self.stress(deopt)?;
+        let a = &mut self.a;
+        a.mov(rcx, rax)?;
+        a.not(rcx)?;
+        a.shl(rcx, 1)?;
+        a.shr(rcx, 51)?;
+        a.jz(self.deopts[deopt as usize])?;
+        self.store_gpr(self.loc(dst), rax)
+    }
+
+    /// A guard's reload of a fused field load into its slot.
+    pub(super) fn reload_field(&mut self, s: u32, src: u32, index: u32) -> Emit {
+        self.untag_instance(src)?;
+        self.a.mov(rdi, qword_ptr(rcx + obj::INSTANCE_FIELDS))?;
+        self.a.mov(rax, qword_ptr(rdi + (index as i32) * 8))?;
+        self.a.mov(slot(s), rax)?;
+        Ok(())
+    }
+
+    /// `SetFieldNum`: the number `v` into the field of a checked instance.
+    pub(super) fn set_field_number(&mut self, s: u32, v: Val, k: Known, slow: SlowId) -> Emit {
+        self.untag_instance(s)?;
+        let resume = self.room_for_added_field(k, slow)?;
+        self.a.mov(rdi, qword_ptr(rcx + obj::INSTANCE_FIELDS))?;
+        let field = qword_ptr(rdi + (k.value as i32) * 8);
+        match self.loc(v) {
+            Loc::Xmm(r) => self.a.movq(field, XMM[r as usize])?,
+            Loc::Stack(i) => {
+                self.a.mov(rax, spill(i))?;
+                self.a.mov(field, rax)?;
+            }
+        }
+        if let Some(mut resume) = resume {
+            self.set(&mut resume)?;
+        }
+        Ok(())
+    }
+
+    /// For a `SET_PROPERTY` that adds a field (to the instance in rcx): the
+    /// room check, whose failure takes the slow path (the helper grows the
+    /// instance), and the new shape. Returns the label to resume at.
+    fn room_for_added_field(&mut self, k: Known, slow: SlowId) -> Result<Option<CodeLabel>, LowerError> {
+        if k.next_shape == 0 {
+            return Ok(None);
+        }
+        let (entry, resume) = self.slow_labels();
+        let a = &mut self.a;
+        a.cmp(dword_ptr(rcx + obj::INSTANCE_CAPACITY), k.value as i32)?;
+        a.jbe(entry)?;
+        a.mov(rdx, k.next_shape)?;
+        a.mov(qword_ptr(rcx + obj::INSTANCE_SHAPE), rdx)?;
+        self.slow_paths.push(SlowPath { entry, resume, kind: SlowKind::Helper(slow) });
+        Ok(Some(resume))
+    }
+
     /// `GET_PROPERTY` of an instance of a checked shape: one load.
     pub(super) fn checked_get_field(&mut self, s: u32, src: u32, k: Known) -> Emit {
         self.untag_instance(src)?;
@@ -110,18 +172,7 @@ impl Emitter<'_> {
     /// an added field the room check (the helper grows the instance).
     pub(super) fn checked_set_field(&mut self, s: u32, k: Known, slow: SlowId) -> Emit {
         self.untag_instance(s)?;
-        let resume = if k.next_shape != 0 {
-            let (entry, resume) = self.slow_labels();
-            let a = &mut self.a;
-            a.cmp(dword_ptr(rcx + obj::INSTANCE_CAPACITY), k.value as i32)?;
-            a.jbe(entry)?;
-            a.mov(rdx, k.next_shape)?;
-            a.mov(qword_ptr(rcx + obj::INSTANCE_SHAPE), rdx)?;
-            self.slow_paths.push(SlowPath { entry, resume, kind: SlowKind::Helper(slow) });
-            Some(resume)
-        } else {
-            None
-        };
+        let resume = self.room_for_added_field(k, slow)?;
         let a = &mut self.a;
         a.mov(rdi, qword_ptr(rcx + obj::INSTANCE_FIELDS))?;
         a.mov(rax, slot(s + 1))?;

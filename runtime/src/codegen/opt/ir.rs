@@ -166,6 +166,24 @@ pub enum Inst {
         checked: bool,
         slow: SlowId,
     },
+    /// A checked `GetField` fused with the `Unbox` of its result: `dst` =
+    /// field `index` of the instance in slot `src`, deoptimizing unless it
+    /// is a number (the slot of the `GetField` is written only then, by
+    /// the guard's `fields`).
+    GetFieldNum {
+        dst: Val,
+        src: u32,
+        index: u32,
+        deopt: DeoptId,
+    },
+    /// `SET_PROPERTY` of the number `v` on an instance of a checked shape
+    /// (`known`): receiver in `slot`; its result is left to the builder.
+    SetFieldNum {
+        slot: u32,
+        v: Val,
+        known: Known,
+        slow: SlowId,
+    },
     /// The guard `CheckShape`: deoptimizes unless slot `slot` holds an
     /// instance of `shape`.
     CheckShape {
@@ -275,9 +293,11 @@ impl Inst {
     /// The value this instruction defines.
     pub fn def(&self) -> Option<Val> {
         match *self {
-            Inst::Const { dst, .. } | Inst::Unbox { dst, .. } | Inst::Binary { dst, .. } | Inst::Neg { dst, .. } => {
-                Some(dst)
-            }
+            Inst::Const { dst, .. }
+            | Inst::Unbox { dst, .. }
+            | Inst::Binary { dst, .. }
+            | Inst::Neg { dst, .. }
+            | Inst::GetFieldNum { dst, .. } => Some(dst),
             _ => None,
         }
     }
@@ -289,6 +309,7 @@ impl Inst {
             | Inst::GetGlobal { deopt, .. }
             | Inst::SetGlobal { deopt, .. }
             | Inst::CheckShape { deopt, .. }
+            | Inst::GetFieldNum { deopt, .. }
             | Inst::Poll { deopt } => Some(deopt),
             _ => None,
         }
@@ -299,7 +320,7 @@ impl Inst {
         match *self {
             Inst::Binary { a, b, .. } | Inst::CmpToSlot { a, b, .. } => vec![a, b],
             Inst::Neg { a, .. } => vec![a],
-            Inst::Box { v, .. } => vec![v],
+            Inst::Box { v, .. } | Inst::SetFieldNum { v, .. } => vec![v],
             Inst::GetIndex { index: Some(i), .. } | Inst::SetIndex { index: Some(i), .. } => vec![i],
             _ => Vec::new(),
         }
@@ -313,7 +334,7 @@ impl Inst {
                 *b = f(*b);
             }
             Inst::Neg { a, .. } => *a = f(*a),
-            Inst::Box { v, .. } => *v = f(*v),
+            Inst::Box { v, .. } | Inst::SetFieldNum { v, .. } => *v = f(*v),
             Inst::GetIndex { index: Some(i), .. } | Inst::SetIndex { index: Some(i), .. } => *i = f(*i),
             _ => {}
         }
@@ -325,6 +346,7 @@ impl Inst {
             Inst::GetField { slow, .. }
             | Inst::SetField { slow, .. }
             | Inst::GetIndex { slow, .. }
+            | Inst::SetFieldNum { slow, .. }
             | Inst::SetIndex { slow, .. } => Some(slow),
             _ => None,
         }
@@ -476,6 +498,9 @@ pub struct Deopt {
     pub values: Vec<(u32, Val)>,
     /// Slots (dst, src) copied first: a receiver read from its local.
     pub copies: Vec<(u32, u32)>,
+    /// Slots (slot, src, index) loaded next with field `index` of the
+    /// instance in slot `src` (a field load fused with its `Unbox`).
+    pub fields: Vec<(u32, u32, u32)>,
     pub reason: Reason,
 }
 

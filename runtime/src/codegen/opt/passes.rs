@@ -12,7 +12,52 @@ use std::collections::HashMap;
 pub fn optimize(func: &mut Func) {
     fold_constants(func);
     remove_redundant_guards(func);
+    fuse_field_loads(func);
     remove_dead_code(func);
+}
+
+/// A checked `GetField` whose result the block unboxes before anything
+/// could observe its slot (a call, a slow path, a heap store, a write to
+/// either slot) loads the field straight into the number: the pair becomes
+/// one `GetFieldNum`, and every guard in between (its own included)
+/// reloads the field into the slot if it fails.
+pub fn fuse_field_loads(func: &mut Func) {
+    for b in 0..func.blocks.len() {
+        let mut i = 0;
+        while i < func.blocks[b].insts.len() {
+            if let Inst::GetField { slot, src, known: Some(k), checked: true, .. } = func.blocks[b].insts[i] {
+                if let Some(j) = fusable_unbox(&func.blocks[b].insts, i, slot, src) {
+                    let insts = &func.blocks[b].insts;
+                    let guards: Vec<DeoptId> = insts[i + 1..=j].iter().filter_map(|x| x.deopt()).collect();
+                    for d in guards {
+                        func.deopts[d as usize].fields.push((slot, src, k.value as u32));
+                    }
+                    let insts = &mut func.blocks[b].insts;
+                    if let Inst::Unbox { dst, deopt, .. } = insts[j] {
+                        insts[j] = Inst::GetFieldNum { dst, src, index: k.value as u32, deopt };
+                    }
+                    insts.remove(i);
+                    continue;
+                }
+            }
+            i += 1;
+        }
+    }
+}
+
+/// The `Unbox` of `slot` after the `GetField` at `at` that nothing in
+/// between keeps from fusing with it.
+fn fusable_unbox(insts: &[Inst], at: usize, slot: u32, src: u32) -> Option<usize> {
+    for (j, inst) in insts.iter().enumerate().skip(at + 1) {
+        match *inst {
+            Inst::Unbox { slot: s, .. } if s == slot => return Some(j),
+            Inst::GetField { checked: true, slot: s, .. } | Inst::Unbox { slot: s, .. } if s != slot && s != src => {}
+            Inst::Const { .. } | Inst::Binary { .. } | Inst::Neg { .. } | Inst::GetFieldNum { .. } => {}
+            Inst::CheckShape { .. } => {}
+            _ => return None,
+        }
+    }
+    None
 }
 
 /// Replaces arithmetic on constants by its result.
