@@ -45,6 +45,7 @@ impl Tier for Jit {
         // Ahead-of-time code has no OSR entries (its frames never start
         // in the interpreter): invalidation leaves the function without.
         if let Ok(opt) = super::opt::compile(f, f.native_entry, f.osr_entries.clone()) {
+            super::perf_map::record(opt.code.entry, opt.code.code_len, &f.proto.name);
             use_optimized(f, &opt);
             f.machine_code = Some(Box::new(OptimizedNative { _opt: opt }));
         }
@@ -201,6 +202,7 @@ pub fn compile(vm: &mut Vm, _th: &mut Thread, function: *mut ObjFunction) {
         None
     };
     if let Some(opt) = &opt {
+        super::perf_map::record(opt.code.entry, opt.code.code_len, &f.proto.name);
         use_optimized(f, opt);
     }
     f.machine_code = Some(Box::new(JitCode { _code: code, _gdb: gdb, _opt: opt }));
