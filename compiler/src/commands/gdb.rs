@@ -31,8 +31,8 @@ pub fn run(args: Vec<OsString>) -> i32 {
     }
     cmd.arg("-iex").arg(format!("source {}", script.display()));
     // Optimized code is not described to gdb (no DWARF, no JIT-interface
-    // entry): the program runs its baseline code, which is, unless the
-    // user asks for the optimizing tier (as gcc's advice to debug at -O0).
+    // entry), so the program runs its baseline code unless the user sets
+    // TINYVM_OPT (as gcc's advice to debug at -O0).
     if std::env::var_os("TINYVM_OPT").is_none() {
         cmd.env("TINYVM_OPT", "0");
     }
