@@ -7,7 +7,10 @@
 #   opt-eager    the same with TINYVM_OPT=eager (the optimizing tier at every first call)
 #   deopt-stress the same with TINYVM_OPT=eager TINYVM_DEOPT_STRESS=1 (every guard fails once)
 #   build        tinyvm build --error-format=short SRC -o EXE, then EXE
-#                (only when `tinyvm build` builds and runs a trivial program)
+#                (only when `tinyvm build` builds and runs a trivial program;
+#                the executable optimizes its code at load, as by default)
+#   build-stress the same with TINYVM_DEOPT_STRESS=1 (every guard of the
+#                executable's optimized code fails once)
 # and prints each mode's closing line ('N passed, N failed, N skipped').
 #
 # Usage: scripts/conformance.sh [-v] [CONFORMANCE_DIR]
@@ -89,6 +92,7 @@ run_mode opt-eager  TINYVM_OPT=eager     --run "$t run --error-format=short {}"
 run_mode deopt-stress TINYVM_OPT=eager   --run "env TINYVM_DEOPT_STRESS=1 $t run --error-format=short {}"
 if [ "$build_ok" = 1 ]; then
     run_mode build  ''                   --build "$t build --error-format=short {src} -o {exe}"
+    run_mode build-stress TINYVM_DEOPT_STRESS=1 --build "$t build --error-format=short {src} -o {exe}"
 else
     echo "build:       skipped: \`tinyvm build\` does not build a trivial program: $(head -n 1 "$tmp/probe.log")"
 fi

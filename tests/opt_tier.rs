@@ -441,9 +441,11 @@ fn statistics_report_compilations_and_deopts() {
     assert!(stat(&out.stderr, "opt compilations") >= 2, "{}", out.stderr);
     assert!(stat(&out.stderr, "deopts (not a number)") >= 1, "{}", out.stderr);
     assert!(out.stderr.contains("opt compile time"), "{}", out.stderr);
-    // Without the switch the statistics stay as they were.
-    let plain = outcome(FIB, &[("TINYVM_STATS", "1")], "--jit=auto");
-    assert!(!plain.stderr.contains("opt compilations"), "{}", plain.stderr);
+    // On by default; with the tier off the statistics stay as they were.
+    let default = outcome(FIB, &[("TINYVM_STATS", "1")], "--jit=auto");
+    assert!(stat(&default.stderr, "opt compilations") >= 1, "{}", default.stderr);
+    let off = outcome(FIB, &[("TINYVM_OPT", "0"), ("TINYVM_STATS", "1")], "--jit=auto");
+    assert!(!off.stderr.contains("opt compilations"), "{}", off.stderr);
 }
 
 /// A function that keeps failing its speculation goes back to baseline
@@ -557,4 +559,82 @@ fn generated_programs_agree() {
     }
     // The generator must exercise the tier, not only its declining.
     assert!(compiled >= 100 && deopts >= 20, "{} compilations, {} deopts", compiled, deopts);
+}
+
+/// Builds `source` (as `prog.lox`) with `tinyvm build --error-format=short
+/// EXTRA`; returns the directory (kept alive) and the executable.
+fn build_exe(source: &str, extra: &[&str]) -> (tempfile::TempDir, std::path::PathBuf) {
+    let dir = scratch();
+    let path = dir.path().join("prog.lox");
+    std::fs::write(&path, source).unwrap();
+    let exe = dir.path().join("prog");
+    let mut cmd = tinyvm_cmd(&["build", "--error-format=short"]);
+    cmd.args(extra).arg(&path).arg("-o").arg(&exe).current_dir(dir.path());
+    let built = run_with(cmd, b"", Duration::from_secs(120));
+    assert_eq!(built.status, Some(0), "{:?}", built);
+    (dir, exe)
+}
+
+fn run_exe(dir: &tempfile::TempDir, exe: &std::path::Path, env: &[(&str, &str)]) -> Outcome {
+    let mut cmd = std::process::Command::new(exe);
+    cmd.current_dir(dir.path()).env_remove("TINYVM_OPT").env_remove("TINYVM_STATS");
+    cmd.envs(env.iter().copied());
+    run_with(cmd, b"", Duration::from_secs(120))
+}
+
+/// A built executable optimizes its ahead-of-time code (by default, and
+/// in a static PIE); `TINYVM_OPT=0` and `-g` keep the baseline code.
+#[test]
+fn built_executables_run_optimized_code() {
+    let reference = outcome(NUMERIC, &[], "--jit=off");
+    for extra in [&[][..], &["--static"][..]] {
+        let (dir, exe) = build_exe(NUMERIC, extra);
+        let out = run_exe(&dir, &exe, &[("TINYVM_STATS", "1")]);
+        assert_eq!((&out.stdout, out.status), (&reference.stdout, reference.status), "{:?}", extra);
+        assert!(stat(&out.stderr, "opt compilations") >= 4, "{:?}: {}", extra, out.stderr);
+        assert_eq!(stat(&out.stderr, "jit compilations"), 0, "{}", out.stderr);
+        let off = run_exe(&dir, &exe, &[("TINYVM_STATS", "1"), ("TINYVM_OPT", "0")]);
+        assert_eq!(off.stdout, reference.stdout);
+        assert!(!off.stderr.contains("opt compilations"), "{}", off.stderr);
+    }
+    let (dir, exe) = build_exe(NUMERIC, &["-g"]);
+    let out = run_exe(&dir, &exe, &[("TINYVM_STATS", "1")]);
+    assert_eq!(out.stdout, reference.stdout);
+    assert_eq!(stat(&out.stderr, "opt compilations"), 0, "-g keeps the baseline code: {}", out.stderr);
+}
+
+/// Built executables give the interpreter's stdout, stderr and exit status
+/// with the optimizing tier, under deopt stress and without it; a function
+/// that keeps failing its speculation goes back to its ahead-of-time code.
+#[test]
+fn built_executables_agree_under_deopt_stress() {
+    let sources = [
+        NUMERIC,
+        FIB,
+        TYPE_CHANGE,
+        ERROR_AFTER_DEOPT,
+        ERROR_AFTER_DEOPT_2,
+        STACK_OVERFLOW,
+        GC_ACROSS_CALLS,
+        HELPERS_AND_GLOBALS,
+        SET_UNDEFINED_GLOBAL,
+        OSR,
+    ];
+    for source in sources {
+        let reference = outcome(source, &[], "--jit=off");
+        let (dir, exe) = build_exe(source, &[]);
+        for env in [&[][..], &[("TINYVM_DEOPT_STRESS", "1")][..], &[("TINYVM_OPT", "0")][..]] {
+            let got = run_exe(&dir, &exe, env);
+            assert_eq!(got, reference, "{:?} differs from the interpreter:\n{}", env, source);
+        }
+    }
+    let (dir, exe) = build_exe(TYPE_CHANGE, &[]);
+    let stats = run_exe(&dir, &exe, &[("TINYVM_STATS", "1")]);
+    assert!(stat(&stats.stderr, "deopts (not a number)") >= 1, "{}", stats.stderr);
+    let source = "fun f(x) { if (x == nil) return 0; return x + 1; }\n\
+                  for (var i = 0; i < 5000; i = i + 1) { f(nil); }\nprint f(1);\n";
+    let (dir, exe) = build_exe(source, &[]);
+    let out = run_exe(&dir, &exe, &[("TINYVM_STATS", "1")]);
+    assert_eq!(out.stdout, "2\n");
+    assert_eq!(stat(&out.stderr, "opt invalidated"), 1, "{}", out.stderr);
 }

@@ -1,8 +1,9 @@
 //! Every test program and example runs through `tinyvm run` with exactly
 //! the output, errors and exit status its comments expect, and gives the
 //! same result from its `.tvmc` file, with the JIT (`--jit=always`), and as
-//! a native executable (`tinyvm build`): the differential test of the
-//! interpreter against native code; and through the optimizing tier.
+//! a native executable (`tinyvm build`, also under deopt stress): the
+//! differential test of the interpreter against native code; and through
+//! the optimizing tier.
 
 mod common;
 
@@ -73,19 +74,28 @@ fn gc_stress_gives_the_same_results() {
     assert!(failures.is_empty(), "{}", failures.join("\n"));
 }
 
-/// Builds `path` into `dir` and runs the executable; a compile error is the
-/// build's own outcome.
-fn build_and_run(path: &std::path::Path, e: &Expectations, dir: &std::path::Path) -> Outcome {
+/// Builds `path` into `dir` and runs the executable, optimized at load
+/// (the default) and with every guard failing once (`TINYVM_DEOPT_STRESS`);
+/// a compile error is the build's own outcome, for both.
+fn build_and_run(path: &std::path::Path, e: &Expectations, dir: &std::path::Path) -> (Outcome, Outcome) {
     let exe = dir.join(path.file_stem().unwrap());
     let mut build = tinyvm_cmd(&["build", "--error-format=short"]);
     build.arg(path).arg("-o").arg(&exe);
     let built = run_with(build, b"", Duration::from_secs(60));
     if built.status != Some(0) {
-        return built;
+        return (built.clone(), built);
     }
-    let mut cmd = std::process::Command::new(&exe);
-    cmd.args(&e.args).env_remove("TINYVM_GC_STRESS").env_remove("TINYVM_STATS");
-    run_with(cmd, e.stdin.as_bytes(), Duration::from_secs(60))
+    let run = |stress: bool| {
+        let mut cmd = std::process::Command::new(&exe);
+        cmd.args(&e.args).env_remove("TINYVM_GC_STRESS").env_remove("TINYVM_STATS").env_remove("TINYVM_OPT");
+        if stress {
+            cmd.env("TINYVM_DEOPT_STRESS", "1");
+        } else {
+            cmd.env_remove("TINYVM_DEOPT_STRESS");
+        }
+        run_with(cmd, e.stdin.as_bytes(), Duration::from_secs(60))
+    };
+    (run(false), run(true))
 }
 
 #[test]
@@ -97,9 +107,14 @@ fn jit_and_native_code_agree_with_the_interpreter() {
         let interpreted = run_mode(&path, &e, &["--jit=off", "--error-format=short"]);
         let jit = run_mode(&path, &e, &["--jit=always", "--error-format=short"]);
         let tiered = run_mode(&path, &e, &["--jit=auto", "--error-format=short"]);
-        let native = build_and_run(&path, &e, dir.path());
-        let modes =
-            [("interpreter", &interpreted), ("--jit=always", &jit), ("--jit=auto", &tiered), ("native", &native)];
+        let (native, native_stress) = build_and_run(&path, &e, dir.path());
+        let modes = [
+            ("interpreter", &interpreted),
+            ("--jit=always", &jit),
+            ("--jit=auto", &tiered),
+            ("native", &native),
+            ("native, deopt stress", &native_stress),
+        ];
         for (mode, outcome) in modes {
             if let Err(msg) = check(&format!("{} ({})", path.display(), mode), outcome, &e) {
                 failures.push(msg);

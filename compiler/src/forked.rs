@@ -393,6 +393,7 @@ fn child_main(job: Job<'_>, limits: &Limits, null: RawFd, out: RawFd, err: RawFd
         heap_limit: None,
         color: false,
         sources: Vec::new(),
+        optimize: true,
     };
     // On a thread with the stack `tinyvm run` gives the script, so that the
     // frame limit, not the native stack, ends deep recursion (as in

@@ -193,6 +193,9 @@ pub mod descriptor_layout {
 
 /// `ProgramDescriptor::flags`: runtime errors in the short (clox) format.
 pub const PROGRAM_SHORT_ERRORS: u64 = 1;
+/// `ProgramDescriptor::flags`: built with `-g`: the functions keep their
+/// baseline code (which the DWARF describes), as gcc's `-O0` for debugging.
+pub const PROGRAM_BASELINE_ONLY: u64 = 2;
 
 /// The `main` of a built executable.
 ///
@@ -241,6 +244,7 @@ pub unsafe fn run_executable(program: &ProgramDescriptor, argc: i32, argv: *cons
         fuel: Options::fuel_from_env(),
         color: false,
         sources: Vec::new(),
+        optimize: program.flags & PROGRAM_BASELINE_ONLY == 0,
     };
     // Like `tinyvm`'s main: report output that could not be written.
     crate::output::finish(run_module_with_natives(module, options, NativeTable(natives)))

@@ -71,10 +71,14 @@ fn build(src: &Path, options: &BuildOptions) -> Result<(), Failure> {
             *debug_error.borrow_mut() = Some(e);
         }
     };
-    let flags = match options.format {
+    let mut flags = match options.format {
         ErrorFormat::Short => tinyvm_runtime::program::PROGRAM_SHORT_ERRORS,
         ErrorFormat::Human => 0,
     };
+    if options.debug {
+        // Debug builds run the code their DWARF describes.
+        flags |= tinyvm_runtime::program::PROGRAM_BASELINE_ONLY;
+    }
     let object = aot::elf_writer::write_object(&module, &bytecode, flags, &code, Some(&add_debug))
         .map_err(|e| failure(format!("cannot write the object file: {}", e), EXIT_RUNTIME))?;
     if let Some(e) = debug_error.into_inner() {

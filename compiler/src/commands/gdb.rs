@@ -2,7 +2,8 @@
 //! (value printers, convenience functions, the entry-stub unwinder, Rust
 //! frame names), like rust-gdb: every argument goes to gdb unchanged
 //! (`tinyvm gdb EXE`, `-ex CMD`, `-batch`, `--args EXE ARGS...`, `EXE
-//! CORE`, `-p PID`, `--help`).
+//! CORE`, `-p PID`, `--help`). The program runs with `TINYVM_OPT=0` (its
+//! baseline code, which gdb knows) unless `TINYVM_OPT` is set.
 
 use super::Failure;
 use std::ffi::OsString;
@@ -29,6 +30,12 @@ pub fn run(args: Vec<OsString>) -> i32 {
         }
     }
     cmd.arg("-iex").arg(format!("source {}", script.display()));
+    // Optimized code is not described to gdb (no DWARF, no JIT-interface
+    // entry), so the program runs its baseline code unless the user sets
+    // TINYVM_OPT (as gcc's advice to debug at -O0).
+    if std::env::var_os("TINYVM_OPT").is_none() {
+        cmd.env("TINYVM_OPT", "0");
+    }
     cmd.args(args);
     // exec only returns on failure.
     let error = cmd.exec();

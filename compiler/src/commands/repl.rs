@@ -36,6 +36,7 @@ pub fn run(jit: JitArg, format: ErrorFormat) -> i32 {
         fuel: Options::fuel_from_env(),
         color: super::color(),
         sources: Vec::new(),
+        optimize: true,
     };
     let mut session = match Session::new(options) {
         Ok(session) => session,

@@ -58,6 +58,7 @@ pub fn run(program: Program, args: Vec<String>, jit: JitArg, format: ErrorFormat
         color: super::color(),
         // A runtime error's source line, for a program that is no file.
         sources: if from_file { Vec::new() } else { vec![(name, bytes)] },
+        optimize: true,
     };
     tinyvm_runtime::program::run_module(module, options)
 }

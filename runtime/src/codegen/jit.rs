@@ -3,7 +3,9 @@
 //! memory, registering it with gdb (and in perf's map when asked), and the
 //! JIT's statistics. A function the lowering declines stays interpreted.
 //! Compiled code lives as long as its function object: it is a `JitCode`
-//! the function owns, freed with it.
+//! the function owns, freed with it. It also optimizes a built executable's
+//! ahead-of-time code when the loader installs it (`optimize_native`),
+//! keeping the optimized code in an `OptimizedNative` the function owns.
 
 use super::executable_memory::ExecutableCode;
 use super::gdb_jit::Registration;
@@ -30,6 +32,25 @@ impl Tier for Jit {
         compile(vm, th, function)
     }
 
+    fn optimize_native(&self, _vm: &mut Vm, function: *mut ObjFunction) {
+        if !super::opt::options().enabled {
+            return;
+        }
+        // SAFETY: the loader holds the function (rooted) and just gave it
+        // its ahead-of-time code; it is only mutated under the VM lock.
+        let f = unsafe { &mut *function };
+        if runs_once_without_loops(f) {
+            return;
+        }
+        // Ahead-of-time code has no OSR entries (its frames never start
+        // in the interpreter): invalidation leaves the function without.
+        if let Ok(opt) = super::opt::compile(f, f.native_entry, f.osr_entries.clone()) {
+            super::perf_map::record(opt.code.entry, opt.code.code_len, &f.proto.name);
+            use_optimized(f, &opt);
+            f.machine_code = Some(Box::new(OptimizedNative { _opt: opt }));
+        }
+    }
+
     fn stats(&self) -> TierStats {
         TierStats {
             compiled: COMPILED.load(Ordering::Relaxed),
@@ -52,6 +73,53 @@ struct JitCode {
 }
 
 impl CompiledCode for JitCode {}
+
+/// The optimized code of a function whose baseline code was compiled ahead
+/// of time (and lives in the executable).
+struct OptimizedNative {
+    _opt: super::opt::OptCode,
+}
+
+impl CompiledCode for OptimizedNative {}
+
+/// Whether `f` is top-level code (it runs once) without a loop: optimized
+/// code would win nothing there, and the first compilation of a process
+/// pays the assembler's one-time set-up (about half a millisecond, all of
+/// hello world's start-up again).
+fn runs_once_without_loops(f: &ObjFunction) -> bool {
+    use crate::bytecode::module::FunctionKind;
+    use crate::bytecode::opcode::{decode, Op};
+    if !matches!(f.kind, FunctionKind::Script | FunctionKind::FileScript) {
+        return false;
+    }
+    let capture_count = |k: u32| {
+        let v = f.constant_values.get(k as usize)?;
+        // SAFETY: verified code only uses function constants in CLOSURE.
+        Some(unsafe { (*(v.as_obj() as *mut ObjFunction)).upvalue_count })
+    };
+    let mut offset = 0;
+    while let Some(ins) = decode(&f.proto.code, offset, &capture_count) {
+        if ins.op == Op::Loop {
+            return false;
+        }
+        offset += ins.size;
+    }
+    true
+}
+
+/// Points `f`'s entries at its optimized code `opt`.
+fn use_optimized(f: &mut ObjFunction, opt: &super::opt::OptCode) {
+    f.native_entry = opt.code.entry;
+    // SAFETY: the fast entry lies inside the installed code.
+    f.fast_entry = unsafe { opt.code.entry.add(super::abi::FAST_ENTRY_OFFSET) };
+    // Loop headers the optimized code has no entry for keep the baseline's.
+    for &(header, entry) in &opt.osr_entries {
+        match f.osr_entries.iter_mut().find(|(h, _)| *h == header) {
+            Some(existing) => existing.1 = entry,
+            None => f.osr_entries.push((header, entry)),
+        }
+    }
+}
 
 impl Drop for JitCode {
     fn drop(&mut self) {
@@ -128,22 +196,14 @@ pub fn compile(vm: &mut Vm, _th: &mut Thread, function: *mut ObjFunction) {
     CODE_BYTES.fetch_add(code.code_len as u64, Ordering::Relaxed);
     super::perf_map::record(code.entry, code.code_len, &f.proto.name);
     let gdb = super::gdb_jit::register(&f.proto, &lowered, code.entry, f.source_name());
-    let opt = if super::opt::options().enabled {
+    let opt = if super::opt::options().enabled && vm.options.optimize {
         super::opt::compile(f, code.entry, f.osr_entries.clone()).ok()
     } else {
         None
     };
     if let Some(opt) = &opt {
-        f.native_entry = opt.code.entry;
-        // SAFETY: the fast entry lies inside the installed code.
-        f.fast_entry = unsafe { opt.code.entry.add(super::abi::FAST_ENTRY_OFFSET) };
-        // Loop headers the optimized code has no entry for keep the baseline's.
-        for &(header, entry) in &opt.osr_entries {
-            match f.osr_entries.iter_mut().find(|(h, _)| *h == header) {
-                Some(existing) => existing.1 = entry,
-                None => f.osr_entries.push((header, entry)),
-            }
-        }
+        super::perf_map::record(opt.code.entry, opt.code.code_len, &f.proto.name);
+        use_optimized(f, opt);
     }
     f.machine_code = Some(Box::new(JitCode { _code: code, _gdb: gdb, _opt: opt }));
     f.tier_state = TIER_COMPILED;

@@ -1,6 +1,7 @@
 //! `TINYVM_PERF_MAP=1`: the JIT appends a line per compiled function to
 //! `/tmp/perf-PID.map` (`START SIZE name`, hexadecimal start and size, the
-//! name as the program names it: `fib`, `Counter.bump`, `script`), the file
+//! name as the program names it: `fib`, `Counter.bump`, `script`), and one
+//! more for a function's optimized code (the same name), the file
 //! `perf report` reads to name code that no ELF file describes.
 //! Only written under the VM lock (the mutex just makes that safe to say).
 

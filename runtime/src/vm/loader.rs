@@ -123,7 +123,7 @@ fn make_functions(
     for (&f, &entry) in functions.iter().zip(natives) {
         if !entry.is_null() {
             // `f` is rooted; the entry is code generated for it.
-            super::tier::install_native(f, entry, fast_entry_offset);
+            super::tier::install_native(vm, f, entry, fast_entry_offset);
         }
     }
     let script = new_closure(vm, th, functions[0])?;

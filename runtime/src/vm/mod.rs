@@ -68,6 +68,11 @@ pub struct Options {
     /// by name, for the source line of a runtime error. Names in angle
     /// brackets (`<stdin>`, `<repl>`) are never read from disk.
     pub sources: Vec<(String, Vec<u8>)>,
+    /// Whether a tier may replace baseline machine code with optimized
+    /// code (when the optimizing tier is on, `TINYVM_OPT`): false in
+    /// executables built with `-g`, whose DWARF line table and gdb
+    /// breakpoints describe the baseline code.
+    pub optimize: bool,
 }
 
 impl Options {
@@ -89,6 +94,7 @@ impl Default for Options {
             fuel: None,
             color: false,
             sources: Vec::new(),
+            optimize: true,
         }
     }
 }

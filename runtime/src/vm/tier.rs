@@ -7,9 +7,11 @@
 //! entries, `ObjFunction::native_entry` and `fast_entry`, and its OSR
 //! entries). A tier (the JIT, installed at start-up by `program.rs`) owns
 //! how code is made and kept: the VM calls `Tier::compile` at the two
-//! points that need it, a call of a hot function and a hot loop back-edge;
-//! the code a tier leaves in `ObjFunction::code` is freed with the function
-//! (its `Drop`). Nothing here names the compiler.
+//! points that need it, a call of a hot function and a hot loop back-edge,
+//! and `Tier::optimize_native` when the loader installs ahead-of-time code
+//! (see `install_native` for why then); the code a tier leaves in
+//! `ObjFunction::machine_code` is freed with the function (its `Drop`).
+//! Nothing here names the compiler.
 
 use super::{JitMode, Thread, Vm};
 use crate::object::ObjFunction;
@@ -37,6 +39,14 @@ pub trait Tier: Sync {
     /// Compiles `function` now: on success sets its entries (and OSR
     /// entries) and `tier_state` to `TIER_COMPILED`, else `TIER_DECLINED`.
     fn compile(&self, vm: &mut Vm, th: &mut Thread, function: *mut ObjFunction);
+
+    /// `function` was just given ahead-of-time (baseline) machine code, by
+    /// `install_native`: the tier may replace its entries (and add OSR
+    /// entries) with better code made from it, keeping that code in
+    /// `ObjFunction::machine_code`. By default it keeps the baseline code.
+    fn optimize_native(&self, vm: &mut Vm, function: *mut ObjFunction) {
+        let _ = (vm, function);
+    }
 
     /// The tier's counters, for `TINYVM_STATS`.
     fn stats(&self) -> TierStats;
@@ -111,8 +121,18 @@ pub fn note_interpreted(function: *mut ObjFunction) {
 }
 
 /// Gives `function` ahead-of-time machine code (built executables), whose
-/// fast entry is `fast_entry_offset` bytes into it.
-pub fn install_native(function: *mut ObjFunction, entry: *const u8, fast_entry_offset: usize) {
+/// fast entry is `fast_entry_offset` bytes into it, then lets the tier
+/// optimize it (`Tier::optimize_native`) unless `Options::optimize` is off.
+///
+/// Why at install, before the program runs: ahead-of-time code keeps no
+/// hotness counter, and calls between compiled functions go straight to
+/// the callee's fast entry without the runtime, so installation is the one
+/// point where the VM sees every such function. Entries swapped then are
+/// the ones every call site and inline cache reads, and the script's own
+/// loops run optimized from the start. The cost is one attempt per function
+/// at start-up; the optimizing tier declines functions outside its subset
+/// while building their IR, before it allocates code.
+pub fn install_native(vm: &mut Vm, function: *mut ObjFunction, entry: *const u8, fast_entry_offset: usize) {
     // SAFETY: the function is live (the loader holds it) and the entry is
     // code generated for it, with the fast entry at that offset.
     unsafe {
@@ -121,6 +141,10 @@ pub fn install_native(function: *mut ObjFunction, entry: *const u8, fast_entry_o
         (*function).tier_state = TIER_COMPILED;
     }
     NATIVE_FUNCTIONS.fetch_add(1, Ordering::Relaxed);
+    if vm.options.optimize {
+        let tier = vm.tier;
+        tier.optimize_native(vm, function);
+    }
 }
 
 /// Whether the interpreter's inline call path must defer to

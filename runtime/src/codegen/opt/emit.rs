@@ -27,7 +27,8 @@ use iced_x86::BlockEncoderOptions;
 
 type Emit = Result<(), LowerError>;
 
-/// Addresses the code embeds (the optimized code is JIT-only).
+/// Addresses the code embeds (it is always made at run time, also in
+/// built executables, so absolute addresses hold in PIE and static PIE).
 pub struct Addresses {
     /// A word that is 0 while the code is valid, else the baseline fast entry.
     pub redirect: u64,

@@ -7,9 +7,14 @@
 //! (linear scan) -> `emit` (x86-64) -> `ExecutableCode::install`; `deopt`
 //! is the runtime side of a failed guard. This file owns the switches
 //! (`TINYVM_OPT`, `TINYVM_DEOPT_STRESS`, `TINYVM_OPT_DEBUG`), the driver and
-//! the statistics; the JIT (`codegen::jit`) calls `compile` after making
-//! a function's baseline code, which stays for OSR and for invalidation.
-//! The tier is JIT-only for now: built executables do not use it.
+//! the statistics. It is on by default (`TINYVM_OPT=0` turns it off) and
+//! optimizes from baseline code, which stays for OSR and for invalidation:
+//! the JIT (`codegen::jit`) calls `compile` right after making a function's
+//! baseline code, and for a built executable's ahead-of-time code the JIT
+//! tier's `Tier::optimize_native` calls it when the loader installs that
+//! code (`vm::tier::install_native`). The optimized code embeds absolute
+//! addresses (helpers, its own records), made at run time, so it works in
+//! position-independent and static-PIE executables alike.
 
 pub mod build;
 pub mod deopt;
@@ -30,7 +35,8 @@ use std::time::Instant;
 /// The switches, read once from the environment.
 #[derive(Debug, Default)]
 pub struct OptOptions {
-    /// `TINYVM_OPT=1` (or `eager`): hot functions get optimized code.
+    /// On unless `TINYVM_OPT=0`: hot functions get optimized code
+    /// (`TINYVM_OPT=1`, or unset, the default).
     pub enabled: bool,
     /// `TINYVM_OPT=eager`: functions are compiled at their first call.
     pub eager: bool,
@@ -45,7 +51,7 @@ pub fn options() -> &'static OptOptions {
     OPTIONS.get_or_init(|| {
         let opt = std::env::var("TINYVM_OPT").unwrap_or_default();
         OptOptions {
-            enabled: opt == "1" || opt == "eager",
+            enabled: opt != "0",
             eager: opt == "eager",
             stress: std::env::var("TINYVM_DEOPT_STRESS").is_ok_and(|v| v == "1"),
             debug: std::env::var("TINYVM_OPT_DEBUG").is_ok(),
