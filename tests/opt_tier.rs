@@ -603,6 +603,24 @@ fn built_executables_run_optimized_code() {
     assert_eq!(stat(&out.stderr, "opt compilations"), 0, "-g keeps the baseline code: {}", out.stderr);
 }
 
+/// A built executable optimizes a function when its calls and loop
+/// back-edges make it hot, with the shapes its caches saw by then (a
+/// receiver of another shape deoptimizes), continues a hot loop of the
+/// script in the optimized code, and sends callers that cached the
+/// baseline entry on to the optimized one.
+#[test]
+fn built_executables_tier_up_with_feedback() {
+    let (dir, exe) = build_exe(OBJECTS, &[]);
+    let out = run_exe(&dir, &exe, &[("TINYVM_STATS", "1")]);
+    assert!(stat(&out.stderr, "opt compilations") >= 5, "{}", out.stderr);
+    assert!(stat(&out.stderr, "deopts (shape)") >= 1, "{}", out.stderr);
+    let source = "var t = 0;\nfor (var i = 0; i < 100000; i = i + 1) { t = t + i * 2; }\nprint t;\n";
+    let (dir, exe) = build_exe(source, &[]);
+    let out = run_exe(&dir, &exe, &[("TINYVM_STATS", "1"), ("TINYVM_OPT_DEBUG", "1")]);
+    assert_eq!(out.stdout, "9999900000\n");
+    assert!(out.stderr.contains("opt: compiled script"), "{}", out.stderr);
+}
+
 /// Built executables give the interpreter's stdout, stderr and exit status
 /// with the optimizing tier, under deopt stress and without it; a function
 /// that keeps failing its speculation goes back to its ahead-of-time code.
@@ -619,6 +637,8 @@ fn built_executables_agree_under_deopt_stress() {
         HELPERS_AND_GLOBALS,
         SET_UNDEFINED_GLOBAL,
         OSR,
+        OBJECTS,
+        FIELD_TYPES,
     ];
     for source in sources {
         let reference = outcome(source, &[], "--jit=off");

@@ -35,11 +35,15 @@ pub struct LowerOptions {
     /// Calls of trivial methods produce their result without the call
     /// (`FunctionInput::inline_trivial_methods`); off for debug builds.
     pub inline_trivial_methods: bool,
+    /// Functions count their calls, so that the runtime optimizes the hot
+    /// ones (`FunctionInput::count_calls`); off for debug builds, which
+    /// keep their baseline code.
+    pub count_calls: bool,
 }
 
 impl LowerOptions {
     pub fn for_build(debug: bool) -> LowerOptions {
-        LowerOptions { inline_trivial_methods: !debug }
+        LowerOptions { inline_trivial_methods: !debug, count_calls: !debug }
     }
 }
 
@@ -80,6 +84,7 @@ pub fn lower_function(
         capture_count: &capture_count,
         number_constant: &number_constant,
         inline_trivial_methods: options.inline_trivial_methods,
+        count_calls: options.count_calls,
         intrinsic_of_global: &intrinsic_of_global,
     };
     lower(&input).map_err(|e| e.0)

@@ -146,7 +146,7 @@ macro_rules! helpers {
 helpers! {
     StackOverflow, UndefinedGlobal, NumbersError, NumberError, Compare, Add, Modulo, GetProperty, SetProperty, GetSuper,
     Call, NewInstance, Invoke, SuperInvoke, Closure, CloseUpvalues, Print, Class, Inherit, Method, Array,
-    GetIndex, SetIndex, Spawn, MonitorEnter, MonitorExit, Safepoint, ForInStart, ForInNext,
+    GetIndex, SetIndex, Spawn, MonitorEnter, MonitorExit, Safepoint, ForInStart, ForInNext, TierUp, TierUpLoop,
 }
 
 /// One row of the table.

@@ -65,6 +65,8 @@ helpers! {
     Safepoint => tvm_rt_safepoint,
     ForInStart => tvm_rt_for_in_start,
     ForInNext => tvm_rt_for_in_next,
+    TierUp => tvm_rt_tier_up,
+    TierUpLoop => tvm_rt_tier_up_loop,
 }
 
 fn status(result: Result<(), Trap>) -> u64 {
@@ -339,5 +341,33 @@ pub extern "sysv64" fn tvm_rt_for_in_next(vm: *mut Vm, th: *mut Thread, base: *m
         Ok(true) => 0,
         Ok(false) => 2,
         Err(Trap) => 1,
+    })
+}
+
+/// Ahead-of-time code that counts its calls found its function hot: the
+/// optimizing tier compiles it now, from the feedback its inline caches
+/// gathered; this call goes on in the baseline code, later ones enter the
+/// optimized code. Never raises.
+#[no_mangle]
+pub extern "sysv64" fn tvm_rt_tier_up(vm: *mut Vm, th: *mut Thread) -> u64 {
+    with(vm, th, |vm, th| {
+        // SAFETY: the current frame holds a live closure (the caller's).
+        let function = unsafe { (*(*th.frames_top.sub(1)).closure).function };
+        super::jit::optimize_hot(vm, function);
+        0
+    })
+}
+
+/// As `tvm_rt_tier_up`, at a hot back-edge to the loop at bytecode offset
+/// `header`: returns the optimized code's OSR entry for that loop (the
+/// caller continues its frame there), or 0 to go on in the baseline code.
+/// Unlike the other helpers it returns an address, not a status.
+#[no_mangle]
+pub extern "sysv64" fn tvm_rt_tier_up_loop(vm: *mut Vm, th: *mut Thread, header: u32) -> u64 {
+    with(vm, th, |vm, th| {
+        // SAFETY: the current frame holds a live closure (the caller's).
+        let function = unsafe { (*(*th.frames_top.sub(1)).closure).function };
+        super::jit::optimize_hot(vm, function);
+        super::jit::optimized_loop_entry(function, header) as u64
     })
 }

@@ -39,16 +39,9 @@ impl Tier for Jit {
         // SAFETY: the loader holds the function (rooted) and just gave it
         // its ahead-of-time code; it is only mutated under the VM lock.
         let f = unsafe { &mut *function };
-        if runs_once_without_loops(f) {
-            return;
-        }
-        // Ahead-of-time code has no OSR entries (its frames never start
-        // in the interpreter): invalidation leaves the function without.
-        if let Ok(opt) = super::opt::compile(f, f.native_entry, f.osr_entries.clone()) {
-            super::perf_map::record(opt.code.entry, opt.code.code_len, &f.proto.name);
-            use_optimized(f, &opt);
-            f.machine_code = Some(Box::new(OptimizedNative { _opt: opt }));
-        }
+        // Its code counts its calls and back-edges (`lower/tier_up.rs`) and
+        // asks when hot, when its caches know the shapes and callees it meets.
+        f.opt_countdown = AOT_HOT_CALLS;
     }
 
     fn stats(&self) -> TierStats {
@@ -86,25 +79,41 @@ impl CompiledCode for OptimizedNative {}
 /// code would win nothing there, and the first compilation of a process
 /// pays the assembler's one-time set-up (about half a millisecond, all of
 /// hello world's start-up again).
-fn runs_once_without_loops(f: &ObjFunction) -> bool {
-    use crate::bytecode::module::FunctionKind;
-    use crate::bytecode::opcode::{decode, Op};
-    if !matches!(f.kind, FunctionKind::Script | FunctionKind::FileScript) {
-        return false;
+/// Calls plus back-edges after which ahead-of-time code is optimized.
+const AOT_HOT_CALLS: u32 = 1000;
+
+/// Optimizes a function that has ahead-of-time code.
+fn optimize_aot(f: &mut ObjFunction) {
+    // Ahead-of-time code has no OSR entries (its frames never start in the
+    // interpreter): invalidation leaves the function without.
+    if let Ok(opt) = super::opt::compile(f, f.native_entry, f.osr_entries.clone()) {
+        super::perf_map::record(opt.code.entry, opt.code.code_len, &f.proto.name);
+        use_optimized(f, &opt);
+        f.machine_code = Some(Box::new(OptimizedNative { _opt: opt }));
     }
-    let capture_count = |k: u32| {
-        let v = f.constant_values.get(k as usize)?;
-        // SAFETY: verified code only uses function constants in CLOSURE.
-        Some(unsafe { (*(v.as_obj() as *mut ObjFunction)).upvalue_count })
-    };
-    let mut offset = 0;
-    while let Some(ins) = decode(&f.proto.code, offset, &capture_count) {
-        if ins.op == Op::Loop {
-            return false;
-        }
-        offset += ins.size;
+}
+
+/// `Helper::TierUp`: the ahead-of-time code of `function` ran out of its
+/// call count; it is optimized once (a later wrap-around is ignored).
+pub fn optimize_hot(_vm: &mut Vm, function: *mut ObjFunction) {
+    // SAFETY: the function is live (its frame is running) and only
+    // mutated under the VM lock.
+    let f = unsafe { &mut *function };
+    if f.machine_code.is_some() || !super::opt::options().enabled || f.fast_entry.is_null() {
+        return;
     }
-    true
+    optimize_aot(f);
+}
+
+/// The optimized code's OSR entry for the loop at `header` of `function`,
+/// or null (not optimized, or no entry there).
+pub fn optimized_loop_entry(function: *mut ObjFunction, header: u32) -> *const u8 {
+    // SAFETY: as in `optimize_hot`.
+    let f = unsafe { &*function };
+    if f.machine_code.is_none() {
+        return std::ptr::null();
+    }
+    f.osr_entries.iter().find(|&&(h, _)| h == header).map_or(std::ptr::null(), |&(_, entry)| entry)
 }
 
 /// Points `f`'s entries at its optimized code `opt`.
@@ -155,6 +164,7 @@ fn with_input<R>(vm: &Vm, function: &ObjFunction, f: impl FnOnce(&FunctionInput)
         capture_count: &capture_count,
         number_constant: &number_constant,
         inline_trivial_methods: true,
+        count_calls: false,
         intrinsic_of_global: &intrinsic_of_global,
     };
     f(&input)

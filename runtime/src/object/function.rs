@@ -166,6 +166,10 @@ pub struct ObjFunction {
     pub upvalue_count: u32,
     /// Calls plus loop back-edges seen by the interpreter (`vm::tier`).
     pub hotness: u32,
+    /// Calls left before ahead-of-time code that counts its calls asks the
+    /// optimizing tier for code (`vm::tier::arm_call_counter`); 0 when not
+    /// armed (it then wraps around and the request is ignored).
+    pub opt_countdown: u32,
     pub code: *const u8,
     pub constants: *const Value,
     pub caches: *mut InlineCache,

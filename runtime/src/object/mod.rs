@@ -37,6 +37,8 @@ pub mod layout {
     pub const UPVALUE_LOCATION: usize = offset_of!(ObjUpvalue, location);
     pub const FUNCTION_ARITY: usize = offset_of!(ObjFunction, arity);
     pub const FUNCTION_NATIVE: usize = offset_of!(ObjFunction, native_entry);
+    pub const FUNCTION_OPT_COUNTDOWN: usize = offset_of!(ObjFunction, opt_countdown);
+    pub const FUNCTION_FAST: usize = offset_of!(ObjFunction, fast_entry);
     pub const FUNCTION_MAX_STACK: usize = offset_of!(ObjFunction, max_stack);
     pub const FUNCTION_CONSTANTS: usize = offset_of!(ObjFunction, constants);
     pub const FUNCTION_CACHES: usize = offset_of!(ObjFunction, caches);

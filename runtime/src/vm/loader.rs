@@ -93,6 +93,7 @@ fn make_functions(
                 max_stack: max_stack[index],
                 upvalue_count: proto.upvalue_count,
                 hotness: 0,
+                opt_countdown: 0,
                 code,
                 constants: std::ptr::null(),
                 caches: std::ptr::null_mut(),

@@ -26,6 +26,7 @@ mod intrinsic;
 mod map_index;
 mod opcodes;
 mod stack;
+mod tier_up;
 mod trivial_call;
 
 use super::helpers::Helper;
@@ -68,6 +69,10 @@ pub struct FunctionInput<'a> {
     /// (`natives::intrinsic_named`): a call of that global may compute it
     /// inline (`intrinsic.rs`). `Intrinsic::None` for other globals.
     pub intrinsic_of_global: &'a dyn Fn(u32) -> Intrinsic,
+    /// The code counts its calls and loop back-edges and asks for
+    /// optimized code when the count runs out (`tier_up.rs`).
+    /// Ahead-of-time code only: the JIT optimizes when it compiles.
+    pub count_calls: bool,
 }
 
 /// The out-of-line part of a call site (emitted after the body).
@@ -75,6 +80,7 @@ enum ColdBlock {
     ClassCall(alloc::ClassCall),
     TrivialCall(trivial_call::TrivialCall),
     MapIndex(map_index::MapIndex),
+    HotLoop(tier_up::HotLoop),
 }
 
 /// A call to a runtime helper: the position of its rel32 field.
@@ -400,6 +406,7 @@ impl Lowerer<'_> {
         }
         // The fast entry (compiled callers): vm and thread already in r12/r13.
         self.a.set_label(&mut self.exits.fast_entry)?;
+        self.redirect_to_optimized()?;
         self.fast_frame_setup()?;
         let a = &mut self.a;
         a.cmp(rsp, qword_ptr(r13 + fl::THREAD_NATIVE_STACK_LIMIT))?;
@@ -419,7 +426,7 @@ impl Lowerer<'_> {
         a.mov(qword_ptr(r13 + fl::THREAD_FRAMES_TOP), rax)?;
         a.inc(qword_ptr(r13 + fl::THREAD_CALLS))?;
         self.mark(Unwind::Remember);
-        Ok(())
+        self.count_call()
     }
 
     /// An on-stack-replacement entry for the loop at `header`: called (System
@@ -455,6 +462,7 @@ impl Lowerer<'_> {
                 ColdBlock::ClassCall(block) => self.class_call_block(block)?,
                 ColdBlock::TrivialCall(block) => self.trivial_call_block(block)?,
                 ColdBlock::MapIndex(block) => self.map_index_block(block)?,
+                ColdBlock::HotLoop(block) => self.hot_loop_block(block)?,
             }
         }
         let slow_paths = std::mem::take(&mut self.out_of_line.slow_paths);

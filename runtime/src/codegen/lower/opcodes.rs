@@ -208,6 +208,7 @@ impl Lowerer<'_> {
             }
             Op::Loop => {
                 self.poll(pc, d)?;
+                self.count_back_edge(ins.jump_target() as u32, pc, d)?;
                 let target = self.label_at(ins.jump_target());
                 self.a.jmp(target)?;
             }

@@ -1,18 +1,19 @@
-//! The optimizing tier (v0): hot functions in a numeric subset of the
-//! bytecode are compiled to type-specialized machine code with numbers
-//! unboxed in XMM registers, guarded, deoptimizing to the interpreter.
+//! The optimizing tier: hot functions are compiled to type-specialized
+//! machine code with numbers unboxed in XMM registers, receivers' shapes
+//! and callees taken from the inline caches, guarded, deoptimizing to the
+//! interpreter.
 //!
 //! Pipeline: `build` (bytecode -> SSA IR with explicit guards) ->
-//! `passes` (constant folding, redundant guards, dead code) -> `regalloc`
-//! (linear scan) -> `emit` (x86-64) -> `ExecutableCode::install`; `deopt`
+//! `passes` (constant folding, redundant guards, field-load fusion, dead
+//! code) -> `regalloc` (linear scan) -> `emit` and `emit_heap` (x86-64) -> `ExecutableCode::install`; `deopt`
 //! is the runtime side of a failed guard. This file owns the switches
 //! (`TINYVM_OPT`, `TINYVM_DEOPT_STRESS`, `TINYVM_OPT_DEBUG`), the driver and
 //! the statistics. It is on by default (`TINYVM_OPT=0` turns it off) and
 //! optimizes from baseline code, which stays for OSR and for invalidation:
 //! the JIT (`codegen::jit`) calls `compile` right after making a function's
-//! baseline code, and for a built executable's ahead-of-time code the JIT
-//! tier's `Tier::optimize_native` calls it when the loader installs that
-//! code (`vm::tier::install_native`). The optimized code embeds absolute
+//! baseline code, and a built executable's ahead-of-time code asks for it
+//! when a function is hot (`lower/tier_up.rs`, `jit::optimize_hot`). The
+//! optimized code embeds absolute
 //! addresses (helpers, its own records), made at run time, so it works in
 //! position-independent and static-PIE executables alike.
 

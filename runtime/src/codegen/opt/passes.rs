@@ -158,7 +158,7 @@ mod tests {
     use super::*;
 
     fn deopt(values: Vec<(u32, Val)>) -> Deopt {
-        Deopt { pc: 0, depth: 3, values, reason: Reason::NotNumber }
+        Deopt { pc: 0, depth: 3, values, copies: vec![], fields: vec![], reason: Reason::NotNumber }
     }
 
     #[test]
@@ -182,6 +182,7 @@ mod tests {
             deopts: vec![deopt(vec![(2, 4)])],
             values: 7,
             osr: vec![],
+            slows: vec![],
         };
         optimize(&mut func);
         let insts = &func.blocks[0].insts;
@@ -210,6 +211,7 @@ mod tests {
             deopts: vec![deopt(vec![]), deopt(vec![]), deopt(vec![])],
             values: 5,
             osr: vec![],
+            slows: vec![],
         };
         remove_redundant_guards(&mut func);
         let insts = &func.blocks[0].insts;

@@ -185,6 +185,7 @@ mod tests {
             deopts: vec![],
             values: 6,
             osr: vec![],
+            slows: vec![],
         };
         let alloc = allocate(&func);
         let params = [alloc.loc(3), alloc.loc(4), alloc.loc(5)];
@@ -209,6 +210,7 @@ mod tests {
             deopts: vec![],
             values: 3,
             osr: vec![],
+            slows: vec![],
         };
         let alloc = allocate(&func);
         assert!(matches!(alloc.loc(0), Loc::Stack(_)));
