@@ -420,7 +420,9 @@ fn break_on_a_function_without_debug_information() {
     assert!(t.contains("Breakpoint 1, 0x") && t.contains(" in fib ()\n"), "{}", t);
     let bt = frames(&t);
     assert_eq!(bt[..2], ["fib ()".to_string(), "script ()".to_string()], "{}", t);
-    assert!(t.contains("Breakpoint 1, 0x") && t.contains("fib + 4 in section .text"), "{}", t);
+    // At the fast entry (built code first checks whether the function has
+    // optimized code, so gdb's prologue analysis stops at the entry).
+    assert!(t.contains("Breakpoint 1, 0x") && t.contains("\nfib in section .text"), "{}", t);
     assert!(t.contains("Breakpoint 2, 0x") && t.contains(" in Counter.bump ()\n"), "{}", t);
 }
 

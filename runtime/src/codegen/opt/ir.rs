@@ -517,13 +517,21 @@ pub struct OsrEntry {
 }
 
 impl Func {
-    /// Whether some instruction works on unboxed numbers: without one the
-    /// optimized code would only repeat the baseline code's work.
-    pub fn uses_numbers(&self) -> bool {
+    /// Whether some instruction speculates (works on unboxed numbers, or
+    /// on a receiver of a checked shape): without one the optimized code
+    /// would only repeat the baseline code's work.
+    pub fn speculates(&self) -> bool {
         self.blocks.iter().any(|b| {
             matches!(b.term, Term::Branch { cond: Cond::Cmp(..), .. } | Term::ReturnVal(_))
                 || b.insts.iter().any(|i| {
-                    matches!(i, Inst::Binary { .. } | Inst::Neg { .. } | Inst::CmpToSlot { .. } | Inst::Unbox { .. })
+                    matches!(
+                        i,
+                        Inst::Binary { .. }
+                            | Inst::Neg { .. }
+                            | Inst::CmpToSlot { .. }
+                            | Inst::Unbox { .. }
+                            | Inst::CheckShape { .. }
+                    )
                 })
         })
     }

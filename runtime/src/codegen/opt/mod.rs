@@ -123,9 +123,9 @@ pub fn function_ir(function: &ObjFunction) -> Result<ir::Func, String> {
     };
     let mut func = build::build(&input)?;
     passes::optimize(&mut func);
-    if !options().eager && !func.uses_numbers() {
+    if !options().eager && !func.speculates() {
         // (Eager mode still takes it, so that the tests run these paths.)
-        return Err("no numbers to keep in registers".into());
+        return Err("nothing to speculate on".into());
     }
     Ok(func)
 }
