@@ -92,8 +92,8 @@ struct Fun {
 #[derive(Clone, Copy, PartialEq, Eq)]
 enum Hot {
     No,
-    HotCalls,
-    HotLoops,
+    Calls,
+    Loops,
 }
 
 struct Gen<'a, 'b> {
@@ -112,8 +112,8 @@ struct Gen<'a, 'b> {
     /// Ill-typed values may appear anywhere (else only in the last call).
     odd: bool,
     /// Hot code, for tiering up by hotness (`TINYVM_OPT=1`) and OSR: the
-    /// script's calls run 1000 times or more (`HotCalls`), or functions
-    /// have loops of 1000 trips or more (`HotLoops`); their prints are
+    /// script's calls run 1000 times or more (`Calls`), or functions
+    /// have loops of 1000 trips or more (`Loops`); their prints are
     /// expression statements then, to keep the output small.
     hot: Hot,
     /// Loops around the statement being generated.
@@ -156,8 +156,8 @@ impl Gen<'_, '_> {
             return Ok(None);
         }
         let i = self.u.choose_index(n)?;
-        let all = self.locals.iter().chain(&self.fixed).chain(&self.globals);
-        Ok(all.cloned().nth(i))
+        let mut all = self.locals.iter().chain(&self.fixed).chain(&self.globals);
+        Ok(all.nth(i).cloned())
     }
 
     fn leaf(&mut self) -> Result<String> {
@@ -300,7 +300,7 @@ impl Gen<'_, '_> {
             }
             10 if nested && self.loops < 2 => {
                 let k = self.name("k");
-                let hot = self.hot == Hot::HotLoops && self.loops == 0 && self.current.is_some();
+                let hot = self.hot == Hot::Loops && self.loops == 0 && self.current.is_some();
                 let trips = if hot { self.u.int_in_range(1000..=1100u16)? } else { self.u.int_in_range(0..=9u16)? };
                 self.line(&format!("for (var {k} = 0; {k} < {trips}; {k} = {k} + 1) {{"));
                 self.fixed.push(k);
@@ -382,7 +382,7 @@ impl Gen<'_, '_> {
 
     fn program(&mut self) -> Result<()> {
         self.odd = self.u.arbitrary()?;
-        self.hot = *self.u.choose(&[Hot::No, Hot::No, Hot::No, Hot::No, Hot::HotCalls, Hot::HotLoops])?;
+        self.hot = *self.u.choose(&[Hot::No, Hot::No, Hot::No, Hot::No, Hot::Calls, Hot::Loops])?;
         for _ in 0..self.u.int_in_range(0..=3u8)? {
             let g = format!("g{}", self.globals.len());
             let e = self.expr(1)?;
@@ -393,7 +393,7 @@ impl Gen<'_, '_> {
             self.function()?;
         }
         // Each function called a few times, with round-dependent numbers.
-        let hot = self.hot == Hot::HotCalls;
+        let hot = self.hot == Hot::Calls;
         let rounds = if hot { self.u.int_in_range(1000..=1100u16)? } else { self.u.int_in_range(1..=4u16)? };
         self.line(&format!("for (var r = 0; r < {rounds}; r = r + 1) {{"));
         self.indent += 1;
