@@ -10,6 +10,9 @@
 #   length 4, checksum 8) and, for a few, also as the whole file (the target
 #   sends inputs starting with "TVMC" through the full-file decoder).
 # corpus/tvmc_exec/: the same payloads and files as corpus/tvmc_loader/.
+# corpus/opt_diff/: 64 pseudo-random byte strings of 64 B to 4 KB (SHA-512
+#   chains of "opt_diff seed N", so always the same): the target's input
+#   only steers its program generator, so any bytes make a program.
 #
 # Files are named by content hash, so rerunning is idempotent and merges
 # into whatever the fuzzer has already added to corpus/.
@@ -19,6 +22,21 @@ here="$(cd "$(dirname "$0")" && pwd)"
 repo="$(cd "$here/.." && pwd)"
 shared="${SHARED:-$(cd "$repo/.." && pwd)/shared}"
 tinyvm="${TINYVM:-$repo/target/release/tinyvm}"
+
+opt_dir="$here/corpus/opt_diff"
+mkdir -p "$opt_dir"
+for n in $(seq 1 64); do
+    blocks=$(( 1 << (n % 7) ))   # 1..64 blocks of 64 bytes
+    h="opt_diff seed $n"
+    : > "$opt_dir/.seed"
+    for _ in $(seq 1 "$blocks"); do
+        h="$(printf '%s' "$h" | sha512sum | cut -d' ' -f1)"
+        printf '%s' "$h" | xxd -r -p >> "$opt_dir/.seed"
+    done
+    h="$(sha1sum "$opt_dir/.seed" | cut -d' ' -f1)"
+    mv "$opt_dir/.seed" "$opt_dir/$h"
+done
+echo "seed.sh: 64 generator inputs -> $opt_dir ($(ls "$opt_dir" | wc -l) files)"
 
 if [[ ! -x "$tinyvm" ]]; then
     echo "seed.sh: $tinyvm not found; run 'cargo build --release' in $repo or set TINYVM" >&2

@@ -251,7 +251,7 @@ fn keep(tag: &str, bytes: &[u8]) -> PathBuf {
 fn run_both(modules: &[&Module], limits: &Limits) -> Vec<(Run, Run)> {
     let jobs: Vec<Job> = modules
         .iter()
-        .flat_map(|&module| [Job { module, jit: JitMode::Off }, Job { module, jit: JitMode::Always }])
+        .flat_map(|&module| [Job::new(module, JitMode::Off), Job::new(module, JitMode::Always)])
         .collect();
     let mut runs = forked::run_all(&jobs, PARALLEL, limits).expect("fork").into_iter();
     let mut out = Vec::new();

@@ -460,6 +460,27 @@ fn no_deopt_loop() {
     assert_eq!(stat(&out.stderr, "opt invalidated"), 1, "{}", out.stderr);
 }
 
+/// Found by the `opt_diff` fuzz target: with fuel (`TINYVM_FUEL`) every
+/// poll finds a request, and a poll in optimized code deoptimizes; the
+/// interpreter then entered the optimized code again by OSR at the next
+/// back-edge, one more native activation per poll, until
+/// `Stack overflow.` (here within the first 100,000 iterations; the same
+/// would happen to a long loop while another thread keeps waiting for the
+/// VM lock). The frame now finishes interpreted after a poll.
+const POLLS_IN_HOT_LOOPS: &str = r#"
+fun count(n) { var c = 0; for (var i = 0; i < n; i = i + 1) { c = c + 1; } return c; }
+print count(100000);
+var c = 0;
+for (var i = 0; i < 100000; i = i + 1) { c = c + 1; }
+print c;
+"#;
+
+#[test]
+fn polls_in_osr_loops_do_not_nest() {
+    let out = agree(POLLS_IN_HOT_LOOPS, &[("TINYVM_FUEL", "1000000")]);
+    assert_eq!((out.status, out.stdout.as_str()), (Some(0), "100000\n100000\n"), "{:?}", out);
+}
+
 /// A small deterministic generator of programs in (and around) the
 /// optimizer's subset: numeric code with loops, branches and calls, and
 /// arguments that are sometimes not numbers (deopts, runtime errors).

@@ -36,6 +36,7 @@
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
 use std::time::{Duration, Instant};
 use tinyvm_runtime::bytecode::Module;
+use tinyvm_runtime::codegen::opt::{self, OptOptions};
 use tinyvm_runtime::vm::{JitMode, Options};
 
 /// The exit status of a child whose run panicked (Rust's own for a panic).
@@ -145,6 +146,17 @@ pub struct Job<'a> {
     /// A module that `verify_module` accepts (the loader verifies it again).
     pub module: &'a Module,
     pub jit: JitMode,
+    /// The optimizing tier's switches for this child
+    /// (`opt::set_options`); None reads them from the environment, as
+    /// `tinyvm run` does. For the tier's eager mode pass `JitMode::Always`.
+    pub opt: Option<OptOptions>,
+}
+
+impl<'a> Job<'a> {
+    /// A job with the optimizing tier's switches from the environment.
+    pub fn new(module: &'a Module, jit: JitMode) -> Job<'a> {
+        Job { module, jit, opt: None }
+    }
 }
 
 /// Runs one job in a child process.
@@ -382,6 +394,14 @@ fn child_main(job: Job<'_>, limits: &Limits, null: RawFd, out: RawFd, err: RawFd
         tinyvm_runtime::output::write_stderr(text.as_bytes());
     }));
     tinyvm_runtime::output::exit_without_cleanup();
+    if let Some(switches) = job.opt {
+        // The parent never runs a program, so nothing has read them yet.
+        if let Err(already) = opt::set_options(switches) {
+            if already != switches {
+                panic!("the optimizing tier's switches were read before the fork: {already:?}");
+            }
+        }
+    }
     let module = job.module.clone();
     let options = Options {
         jit: job.jit,

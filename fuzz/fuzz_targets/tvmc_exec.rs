@@ -32,7 +32,7 @@ fuzz_target!(|data: &[u8]| {
         return;
     }
     let limits = Limits { fuel: Some(20_000), time: Duration::from_secs(5), ..Limits::default() };
-    let jobs = [Job { module: &module, jit: JitMode::Off }, Job { module: &module, jit: JitMode::Always }];
+    let jobs = [Job::new(&module, JitMode::Off), Job::new(&module, JitMode::Always)];
     let runs = forked::run_all(&jobs, 2, &limits).expect("fork the children");
     let (off, always) = (&runs[0], &runs[1]);
     let timing = forked::depends_on_timing(&module);

@@ -49,6 +49,12 @@ pub struct Thread {
     pub error: Option<Box<RuntimeError>>,
     /// Extra GC roots owned by this thread.
     pub roots: Vec<Value>,
+    /// The frame that a poll in optimized code sent to the interpreter
+    /// (`opt::deopt`), which then finishes it without OSR: entering the
+    /// optimized code again at the next back-edge would nest one more
+    /// native activation per poll, and with frequent polls (fuel, a thread
+    /// waiting for the VM lock) end in `Stack overflow.`. Null if none.
+    pub no_osr_frame: *mut Frame,
     stack: StackMapping,
     frames: Vec<Frame>,
 }
@@ -195,6 +201,7 @@ impl Thread {
             id,
             error: None,
             roots: Vec::new(),
+            no_osr_frame: std::ptr::null_mut(),
             stack,
             frames,
         })

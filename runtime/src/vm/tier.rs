@@ -209,6 +209,11 @@ pub fn on_back_edge(vm: &mut Vm, th: &mut Thread, function: *mut ObjFunction, he
 
 #[cold]
 fn osr_entry(vm: &mut Vm, th: &mut Thread, function: *mut ObjFunction, header: u32) -> Option<OsrEntry> {
+    // A frame that left optimized code at a poll stays interpreted (see
+    // `Thread::no_osr_frame`).
+    if th.frames_top.wrapping_sub(1) == th.no_osr_frame {
+        return None;
+    }
     // SAFETY: the running function is live.
     if unsafe { (*function).tier_state } == TIER_NONE {
         let tier = vm.tier;

@@ -84,7 +84,16 @@ pub unsafe extern "sysv64" fn tvm_opt_deopt(vm: *mut Vm, th: *mut Thread, record
         let frame = th.frames_top.sub(1);
         (*frame).pc = record.pc;
         th.sp = (*frame).base.add(record.depth as usize);
-        interp::run(vm, th).is_err() as u64
+        if record.reason != Reason::Poll {
+            return interp::run(vm, th).is_err() as u64;
+        }
+        // A poll: the interpreter finishes the frame without OSR, else every
+        // later poll would nest another optimized activation on the native
+        // stack (`Thread::no_osr_frame`). Calls it makes may still OSR.
+        let outer = std::mem::replace(&mut th.no_osr_frame, frame);
+        let status = interp::run(vm, th).is_err() as u64;
+        th.no_osr_frame = outer;
+        status
     }
 }
 

@@ -33,8 +33,9 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::OnceLock;
 use std::time::Instant;
 
-/// The switches, read once from the environment.
-#[derive(Debug, Default)]
+/// The switches, read once from the environment (or set once by
+/// `set_options`).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct OptOptions {
     /// On unless `TINYVM_OPT=0`: hot functions get optimized code
     /// (`TINYVM_OPT=1`, or unset, the default).
@@ -47,8 +48,9 @@ pub struct OptOptions {
     pub debug: bool,
 }
 
+static OPTIONS: OnceLock<OptOptions> = OnceLock::new();
+
 pub fn options() -> &'static OptOptions {
-    static OPTIONS: OnceLock<OptOptions> = OnceLock::new();
     OPTIONS.get_or_init(|| {
         let opt = std::env::var("TINYVM_OPT").unwrap_or_default();
         OptOptions {
@@ -58,6 +60,16 @@ pub fn options() -> &'static OptOptions {
             debug: std::env::var("TINYVM_OPT_DEBUG").is_ok(),
         }
     })
+}
+
+/// Sets the switches instead of the environment, before anything reads
+/// them; for test harnesses that run programs in forked children
+/// (`tinyvm::forked`), where the variables cannot be set per child.
+/// Fails with the switches in force when they were already read or set
+/// (also when they equal `options`). Like the variables, `eager` only
+/// takes effect with `JitMode::Always` (what `tinyvm run` picks for it).
+pub fn set_options(options: OptOptions) -> Result<(), OptOptions> {
+    OPTIONS.set(options).map_err(|_| *OPTIONS.get().expect("set"))
 }
 
 /// Spill slots beyond which a function is declined (native stack per frame).
