@@ -603,22 +603,23 @@ fn run_exe(dir: &tempfile::TempDir, exe: &std::path::Path, env: &[(&str, &str)])
     run_with(cmd, b"", Duration::from_secs(120))
 }
 
-/// A built executable optimizes its ahead-of-time code (by default, and
-/// in a static PIE); `TINYVM_OPT=0` and `-g` keep the baseline code.
+/// A built executable optimizes its hot functions from their ahead-of-time
+/// code, no JIT compilation involved (also in a static PIE); `TINYVM_OPT=0`
+/// and `-g` keep the baseline code.
 #[test]
 fn built_executables_run_optimized_code() {
-    let reference = outcome(NUMERIC, &[], "--jit=off");
+    let reference = outcome(FIB, &[], "--jit=off");
     for extra in [&[][..], &["--static"][..]] {
-        let (dir, exe) = build_exe(NUMERIC, extra);
+        let (dir, exe) = build_exe(FIB, extra);
         let out = run_exe(&dir, &exe, &[("TINYVM_STATS", "1")]);
         assert_eq!((&out.stdout, out.status), (&reference.stdout, reference.status), "{:?}", extra);
-        assert!(stat(&out.stderr, "opt compilations") >= 4, "{:?}: {}", extra, out.stderr);
+        assert!(stat(&out.stderr, "opt compilations") >= 1, "{:?}: {}", extra, out.stderr);
         assert_eq!(stat(&out.stderr, "jit compilations"), 0, "{}", out.stderr);
         let off = run_exe(&dir, &exe, &[("TINYVM_STATS", "1"), ("TINYVM_OPT", "0")]);
         assert_eq!(off.stdout, reference.stdout);
         assert!(!off.stderr.contains("opt compilations"), "{}", off.stderr);
     }
-    let (dir, exe) = build_exe(NUMERIC, &["-g"]);
+    let (dir, exe) = build_exe(FIB, &["-g"]);
     let out = run_exe(&dir, &exe, &[("TINYVM_STATS", "1")]);
     assert_eq!(out.stdout, reference.stdout);
     assert_eq!(stat(&out.stderr, "opt compilations"), 0, "-g keeps the baseline code: {}", out.stderr);

@@ -66,6 +66,15 @@ pub(crate) fn kind_guard(
     a.jne(target)
 }
 
+/// Calls the fast entry in rax for the closure in rcx, the callee's frame
+/// starting at slot `callee`, with the caller's `pc` saved (both tiers; the
+/// caller then tests the status in rax).
+pub(crate) fn call_fast_entry(a: &mut CodeAssembler, callee: u32, pc: u32) -> Result<(), IcedError> {
+    a.mov(dword_ptr(r15 + fl::FRAME_PC), pc)?;
+    a.lea(rdx, slot(callee))?;
+    a.call(rax)
+}
+
 /// Bits of the false value; `true` is one more.
 pub(super) const FALSE_BITS: u64 = Value::FALSE.0;
 

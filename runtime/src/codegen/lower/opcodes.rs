@@ -306,10 +306,7 @@ impl Lowerer<'_> {
 
     /// Calls the fast entry in rax for the closure in rcx with the frame at `callee`.
     fn call_entry(&mut self, callee: u32, pc: u32) -> Emit {
-        let a = &mut self.a;
-        a.mov(dword_ptr(r15 + fl::FRAME_PC), pc)?;
-        a.lea(rdx, slot(callee))?;
-        a.call(rax)?;
+        super::asm::call_fast_entry(&mut self.a, callee, pc)?;
         self.check_status()
     }
 

@@ -604,12 +604,7 @@ impl Emitter<'_> {
             self.set(&mut other)?;
         }
         fast_entry_of(&mut self.a, argc, slow)?;
-        let a = &mut self.a;
-        a.mov(dword_ptr(r15 + fl::FRAME_PC), pc)?;
-        a.lea(rdx, slot(callee))?;
-        a.call(rax)?;
-        a.test(rax, rax)?;
-        a.jnz(self.error)?;
+        self.call_entry(callee, pc)?;
         self.slow_calls.push(SlowCall { entry: slow, resume, callee, argc, pc });
         self.set(&mut resume)
     }

@@ -16,7 +16,7 @@ use super::emit::{spill, Emitter, XMM};
 use super::ir::*;
 use super::regalloc::Loc;
 use crate::codegen::helpers::Helper;
-use crate::codegen::lower::{enter_helper, fast_entry_of, kind_guard, object_guard, slot, LowerError};
+use crate::codegen::lower::{call_fast_entry, enter_helper, fast_entry_of, kind_guard, object_guard, slot, LowerError};
 use crate::object::layout as obj;
 use crate::object::ObjKind;
 use crate::value::Value;
@@ -318,13 +318,10 @@ impl Emitter<'_> {
     }
 
     /// Calls the fast entry in rax for the closure in rcx with the frame at `callee`.
-    fn call_entry(&mut self, callee: u32, pc: u32) -> Emit {
-        let a = &mut self.a;
-        a.mov(dword_ptr(r15 + fl::FRAME_PC), pc)?;
-        a.lea(rdx, slot(callee))?;
-        a.call(rax)?;
-        a.test(rax, rax)?;
-        a.jnz(self.error)?;
+    pub(super) fn call_entry(&mut self, callee: u32, pc: u32) -> Emit {
+        call_fast_entry(&mut self.a, callee, pc)?;
+        self.a.test(rax, rax)?;
+        self.a.jnz(self.error)?;
         Ok(())
     }
 
@@ -340,31 +337,28 @@ impl Emitter<'_> {
         pc: u32,
     ) -> Emit {
         let (entry, mut resume) = self.slow_labels();
-        let mut unknown = self.a.create_label();
         self.a.mov(rax, slot(receiver))?;
-        if let Some(known) = known {
-            // The method of the only shape seen, at its current entry.
-            self.known_shape_guard(known.shape, entry)?;
-            self.a.mov(rcx, Value(known.value).as_obj() as u64)?;
-            self.a.mov(rdx, qword_ptr(rcx + obj::CLOSURE_FUNCTION))?;
-            fast_entry_of(&mut self.a, argc, entry)?;
-            self.call_entry(receiver, pc)?;
-            self.set(&mut resume)?;
-            let kind = SlowKind::Invoke { receiver, argc, k, cache, pc };
-            self.slow_paths.push(SlowPath { entry, resume, kind });
-            return Ok(());
+        match known {
+            Some(known) => {
+                // The method of the only shape seen, at its current entry.
+                self.known_shape_guard(known.shape, entry)?;
+                self.a.mov(rcx, Value(known.value).as_obj() as u64)?;
+            }
+            None => {
+                let mut unknown = self.a.create_label();
+                self.shape_guard(cache, entry)?;
+                let a = &mut self.a;
+                // The cached method is a closure value; its entry is cached when compiled.
+                a.mov(rcx, qword_ptr(rdx + obj::CACHE_VALUE))?;
+                a.sub(rcx, qword_ptr(r12 + VM_OBJECT_TAG))?;
+                a.mov(rax, qword_ptr(rdx + obj::CACHE_ENTRY))?;
+                a.test(rax, rax)?;
+                a.jz(unknown)?;
+                self.call_entry(receiver, pc)?;
+                self.a.jmp(resume)?;
+                self.set(&mut unknown)?;
+            }
         }
-        self.shape_guard(cache, entry)?;
-        let a = &mut self.a;
-        // The cached method is a closure value; its entry is cached when compiled.
-        a.mov(rcx, qword_ptr(rdx + obj::CACHE_VALUE))?;
-        a.sub(rcx, qword_ptr(r12 + VM_OBJECT_TAG))?;
-        a.mov(rax, qword_ptr(rdx + obj::CACHE_ENTRY))?;
-        a.test(rax, rax)?;
-        a.jz(unknown)?;
-        self.call_entry(receiver, pc)?;
-        self.a.jmp(resume)?;
-        self.set(&mut unknown)?;
         self.a.mov(rdx, qword_ptr(rcx + obj::CLOSURE_FUNCTION))?;
         fast_entry_of(&mut self.a, argc, entry)?;
         self.call_entry(receiver, pc)?;
