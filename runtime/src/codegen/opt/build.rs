@@ -34,7 +34,7 @@ pub struct BuildInput<'a> {
 }
 
 #[derive(Copy, Clone, Debug, PartialEq)]
-enum Abs {
+pub(super) enum Abs {
     /// Exact in memory; a copy of local `copy_of` (unchanged since) if set.
     Mem {
         copy_of: Option<u32>,
@@ -81,28 +81,28 @@ fn valid(a: Abs) -> bool {
 
 pub type Declined = String;
 
-struct Builder<'a> {
-    input: &'a BuildInput<'a>,
-    depths: Vec<Option<u32>>,
-    jump_targets: Vec<bool>,
+pub(super) struct Builder<'a> {
+    pub(super) input: &'a BuildInput<'a>,
+    pub(super) depths: Vec<Option<u32>>,
+    pub(super) jump_targets: Vec<bool>,
     /// Types at each jump target, joined over the edges seen so far.
     entry: Vec<Option<Vec<Ty>>>,
-    changed: bool,
+    pub(super) changed: bool,
     /// Parameter slots checked at entry (speculated to hold numbers).
-    numeric_params: Vec<bool>,
+    pub(super) numeric_params: Vec<bool>,
     /// Parameter slots this pass found used as numbers.
-    used_as_numbers: Vec<bool>,
-    func: Func,
-    block_at: Vec<Option<BlockId>>,
-    cur: BlockId,
-    state: Vec<Abs>,
-    reachable: bool,
+    pub(super) used_as_numbers: Vec<bool>,
+    pub(super) func: Func,
+    pub(super) block_at: Vec<Option<BlockId>>,
+    pub(super) cur: BlockId,
+    pub(super) state: Vec<Abs>,
+    pub(super) reachable: bool,
     /// The position and bits of a nil, true or false that the previous
     /// instruction pushed (for `x == nil` fused with its branch).
-    last_constant: Option<(usize, u64)>,
+    pub(super) last_constant: Option<(usize, u64)>,
     /// Locals known (by a `CheckShape` in this block) to hold an instance
     /// of a shape, until something may change it.
-    shapes: Vec<(u32, u64)>,
+    pub(super) shapes: Vec<(u32, u64)>,
 }
 
 /// Builds the IR of a function, or says why not.
@@ -197,7 +197,7 @@ fn check_supported(ins: &Instruction, code: &[u8]) -> Result<(), Declined> {
 }
 
 impl Builder<'_> {
-    fn new_val(&mut self) -> Val {
+    pub(super) fn new_val(&mut self) -> Val {
         self.func.values += 1;
         self.func.values - 1
     }
@@ -207,7 +207,7 @@ impl Builder<'_> {
         self.func.blocks.len() as BlockId - 1
     }
 
-    fn emit(&mut self, inst: Inst) {
+    pub(super) fn emit(&mut self, inst: Inst) {
         self.func.blocks[self.cur as usize].insts.push(inst);
     }
 
@@ -369,7 +369,7 @@ impl Builder<'_> {
     }
 
     /// The frame state of a guard at the instruction at `pc`.
-    fn deopt(&mut self, pc: usize, reason: Reason) -> Result<DeoptId, Declined> {
+    pub(super) fn deopt(&mut self, pc: usize, reason: Reason) -> Result<DeoptId, Declined> {
         let mut values = Vec::new();
         for (p, &a) in self.state.iter().enumerate() {
             match a {
@@ -410,18 +410,18 @@ impl Builder<'_> {
     }
 
     /// Writes the number at position `p` to its slot if it is one.
-    fn write_back(&mut self, p: usize) {
+    pub(super) fn write_back(&mut self, p: usize) {
         if let Abs::Num { v, .. } = self.state[p] {
             self.emit(Inst::Box { slot: p as u32, v });
             self.state[p] = Abs::Mem { copy_of: None };
         }
     }
 
-    fn pop(&mut self) {
+    pub(super) fn pop(&mut self) {
         self.state.pop();
     }
 
-    fn push_mem(&mut self) {
+    pub(super) fn push_mem(&mut self) {
         self.state.push(Abs::Mem { copy_of: None });
     }
 
@@ -614,7 +614,7 @@ impl Builder<'_> {
     /// Before an instruction that may run the GC (or other code): the
     /// operands at `from..d` go to memory, and every number below them
     /// whose slot may hold garbage is written to its slot.
-    fn allocating(&mut self, from: usize, d: usize) -> Result<(), Declined> {
+    pub(super) fn allocating(&mut self, from: usize, d: usize) -> Result<(), Declined> {
         for p in from..d {
             self.write_back(p);
         }
@@ -641,156 +641,6 @@ impl Builder<'_> {
         self.emit(Inst::Poll { deopt });
         self.emit(Inst::Call { callee: callee as u32, argc: argc as u32, pc: o as u32 + 1 });
         self.state.truncate(callee);
-        self.push_mem();
-        Ok(())
-    }
-
-    /// `INVOKE`: as a call.
-    fn invoke(&mut self, o: usize, ins: &Instruction, d: usize) -> Result<(), Declined> {
-        let (k, argc, cache) = (ins.args[0] as u32, ins.args[1] as usize, ins.args[2] as u32);
-        let receiver = d - argc - 1;
-        self.allocating(receiver, d)?;
-        self.shapes.clear();
-        let deopt = self.deopt(o, Reason::Poll)?;
-        self.emit(Inst::Poll { deopt });
-        let known = (self.input.known)(cache);
-        let (receiver, argc) = (receiver as u32, argc as u32);
-        self.emit(Inst::Invoke { receiver, argc, k, cache, known, pc: o as u32 + 1 });
-        let receiver = receiver as usize;
-        self.state.truncate(receiver);
-        self.push_mem();
-        Ok(())
-    }
-
-    /// The slow path of the instruction at `o` with the current state.
-    fn slow(&mut self, o: usize, helper: SlowHelper) -> Result<SlowId, Declined> {
-        let mut values = Vec::new();
-        for (p, &a) in self.state.iter().enumerate() {
-            match a {
-                Abs::Num { v, .. } => values.push((p as u32, v)),
-                Abs::Dead => return Err("a slow path where a condition is not materialized".into()),
-                Abs::Mem { .. } => {}
-            }
-        }
-        let depth = self.state.len() as u32;
-        self.func.slows.push(Slow { pc: o as u32 + 1, depth, values, copies: Vec::new(), helper });
-        Ok(self.func.slows.len() as SlowId - 1)
-    }
-
-    /// Where an instruction whose result replaces its receiver at position
-    /// `p` reads the receiver: from the local it was just copied from when
-    /// that copy is the last instruction emitted (which nothing has read
-    /// since), the copy moving into the slow path `slow`.
-    fn receiver_source(&mut self, p: usize, slow: SlowId) -> (u32, u32) {
-        let insts = &mut self.func.blocks[self.cur as usize].insts;
-        match insts.last() {
-            Some(&Inst::Copy { dst, src }) if dst == p as u32 => {
-                insts.pop();
-                self.func.slows[slow as usize].copies.push((dst, src));
-                (dst, src)
-            }
-            _ => (p as u32, p as u32),
-        }
-    }
-
-    /// `GET_PROPERTY` / `SET_PROPERTY`: receiver and value in memory, the
-    /// field through the inline cache, the helper out of line.
-    fn property(&mut self, o: usize, ins: &Instruction, d: usize) -> Result<(), Declined> {
-        let (k, cache) = (ins.args[0] as u32, ins.args[1] as u32);
-        let known = (self.input.known)(cache);
-        if ins.op == Op::GetProperty {
-            self.write_back(d - 1);
-            let local = self.local_of(d - 1);
-            let slow = self.slow(o, SlowHelper::GetProperty { k, cache })?;
-            let (slot, src) = self.receiver_source(d - 1, slow);
-            let copy = (slot != src).then_some((slot, src));
-            let checked = self.ensure_shape(local, known, o, copy)?;
-            self.emit(Inst::GetField { slot, src, cache, known, checked, slow });
-            self.state[d - 1] = Abs::Mem { copy_of: None };
-        } else {
-            self.write_back(d - 2);
-            let local = self.local_of(d - 2);
-            let slow = self.slow(o, SlowHelper::SetProperty { k, cache })?;
-            let checked = self.ensure_shape(local, known, o, None)?;
-            let slot = d as u32 - 2;
-            match (checked, known, self.state[d - 1]) {
-                (true, Some(known), Abs::Num { v, .. }) => {
-                    // The number goes straight into the field; the result
-                    // position keeps it (its slot holds the receiver).
-                    self.emit(Inst::SetFieldNum { slot, v, known, slow });
-                    self.state[d - 2] = Abs::Num { v, fresh: true };
-                }
-                _ => {
-                    self.write_back(d - 1);
-                    self.emit(Inst::SetField { slot, cache, known, checked, slow });
-                    self.state[d - 2] = Abs::Mem { copy_of: None };
-                }
-            }
-            match (checked, known, local) {
-                // Adding the field moves the instance to the next shape
-                // (the helper does the same when it has no room).
-                (true, Some(k), Some(l)) if k.next_shape != 0 => self.shapes = vec![(l, k.next_shape)],
-                (true, _, _) => {}
-                // The helper may have added a field to any instance.
-                (false, _, _) => self.shapes.clear(),
-            }
-            self.pop();
-        }
-        Ok(())
-    }
-
-    /// The local that position `p` is an unchanged copy of.
-    fn local_of(&self, p: usize) -> Option<u32> {
-        match self.state[p] {
-            Abs::Mem { copy_of } => copy_of,
-            _ => None,
-        }
-    }
-
-    /// Whether local `local` is known to hold an instance of `known`'s
-    /// shape, after a `CheckShape` (at the instruction at `o`, its frame
-    /// state completed by `copy`) when it was not yet.
-    fn ensure_shape(
-        &mut self,
-        local: Option<u32>,
-        known: Option<Known>,
-        o: usize,
-        copy: Option<(u32, u32)>,
-    ) -> Result<bool, Declined> {
-        let (Some(l), Some(k)) = (local, known) else { return Ok(false) };
-        if self.shapes.contains(&(l, k.shape)) {
-            return Ok(true);
-        }
-        let deopt = self.deopt(o, Reason::Shape)?;
-        self.func.deopts[deopt as usize].copies.extend(copy);
-        self.emit(Inst::CheckShape { slot: l, shape: k.shape, deopt });
-        self.shapes.retain(|&(s, _)| s != l);
-        self.shapes.push((l, k.shape));
-        Ok(true)
-    }
-
-    /// `GET_INDEX` / `SET_INDEX`: a number index stays in its register.
-    fn index(&mut self, o: usize, set: bool, d: usize) -> Result<(), Declined> {
-        let receiver = if set { d - 3 } else { d - 2 };
-        self.write_back(receiver);
-        if set {
-            self.write_back(d - 1);
-        }
-        let index = match self.state[receiver + 1] {
-            Abs::Num { v, .. } => Some(v),
-            Abs::Mem { .. } => None,
-            Abs::Dead => return Err("a dead index".into()),
-        };
-        let helper = if set { SlowHelper::SetIndex } else { SlowHelper::GetIndex };
-        let slow = self.slow(o, helper)?;
-        let inst = if set {
-            Inst::SetIndex { slot: receiver as u32, index, slow }
-        } else {
-            let (slot, src) = self.receiver_source(receiver, slow);
-            Inst::GetIndex { slot, src, index, slow }
-        };
-        self.emit(inst);
-        self.state.truncate(receiver);
         self.push_mem();
         Ok(())
     }

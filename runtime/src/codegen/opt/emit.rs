@@ -16,12 +16,11 @@ use super::ir::*;
 use super::regalloc::{Allocation, Loc};
 use crate::codegen::abi::FAST_ENTRY_OFFSET;
 use crate::codegen::helpers::Helper;
-use crate::codegen::lower::{enter_helper, fast_entry_of, slot, LowerError, LoweredFunction};
+use crate::codegen::lower::{enter_helper, slot, LowerError, LoweredFunction};
 use crate::object::layout as obj;
-use crate::object::ObjKind;
 use crate::value::{Value, SIGN_BIT};
 use crate::vm::frame::layout as fl;
-use crate::vm::layout::{VM_GLOBALS_BASE, VM_OBJECT_TAG, VM_POINTER_LIMIT, VM_POLL, VM_UNDEFINED};
+use crate::vm::layout::{VM_GLOBALS_BASE, VM_POLL, VM_UNDEFINED};
 use iced_x86::code_asm::*;
 use iced_x86::BlockEncoderOptions;
 
@@ -60,15 +59,6 @@ pub(super) fn spill(index: u32) -> AsmMemoryOperand {
     qword_ptr(rsp + (index as i32) * 8)
 }
 
-/// A call's out-of-line part: the generic helper.
-pub(super) struct SlowCall {
-    entry: CodeLabel,
-    resume: CodeLabel,
-    callee: u32,
-    argc: u32,
-    pc: u32,
-}
-
 pub(super) struct Emitter<'a> {
     pub(super) a: CodeAssembler,
     pub(super) input: &'a EmitInput<'a>,
@@ -79,7 +69,7 @@ pub(super) struct Emitter<'a> {
     pub(super) overflow: CodeLabel,
     pub(super) redirect: CodeLabel,
     pub(super) fast_entry: CodeLabel,
-    pub(super) slow_calls: Vec<SlowCall>,
+    pub(super) slow_calls: Vec<super::emit_heap::SlowCall>,
     /// Per OSR entry of the function: the label of its System V entry.
     pub(super) osr: Vec<CodeLabel>,
     /// Slow paths still to emit (`emit_heap.rs`).
@@ -571,60 +561,6 @@ impl Emitter<'_> {
             self.a.xor(cl, 1)?;
         }
         self.store_cl_bool(s)
-    }
-
-    /// A call: compiled closures of the right arity directly at their
-    /// fast entry (optimized or baseline), everything else through the
-    /// generic helper out of line.
-    fn call(&mut self, callee: u32, argc: u32, pc: u32) -> Emit {
-        let slow = self.a.create_label();
-        let mut resume = self.a.create_label();
-        let a = &mut self.a;
-        a.mov(rcx, slot(callee))?;
-        a.sub(rcx, qword_ptr(r12 + VM_OBJECT_TAG))?;
-        a.cmp(rcx, qword_ptr(r12 + VM_POINTER_LIMIT))?;
-        a.jae(slow)?;
-        a.cmp(byte_ptr(rcx + obj::OBJ_KIND), ObjKind::Closure as i32)?;
-        a.jne(slow)?;
-        a.mov(rdx, qword_ptr(rcx + obj::CLOSURE_FUNCTION))?;
-        if argc == self.input.arity {
-            // A call of this function: its own fast entry (which redirects
-            // to the baseline code once invalidated), directly.
-            let mut other = self.a.create_label();
-            let a = &mut self.a;
-            a.mov(rax, self.input.addresses.function)?;
-            a.cmp(rdx, rax)?;
-            a.jne(other)?;
-            a.mov(dword_ptr(r15 + fl::FRAME_PC), pc)?;
-            a.lea(rdx, slot(callee))?;
-            a.call(self.fast_entry)?;
-            a.test(rax, rax)?;
-            a.jnz(self.error)?;
-            a.jmp(resume)?;
-            self.set(&mut other)?;
-        }
-        fast_entry_of(&mut self.a, argc, slow)?;
-        self.call_entry(callee, pc)?;
-        self.slow_calls.push(SlowCall { entry: slow, resume, callee, argc, pc });
-        self.set(&mut resume)
-    }
-
-    fn slow_call(&mut self, mut call: SlowCall) -> Emit {
-        self.set(&mut call.entry)?;
-        let a = &mut self.a;
-        a.mov(dword_ptr(r15 + fl::FRAME_PC), call.pc)?;
-        a.lea(rax, slot(call.callee + call.argc + 1))?;
-        a.mov(qword_ptr(r13 + fl::THREAD_SP), rax)?;
-        a.mov(rdi, r12)?;
-        a.mov(rsi, r13)?;
-        a.lea(rdx, slot(call.callee))?;
-        a.mov(ecx, call.argc)?;
-        a.xor(r8d, r8d)?;
-        self.call_abs(self.input.addresses.call)?;
-        self.a.test(rax, rax)?;
-        self.a.jnz(self.error)?;
-        self.a.jmp(call.resume)?;
-        Ok(())
     }
 
     fn jump_to(&mut self, target: BlockId, current: usize) -> Emit {

@@ -1,6 +1,7 @@
-//! The optimized code of instructions on objects: property access and
-//! method calls through the inline caches, array indexing, upvalues, and
-//! the out-of-line slow paths that call an instruction's helper.
+//! The optimized code of calls and of instructions on objects: calls of
+//! compiled closures, property access and method calls through the inline
+//! caches, array indexing, upvalues, and the out-of-line slow paths that
+//! call an instruction's helper.
 //!
 //! Owns those templates only. Each mirrors the baseline's fast path for
 //! the same instruction (`lower/opcodes.rs`'s `get_property`,
@@ -21,10 +22,19 @@ use crate::object::layout as obj;
 use crate::object::ObjKind;
 use crate::value::Value;
 use crate::vm::frame::layout as fl;
-use crate::vm::layout::VM_OBJECT_TAG;
+use crate::vm::layout::{VM_OBJECT_TAG, VM_POINTER_LIMIT};
 use iced_x86::code_asm::*;
 
 type Emit = Result<(), LowerError>;
+
+/// A call's out-of-line part: the generic helper.
+pub(crate) struct SlowCall {
+    entry: CodeLabel,
+    resume: CodeLabel,
+    callee: u32,
+    argc: u32,
+    pc: u32,
+}
 
 /// An out-of-line path, emitted after the body.
 pub(crate) struct SlowPath {
@@ -415,6 +425,60 @@ impl Emitter<'_> {
         self.a.test(rax, rax)?;
         self.a.jnz(self.error)?;
         self.a.jmp(path.resume)?;
+        Ok(())
+    }
+
+    /// A call: compiled closures of the right arity directly at their
+    /// fast entry (optimized or baseline), everything else through the
+    /// generic helper out of line.
+    pub(super) fn call(&mut self, callee: u32, argc: u32, pc: u32) -> Emit {
+        let slow = self.a.create_label();
+        let mut resume = self.a.create_label();
+        let a = &mut self.a;
+        a.mov(rcx, slot(callee))?;
+        a.sub(rcx, qword_ptr(r12 + VM_OBJECT_TAG))?;
+        a.cmp(rcx, qword_ptr(r12 + VM_POINTER_LIMIT))?;
+        a.jae(slow)?;
+        a.cmp(byte_ptr(rcx + obj::OBJ_KIND), ObjKind::Closure as i32)?;
+        a.jne(slow)?;
+        a.mov(rdx, qword_ptr(rcx + obj::CLOSURE_FUNCTION))?;
+        if argc == self.input.arity {
+            // A call of this function: its own fast entry (which redirects
+            // to the baseline code once invalidated), directly.
+            let mut other = self.a.create_label();
+            let a = &mut self.a;
+            a.mov(rax, self.input.addresses.function)?;
+            a.cmp(rdx, rax)?;
+            a.jne(other)?;
+            a.mov(dword_ptr(r15 + fl::FRAME_PC), pc)?;
+            a.lea(rdx, slot(callee))?;
+            a.call(self.fast_entry)?;
+            a.test(rax, rax)?;
+            a.jnz(self.error)?;
+            a.jmp(resume)?;
+            self.set(&mut other)?;
+        }
+        fast_entry_of(&mut self.a, argc, slow)?;
+        self.call_entry(callee, pc)?;
+        self.slow_calls.push(SlowCall { entry: slow, resume, callee, argc, pc });
+        self.set(&mut resume)
+    }
+
+    pub(super) fn slow_call(&mut self, mut call: SlowCall) -> Emit {
+        self.set(&mut call.entry)?;
+        let a = &mut self.a;
+        a.mov(dword_ptr(r15 + fl::FRAME_PC), call.pc)?;
+        a.lea(rax, slot(call.callee + call.argc + 1))?;
+        a.mov(qword_ptr(r13 + fl::THREAD_SP), rax)?;
+        a.mov(rdi, r12)?;
+        a.mov(rsi, r13)?;
+        a.lea(rdx, slot(call.callee))?;
+        a.mov(ecx, call.argc)?;
+        a.xor(r8d, r8d)?;
+        self.call_abs(self.input.addresses.call)?;
+        self.a.test(rax, rax)?;
+        self.a.jnz(self.error)?;
+        self.a.jmp(call.resume)?;
         Ok(())
     }
 }

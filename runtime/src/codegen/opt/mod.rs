@@ -18,6 +18,7 @@
 //! position-independent and static-PIE executables alike.
 
 pub mod build;
+mod build_heap;
 pub mod deopt;
 pub mod emit;
 mod emit_heap;
