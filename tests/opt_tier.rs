@@ -479,6 +479,11 @@ print c;
 fn polls_in_osr_loops_do_not_nest() {
     let out = agree(POLLS_IN_HOT_LOOPS, &[("TINYVM_FUEL", "1000000")]);
     assert_eq!((out.status, out.stdout.as_str()), (Some(0), "100000\n100000\n"), "{:?}", out);
+    // A poll that finds a request parks and goes on in the optimized code.
+    let env = [("TINYVM_FUEL", "1000000"), ("TINYVM_OPT", "1"), ("TINYVM_STATS", "1")];
+    let stats = outcome(POLLS_IN_HOT_LOOPS, &env, "--jit=auto");
+    assert!(stat(&stats.stderr, "opt compilations") >= 1, "{}", stats.stderr);
+    assert_eq!(stat(&stats.stderr, "deopts (safepoint)"), 0, "{}", stats.stderr);
 }
 
 /// A small deterministic generator of programs in (and around) the

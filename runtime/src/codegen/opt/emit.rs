@@ -20,7 +20,7 @@ use crate::codegen::lower::{enter_helper, slot, LowerError, LoweredFunction};
 use crate::object::layout as obj;
 use crate::value::{Value, SIGN_BIT};
 use crate::vm::frame::layout as fl;
-use crate::vm::layout::{VM_GLOBALS_BASE, VM_POLL, VM_UNDEFINED};
+use crate::vm::layout::{VM_GLOBALS_BASE, VM_UNDEFINED};
 use iced_x86::code_asm::*;
 use iced_x86::BlockEncoderOptions;
 
@@ -124,12 +124,9 @@ pub fn emit(input: &EmitInput) -> Result<LoweredFunction, LowerError> {
     })
 }
 
-/// The XMM registers slow paths save: all the allocation uses, when the
-/// function has slow paths.
+/// The XMM registers slow paths (and safepoints) save: all the
+/// allocation uses.
 fn saved_xmm(input: &EmitInput) -> Vec<u8> {
-    if input.func.slows.is_empty() {
-        return Vec::new();
-    }
     let mut regs: Vec<u8> =
         input.alloc.locs.iter().filter_map(|l| if let Loc::Xmm(r) = *l { Some(r) } else { None }).collect();
     regs.sort_unstable();
@@ -425,8 +422,7 @@ impl Emitter<'_> {
             Inst::Invoke { receiver, argc, k, cache, known, pc } => self.invoke(receiver, argc, k, cache, known, pc)?,
             Inst::Poll { deopt } => {
                 if !cfg!(feature = "no-safepoint-polls") {
-                    self.a.cmp(byte_ptr(r12 + VM_POLL), 0)?;
-                    self.a.jne(self.deopts[deopt as usize])?;
+                    self.poll(deopt)?;
                 }
             }
             Inst::Call { callee, argc, pc } => self.call(callee, argc, pc)?,

@@ -22,7 +22,7 @@ use crate::object::layout as obj;
 use crate::object::ObjKind;
 use crate::value::Value;
 use crate::vm::frame::layout as fl;
-use crate::vm::layout::{VM_OBJECT_TAG, VM_POINTER_LIMIT};
+use crate::vm::layout::{VM_OBJECT_TAG, VM_POINTER_LIMIT, VM_POLL};
 use iced_x86::code_asm::*;
 
 type Emit = Result<(), LowerError>;
@@ -46,6 +46,9 @@ pub(crate) struct SlowPath {
 enum SlowKind {
     /// The helper of `Func::slows[id]`, the XMM registers kept.
     Helper(SlowId),
+    /// A safepoint that found a request: the frame state of guard `id`
+    /// written to the slots, the XMM registers kept around the park.
+    Poll(DeoptId),
     /// `INVOKE`'s generic helper (a call: no register is live across it).
     Invoke { receiver: u32, argc: u32, k: u32, cache: u32, pc: u32 },
 }
@@ -378,6 +381,47 @@ impl Emitter<'_> {
         Ok(())
     }
 
+    /// A safepoint poll: when another thread (or a signal, or the fuel
+    /// budget) asks, parks out of line and goes on in this code.
+    pub(super) fn poll(&mut self, deopt: DeoptId) -> Emit {
+        let (entry, mut resume) = self.slow_labels();
+        self.a.cmp(byte_ptr(r12 + VM_POLL), 0)?;
+        self.a.jne(entry)?;
+        self.set(&mut resume)?;
+        self.slow_paths.push(SlowPath { entry, resume, kind: SlowKind::Poll(deopt) });
+        Ok(())
+    }
+
+    /// Writes the numbers (and copies, and fused field loads) of guard
+    /// `id`'s frame state into their slots.
+    fn write_frame_state(&mut self, id: DeoptId) -> Emit {
+        let state = &self.input.func.deopts[id as usize];
+        for &(dst, src) in &state.copies {
+            self.a.mov(rax, slot(src))?;
+            self.a.mov(slot(dst), rax)?;
+        }
+        for &(s, src, index) in &state.fields {
+            self.reload_field(s, src, index)?;
+        }
+        for &(s, v) in &state.values {
+            self.box_to_slot(s, v)?;
+        }
+        Ok(())
+    }
+
+    fn save_xmm(&mut self, restore: bool) -> Emit {
+        let first = self.input.alloc.spill_slots;
+        for (i, &r) in self.saved_xmm.iter().enumerate() {
+            let at = spill(first + i as u32);
+            if restore {
+                self.a.movq(XMM[r as usize], at)?;
+            } else {
+                self.a.movq(at, XMM[r as usize])?;
+            }
+        }
+        Ok(())
+    }
+
     /// Emits a slow path (after the body).
     pub(super) fn slow_path(&mut self, mut path: SlowPath) -> Emit {
         self.set(&mut path.entry)?;
@@ -391,10 +435,7 @@ impl Emitter<'_> {
                 for &(s, v) in &slow.values {
                     self.box_to_slot(s, v)?;
                 }
-                let first = self.input.alloc.spill_slots;
-                for (i, &r) in self.saved_xmm.iter().enumerate() {
-                    self.a.movq(spill(first + i as u32), XMM[r as usize])?;
-                }
+                self.save_xmm(false)?;
                 enter_helper(&mut self.a, slow.pc, slow.depth)?;
                 let helper = match slow.helper {
                     SlowHelper::GetProperty { k, cache } | SlowHelper::SetProperty { k, cache } => {
@@ -410,9 +451,15 @@ impl Emitter<'_> {
                     SlowHelper::SetIndex => Helper::SetIndex,
                 };
                 self.call_abs(helper.address() as u64)?;
-                for (i, &r) in self.saved_xmm.iter().enumerate() {
-                    self.a.movq(XMM[r as usize], spill(first + i as u32))?;
-                }
+                self.save_xmm(true)?;
+            }
+            SlowKind::Poll(id) => {
+                self.write_frame_state(id)?;
+                self.save_xmm(false)?;
+                let state = &self.input.func.deopts[id as usize];
+                enter_helper(&mut self.a, state.pc + 1, state.depth)?;
+                self.call_abs(Helper::Safepoint.address() as u64)?;
+                self.save_xmm(true)?;
             }
             SlowKind::Invoke { receiver, argc, k, cache, pc } => {
                 enter_helper(&mut self.a, pc, receiver + argc + 1)?;
