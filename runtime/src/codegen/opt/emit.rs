@@ -726,17 +726,7 @@ impl Emitter<'_> {
     fn deopt_stub(&mut self, d: usize) -> Emit {
         let mut label = self.deopts[d];
         self.set(&mut label)?;
-        let deopt = &self.input.func.deopts[d];
-        for &(dst, src) in &deopt.copies {
-            self.a.mov(rax, slot(src))?;
-            self.a.mov(slot(dst), rax)?;
-        }
-        for &(s, src, index) in &deopt.fields {
-            self.reload_field(s, src, index)?;
-        }
-        for &(s, v) in &deopt.values {
-            self.box_to_slot(s, v)?;
-        }
+        self.write_frame_state(d as DeoptId)?;
         self.a.mov(rdi, r12)?;
         self.a.mov(rsi, r13)?;
         self.a.mov(rdx, self.input.addresses.records[d])?;

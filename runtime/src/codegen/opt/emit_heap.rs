@@ -127,7 +127,7 @@ impl Emitter<'_> {
     }
 
     /// A guard's reload of a fused field load into its slot.
-    pub(super) fn reload_field(&mut self, s: u32, src: u32, index: u32) -> Emit {
+    fn reload_field(&mut self, s: u32, src: u32, index: u32) -> Emit {
         self.untag_instance(src)?;
         self.a.mov(rdi, qword_ptr(rcx + obj::INSTANCE_FIELDS))?;
         self.a.mov(rax, qword_ptr(rdi + (index as i32) * 8))?;
@@ -393,8 +393,8 @@ impl Emitter<'_> {
     }
 
     /// Writes the numbers (and copies, and fused field loads) of guard
-    /// `id`'s frame state into their slots.
-    fn write_frame_state(&mut self, id: DeoptId) -> Emit {
+    /// `id`'s frame state into their slots (deopt stubs, parked polls).
+    pub(super) fn write_frame_state(&mut self, id: DeoptId) -> Emit {
         let state = &self.input.func.deopts[id as usize];
         for &(dst, src) in &state.copies {
             self.a.mov(rax, slot(src))?;
