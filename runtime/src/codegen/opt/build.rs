@@ -368,16 +368,23 @@ impl Builder<'_> {
         Ok(())
     }
 
-    /// The frame state of a guard at the instruction at `pc`.
-    pub(super) fn deopt(&mut self, pc: usize, reason: Reason) -> Result<DeoptId, Declined> {
+    /// The positions that hold numbers, which a guard or slow path writes
+    /// to their slots (none may be a condition not yet materialized).
+    pub(super) fn numbers_in_frame(&self) -> Result<Vec<(u32, Val)>, Declined> {
         let mut values = Vec::new();
         for (p, &a) in self.state.iter().enumerate() {
             match a {
                 Abs::Num { v, .. } => values.push((p as u32, v)),
-                Abs::Dead => return Err("a guard where a condition is not materialized".into()),
+                Abs::Dead => return Err("a guard or slow path where a condition is not materialized".into()),
                 Abs::Mem { .. } => {}
             }
         }
+        Ok(values)
+    }
+
+    /// The frame state of a guard at the instruction at `pc`.
+    pub(super) fn deopt(&mut self, pc: usize, reason: Reason) -> Result<DeoptId, Declined> {
+        let values = self.numbers_in_frame()?;
         let depth = self.state.len() as u32;
         self.func.deopts.push(Deopt { pc: pc as u32, depth, values, copies: Vec::new(), fields: Vec::new(), reason });
         Ok(self.func.deopts.len() as DeoptId - 1)

@@ -30,14 +30,7 @@ impl Builder<'_> {
 
     /// The slow path of the instruction at `o` with the current state.
     fn slow(&mut self, o: usize, helper: SlowHelper) -> Result<SlowId, Declined> {
-        let mut values = Vec::new();
-        for (p, &a) in self.state.iter().enumerate() {
-            match a {
-                Abs::Num { v, .. } => values.push((p as u32, v)),
-                Abs::Dead => return Err("a slow path where a condition is not materialized".into()),
-                Abs::Mem { .. } => {}
-            }
-        }
+        let values = self.numbers_in_frame()?;
         let depth = self.state.len() as u32;
         self.func.slows.push(Slow { pc: o as u32 + 1, depth, values, copies: Vec::new(), helper });
         Ok(self.func.slows.len() as SlowId - 1)
