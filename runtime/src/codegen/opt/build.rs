@@ -424,8 +424,25 @@ impl Builder<'_> {
         }
     }
 
+    /// Pops the top position. The stores into slots at or above the new
+    /// top that nothing has read since go with it (`1 == nil;` as a
+    /// statement leaves no code, `a;` only the check that `a` is defined).
     pub(super) fn pop(&mut self) {
         self.state.pop();
+        let depth = self.state.len() as u32;
+        let insts = &mut self.func.blocks[self.cur as usize].insts;
+        while let Some(last) = insts.last_mut() {
+            match *last {
+                _ if last.only_writes_slot().is_some_and(|s| s >= depth) => {
+                    insts.pop();
+                }
+                Inst::GetGlobal { slot, global, deopt } if slot >= depth => {
+                    *last = Inst::CheckGlobal { global, deopt };
+                    break;
+                }
+                _ => break,
+            }
+        }
     }
 
     pub(super) fn push_mem(&mut self) {
@@ -562,7 +579,7 @@ impl Builder<'_> {
                 let edge = self.edge(ins.jump_target() as usize)?;
                 self.terminate(Term::Jump(edge));
             }
-            Op::Call => self.call(o, a0 as usize, d)?,
+            Op::Call => self.call(o, a0 as usize, ins.args[1] as u32, d)?,
             Op::Invoke => self.invoke(o, ins, d)?,
             Op::GetProperty | Op::SetProperty => self.property(o, ins, d)?,
             Op::GetIndex | Op::SetIndex => self.index(o, ins.op == Op::SetIndex, d)?,
@@ -640,13 +657,13 @@ impl Builder<'_> {
 
     /// `CALL`: arguments and the numbers below them go to memory, then a
     /// poll and the call.
-    fn call(&mut self, o: usize, argc: usize, d: usize) -> Result<(), Declined> {
+    fn call(&mut self, o: usize, argc: usize, cache: u32, d: usize) -> Result<(), Declined> {
         let callee = d - argc - 1;
         self.allocating(callee, d)?;
         self.shapes.clear();
         let deopt = self.deopt(o, Reason::Poll)?;
         self.emit(Inst::Poll { deopt });
-        self.emit(Inst::Call { callee: callee as u32, argc: argc as u32, pc: o as u32 + 1 });
+        self.emit(Inst::Call { callee: callee as u32, argc: argc as u32, cache, pc: o as u32 + 1 });
         self.state.truncate(callee);
         self.push_mem();
         Ok(())
@@ -679,12 +696,7 @@ impl Builder<'_> {
             }
         }
         if equality && !both_numbers {
-            self.write_back(d - 2);
-            self.write_back(d - 1);
-            self.emit(Inst::EqualSlots { slot: d as u32 - 2, a: d as u32 - 2, b: d as u32 - 1, equal: cmp == Cmp::Eq });
-            self.pop();
-            self.state[d - 2] = Abs::Mem { copy_of: None };
-            return Ok(next);
+            return self.equality(d, cmp == Cmp::Eq, next);
         }
         let a = self.number_at(d - 2, o)?;
         let b = self.number_at(d - 1, o)?;
@@ -695,6 +707,41 @@ impl Builder<'_> {
             return Ok(jump.offset + jump.size);
         }
         self.emit(Inst::CmpToSlot { slot: d as u32 - 2, cmp, a, b });
+        self.state[d - 2] = Abs::Mem { copy_of: None };
+        Ok(next)
+    }
+
+    /// `==` or `!=` (`equal` false) of the two top positions, not both
+    /// numbers, fused with the branch after it when it can be. A number
+    /// and a value in memory compare without boxing the number.
+    fn equality(&mut self, d: usize, equal: bool, next: usize) -> Result<usize, Declined> {
+        let fused = self.fusable_branch(next);
+        let with_number = match (self.state[d - 2], self.state[d - 1]) {
+            (Abs::Num { v, .. }, Abs::Mem { .. }) => Some((d as u32 - 1, v)),
+            (Abs::Mem { .. }, Abs::Num { v, .. }) => Some((d as u32 - 2, v)),
+            _ => None,
+        };
+        if with_number.is_none() {
+            self.write_back(d - 2);
+            self.write_back(d - 1);
+        }
+        // Not `pop`: the comparison still reads the slot of the top.
+        self.state.pop();
+        let (cond, inst) = match with_number {
+            Some((s, v)) => {
+                (Cond::EqualNum { slot: s, v, equal }, Inst::EqualNum { dst: d as u32 - 2, src: s, v, equal })
+            }
+            None => {
+                let (a, b) = (d as u32 - 2, d as u32 - 1);
+                (Cond::Equal { a, b, equal }, Inst::EqualSlots { slot: a, a, b, equal })
+            }
+        };
+        if let Some(jump) = fused {
+            self.state[d - 2] = Abs::Dead;
+            self.branch(cond, jump.jump_target() as usize)?;
+            return Ok(jump.offset + jump.size);
+        }
+        self.emit(inst);
         self.state[d - 2] = Abs::Mem { copy_of: None };
         Ok(next)
     }

@@ -18,7 +18,7 @@ use crate::codegen::abi::FAST_ENTRY_OFFSET;
 use crate::codegen::helpers::Helper;
 use crate::codegen::lower::{enter_helper, slot, LowerError, LoweredFunction};
 use crate::object::layout as obj;
-use crate::value::{Value, SIGN_BIT};
+use crate::value::SIGN_BIT;
 use crate::vm::frame::layout as fl;
 use crate::vm::layout::{VM_GLOBALS_BASE, VM_UNDEFINED};
 use iced_x86::code_asm::*;
@@ -358,6 +358,7 @@ impl Emitter<'_> {
                 self.store_cl_bool(s)?;
             }
             Inst::EqualSlots { slot: s, a, b, equal } => self.equal_slots(s, a, b, equal)?,
+            Inst::EqualNum { dst, src, v, equal } => self.equal_num(dst, src, v, equal)?,
             Inst::NotSlot { slot: s } => {
                 self.a.mov(rax, slot(s))?;
                 self.falsey_flags()?;
@@ -372,6 +373,14 @@ impl Emitter<'_> {
                 a.cmp(rax, qword_ptr(r12 + VM_UNDEFINED))?;
                 a.je(self.deopts[deopt as usize])?;
                 a.mov(slot(s), rax)?;
+            }
+            Inst::CheckGlobal { global, deopt } => {
+                self.stress(deopt)?;
+                let a = &mut self.a;
+                a.mov(rax, qword_ptr(r12 + VM_GLOBALS_BASE))?;
+                a.mov(rax, qword_ptr(rax + (global as i32) * 8))?;
+                a.cmp(rax, qword_ptr(r12 + VM_UNDEFINED))?;
+                a.je(self.deopts[deopt as usize])?;
             }
             Inst::SetGlobal { global, slot: s, deopt } => {
                 self.stress(deopt)?;
@@ -425,7 +434,7 @@ impl Emitter<'_> {
                     self.poll(deopt)?;
                 }
             }
-            Inst::Call { callee, argc, pc } => self.call(callee, argc, pc)?,
+            Inst::Call { callee, argc, cache, pc } => self.call(callee, argc, cache, pc)?,
         }
         Ok(())
     }
@@ -472,93 +481,6 @@ impl Emitter<'_> {
         Ok(())
     }
 
-    /// Flags for "the value in rax is falsey": below-or-equal after this.
-    fn falsey_flags(&mut self) -> Emit {
-        // nil and false are adjacent: value - nil is 0 or 1 exactly for them.
-        self.a.mov(rcx, Value::NIL.0)?;
-        self.a.neg(rcx)?;
-        self.a.add(rcx, rax)?;
-        self.a.cmp(rcx, 1)?;
-        Ok(())
-    }
-
-    /// Sets the flags for `a cmp b`; see `set_cl` and `jump_unless`.
-    fn compare(&mut self, cmp: Cmp, a: Val, b: Val) -> Emit {
-        self.load_xmm(xmm0, a)?;
-        self.load_xmm(xmm1, b)?;
-        // Mirrors `Comparison::holds`: "above" is false for unordered
-        // operands, so `>`/`<` are false and `>=`/`<=` true with a NaN.
-        match cmp {
-            Cmp::Gt | Cmp::Le | Cmp::Eq | Cmp::Ne => self.a.ucomisd(xmm0, xmm1)?,
-            Cmp::Lt | Cmp::Ge => self.a.ucomisd(xmm1, xmm0)?,
-        }
-        Ok(())
-    }
-
-    /// cl = 1 when the comparison whose flags are set holds.
-    fn set_cl(&mut self, cmp: Cmp) -> Emit {
-        let a = &mut self.a;
-        match cmp {
-            Cmp::Gt | Cmp::Lt => a.seta(cl)?,
-            Cmp::Ge | Cmp::Le => a.setbe(cl)?,
-            Cmp::Eq => {
-                a.sete(cl)?;
-                a.setnp(dl)?;
-                a.and(cl, dl)?;
-            }
-            Cmp::Ne => {
-                a.setne(cl)?;
-                a.setp(dl)?;
-                a.or(cl, dl)?;
-            }
-        }
-        Ok(())
-    }
-
-    /// Slot `s` = the boolean in cl (1: true).
-    fn store_cl_bool(&mut self, s: u32) -> Emit {
-        let a = &mut self.a;
-        a.movzx(ecx, cl)?;
-        a.mov(rax, Value::FALSE.0)?;
-        a.add(rax, rcx)?;
-        a.mov(slot(s), rax)?;
-        Ok(())
-    }
-
-    /// `==` on two values in memory, as `lower::opcodes::equality`: the
-    /// same bits are equal unless a NaN number; different bits only for
-    /// +0 and -0.
-    fn equal_slots(&mut self, s: u32, x: u32, y: u32, equal: bool) -> Emit {
-        let mut done = self.a.create_label();
-        let mut differ = self.a.create_label();
-        let a = &mut self.a;
-        a.mov(rax, slot(x))?;
-        a.mov(rcx, slot(y))?;
-        a.cmp(rax, rcx)?;
-        a.jne(differ)?;
-        a.movq(xmm0, rax)?;
-        a.ucomisd(xmm0, xmm0)?;
-        a.setnp(cl)?;
-        a.jnp(done)?;
-        // A NaN bit pattern: objects and singletons equal themselves.
-        a.mov(rdx, rax)?;
-        a.not(rdx)?;
-        a.shl(rdx, 1)?;
-        a.shr(rdx, 51)?;
-        a.sete(cl)?;
-        a.jmp(done)?;
-        self.set(&mut differ)?;
-        let a = &mut self.a;
-        a.or(rax, rcx)?;
-        a.shl(rax, 1)?;
-        a.sete(cl)?;
-        self.set(&mut done)?;
-        if !equal {
-            self.a.xor(cl, 1)?;
-        }
-        self.store_cl_bool(s)
-    }
-
     fn jump_to(&mut self, target: BlockId, current: usize) -> Emit {
         if target as usize != current + 1 {
             self.a.jmp(self.blocks[target as usize])?;
@@ -582,27 +504,7 @@ impl Emitter<'_> {
             }
             Term::Branch { cond, then, other } => {
                 let other_label = self.blocks[*other as usize];
-                match *cond {
-                    Cond::Truthy(s) => {
-                        self.a.mov(rax, slot(s))?;
-                        self.falsey_flags()?;
-                        self.a.jbe(other_label)?;
-                    }
-                    Cond::Bits { slot: s, bits, equal } => {
-                        self.a.mov(rax, slot(s))?;
-                        self.a.mov(rcx, bits)?;
-                        self.a.cmp(rax, rcx)?;
-                        if equal {
-                            self.a.jne(other_label)?;
-                        } else {
-                            self.a.je(other_label)?;
-                        }
-                    }
-                    Cond::Cmp(cmp, a, b) => {
-                        self.compare(cmp, a, b)?;
-                        self.jump_unless(cmp, other_label, self.blocks[*then as usize])?;
-                    }
-                }
+                self.branch_unless(cond, other_label, self.blocks[*then as usize])?;
                 self.jump_to(*then, current)?;
             }
             Term::ReturnSlot(s) => {
@@ -615,25 +517,6 @@ impl Emitter<'_> {
                 self.return_()?;
             }
             Term::Unset => return Err(LowerError("an unfinished block".into())),
-        }
-        Ok(())
-    }
-
-    /// Jumps to `other` unless the comparison whose flags are set holds
-    /// (falls through, or jumps to `then`, when it does).
-    fn jump_unless(&mut self, cmp: Cmp, other: CodeLabel, then: CodeLabel) -> Emit {
-        let a = &mut self.a;
-        match cmp {
-            Cmp::Gt | Cmp::Lt => a.jbe(other)?,
-            Cmp::Ge | Cmp::Le => a.ja(other)?,
-            Cmp::Eq => {
-                a.jne(other)?;
-                a.jp(other)?;
-            }
-            Cmp::Ne => {
-                a.jp(then)?;
-                a.je(other)?;
-            }
         }
         Ok(())
     }

@@ -17,7 +17,9 @@ use super::emit::{spill, Emitter, XMM};
 use super::ir::*;
 use super::regalloc::Loc;
 use crate::codegen::helpers::Helper;
-use crate::codegen::lower::{call_fast_entry, enter_helper, fast_entry_of, kind_guard, object_guard, slot, LowerError};
+use crate::codegen::lower::{
+    allocate_instance, call_fast_entry, enter_helper, fast_entry_of, kind_guard, object_guard, slot, LowerError,
+};
 use crate::object::layout as obj;
 use crate::object::ObjKind;
 use crate::value::Value;
@@ -27,12 +29,18 @@ use iced_x86::code_asm::*;
 
 type Emit = Result<(), LowerError>;
 
-/// A call's out-of-line part: the generic helper.
+/// A call's out-of-line parts: a cached class's instance, the generic
+/// helper.
 pub(crate) struct SlowCall {
     entry: CodeLabel,
     resume: CodeLabel,
+    /// Where a cached class's callee is allocated (the class in rcx).
+    class: CodeLabel,
+    /// The call of the cached entry (closure in rcx, cache in rdx).
+    cached: CodeLabel,
     callee: u32,
     argc: u32,
+    cache: u32,
     pc: u32,
 }
 
@@ -475,43 +483,91 @@ impl Emitter<'_> {
         Ok(())
     }
 
-    /// A call: compiled closures of the right arity directly at their
-    /// fast entry (optimized or baseline), everything else through the
-    /// generic helper out of line.
-    pub(super) fn call(&mut self, callee: u32, argc: u32, pc: u32) -> Emit {
+    /// A call, as the baseline's (`lower/opcodes.rs`'s `call`): the callee
+    /// the site's cache remembers at its cached entry (a class: its
+    /// instance allocated inline, then its `init`); another compiled
+    /// closure of the right arity directly (this function at its own fast
+    /// entry), remembered in the cache; the rest through the helper.
+    pub(super) fn call(&mut self, callee: u32, argc: u32, cache: u32, pc: u32) -> Emit {
         let slow = self.a.create_label();
         let mut resume = self.a.create_label();
+        let mut uncached = self.a.create_label();
+        let class = self.a.create_label();
+        let mut cached = self.a.create_label();
+        let site = self.cache_address(cache);
+        self.a.mov(rax, slot(callee))?;
+        if argc == self.input.arity {
+            self.self_call(callee, pc, resume)?;
+        }
         let a = &mut self.a;
-        a.mov(rcx, slot(callee))?;
+        a.mov(rdx, site)?;
+        a.cmp(rax, qword_ptr(rdx + obj::CACHE_VALUE))?;
+        a.jne(uncached)?;
+        a.mov(rcx, qword_ptr(rdx + obj::CACHE_KEY))?;
+        a.cmp(byte_ptr(rcx + obj::OBJ_KIND), ObjKind::Class as i32)?;
+        a.je(class)?;
+        self.set(&mut cached)?;
+        self.a.mov(rax, qword_ptr(rdx + obj::CACHE_ENTRY))?;
+        self.call_entry(callee, pc)?;
+        self.a.jmp(resume)?;
+        self.set(&mut uncached)?;
+        let a = &mut self.a;
+        a.mov(rcx, rax)?;
         a.sub(rcx, qword_ptr(r12 + VM_OBJECT_TAG))?;
         a.cmp(rcx, qword_ptr(r12 + VM_POINTER_LIMIT))?;
         a.jae(slow)?;
         a.cmp(byte_ptr(rcx + obj::OBJ_KIND), ObjKind::Closure as i32)?;
         a.jne(slow)?;
         a.mov(rdx, qword_ptr(rcx + obj::CLOSURE_FUNCTION))?;
-        if argc == self.input.arity {
-            // A call of this function: its own fast entry (which redirects
-            // to the baseline code once invalidated), directly.
-            let mut other = self.a.create_label();
-            let a = &mut self.a;
-            a.mov(rax, self.input.addresses.function)?;
-            a.cmp(rdx, rax)?;
-            a.jne(other)?;
-            a.mov(dword_ptr(r15 + fl::FRAME_PC), pc)?;
-            a.lea(rdx, slot(callee))?;
-            a.call(self.fast_entry)?;
-            a.test(rax, rax)?;
-            a.jnz(self.error)?;
-            a.jmp(resume)?;
-            self.set(&mut other)?;
-        }
         fast_entry_of(&mut self.a, argc, slow)?;
+        // Remember the callee (as `call::cache_callee` does).
+        let a = &mut self.a;
+        a.mov(rdx, site)?;
+        a.mov(qword_ptr(rdx + obj::CACHE_KEY), rcx)?;
+        a.mov(qword_ptr(rdx + obj::CACHE_ENTRY), rax)?;
+        a.mov(rsi, slot(callee))?;
+        a.mov(qword_ptr(rdx + obj::CACHE_VALUE), rsi)?;
         self.call_entry(callee, pc)?;
-        self.slow_calls.push(SlowCall { entry: slow, resume, callee, argc, pc });
+        self.slow_calls.push(SlowCall { entry: slow, resume, class, cached, callee, argc, cache, pc });
         self.set(&mut resume)
     }
 
+    /// With the callee's value in rax (kept): a call of this function goes
+    /// to its own fast entry (which redirects to the baseline code once
+    /// invalidated) and on to `resume`; anything else falls through.
+    fn self_call(&mut self, callee: u32, pc: u32, resume: CodeLabel) -> Emit {
+        let mut other = self.a.create_label();
+        let a = &mut self.a;
+        a.mov(rcx, rax)?;
+        a.sub(rcx, qword_ptr(r12 + VM_OBJECT_TAG))?;
+        a.cmp(rcx, qword_ptr(r12 + VM_POINTER_LIMIT))?;
+        a.jae(other)?;
+        a.cmp(byte_ptr(rcx + obj::OBJ_KIND), ObjKind::Closure as i32)?;
+        a.jne(other)?;
+        a.mov(rdx, self.input.addresses.function)?;
+        a.cmp(rdx, qword_ptr(rcx + obj::CLOSURE_FUNCTION))?;
+        a.jne(other)?;
+        a.mov(dword_ptr(r15 + fl::FRAME_PC), pc)?;
+        a.lea(rdx, slot(callee))?;
+        a.call(self.fast_entry)?;
+        a.test(rax, rax)?;
+        a.jnz(self.error)?;
+        a.jmp(resume)?;
+        self.set(&mut other)
+    }
+
     pub(super) fn slow_call(&mut self, mut call: SlowCall) -> Emit {
+        // A cached class (in rcx): its instance into the callee slot, then
+        // the cached call of its `init` (closure in rcx, cache in rdx).
+        self.set(&mut call.class)?;
+        allocate_instance(&mut self.a, call.entry)?;
+        let site = self.cache_address(call.cache);
+        let a = &mut self.a;
+        a.mov(slot(call.callee), rax)?;
+        a.mov(rdx, site)?;
+        a.mov(rcx, qword_ptr(rcx + obj::CLASS_INITIALIZER))?;
+        a.sub(rcx, qword_ptr(r12 + VM_OBJECT_TAG))?;
+        a.jmp(call.cached)?;
         self.set(&mut call.entry)?;
         let a = &mut self.a;
         a.mov(dword_ptr(r15 + fl::FRAME_PC), call.pc)?;
@@ -521,7 +577,7 @@ impl Emitter<'_> {
         a.mov(rsi, r13)?;
         a.lea(rdx, slot(call.callee))?;
         a.mov(ecx, call.argc)?;
-        a.xor(r8d, r8d)?;
+        a.mov(r8, site)?;
         self.call_abs(self.input.addresses.call)?;
         self.a.test(rax, rax)?;
         self.a.jnz(self.error)?;

@@ -109,6 +109,14 @@ pub enum Inst {
         b: u32,
         equal: bool,
     },
+    /// Slot `dst` = whether slot `src` holds the number `v` (`==`), or
+    /// does not.
+    EqualNum {
+        dst: u32,
+        src: u32,
+        v: Val,
+        equal: bool,
+    },
     /// Slot `slot` = `!slot`.
     NotSlot {
         slot: u32,
@@ -116,6 +124,11 @@ pub enum Inst {
     /// Slot `slot` = global `global`; deoptimizes when it is undefined.
     GetGlobal {
         slot: u32,
+        global: u32,
+        deopt: DeoptId,
+    },
+    /// `GET_GLOBAL` whose value is popped unused: only its guard.
+    CheckGlobal {
         global: u32,
         deopt: DeoptId,
     },
@@ -236,6 +249,8 @@ pub enum Inst {
     Call {
         callee: u32,
         argc: u32,
+        /// The site's call cache (its callee, or class, and entry).
+        cache: u32,
         pc: u32,
     },
 }
@@ -307,6 +322,7 @@ impl Inst {
         match *self {
             Inst::Unbox { deopt, .. }
             | Inst::GetGlobal { deopt, .. }
+            | Inst::CheckGlobal { deopt, .. }
             | Inst::SetGlobal { deopt, .. }
             | Inst::CheckShape { deopt, .. }
             | Inst::GetFieldNum { deopt, .. }
@@ -320,7 +336,7 @@ impl Inst {
         match *self {
             Inst::Binary { a, b, .. } | Inst::CmpToSlot { a, b, .. } => vec![a, b],
             Inst::Neg { a, .. } => vec![a],
-            Inst::Box { v, .. } | Inst::SetFieldNum { v, .. } => vec![v],
+            Inst::Box { v, .. } | Inst::SetFieldNum { v, .. } | Inst::EqualNum { v, .. } => vec![v],
             Inst::GetIndex { index: Some(i), .. } | Inst::SetIndex { index: Some(i), .. } => vec![i],
             _ => Vec::new(),
         }
@@ -334,7 +350,7 @@ impl Inst {
                 *b = f(*b);
             }
             Inst::Neg { a, .. } => *a = f(*a),
-            Inst::Box { v, .. } | Inst::SetFieldNum { v, .. } => *v = f(*v),
+            Inst::Box { v, .. } | Inst::SetFieldNum { v, .. } | Inst::EqualNum { v, .. } => *v = f(*v),
             Inst::GetIndex { index: Some(i), .. } | Inst::SetIndex { index: Some(i), .. } => *i = f(*i),
             _ => {}
         }
@@ -362,6 +378,22 @@ impl Inst {
         matches!(self, Inst::Const { .. } | Inst::Binary { .. } | Inst::Neg { .. })
     }
 
+    /// The slot it writes when that is all it does (reads of other slots
+    /// aside): a store the builder drops when the slot is popped unread.
+    pub fn only_writes_slot(&self) -> Option<u32> {
+        match *self {
+            Inst::Box { slot, .. }
+            | Inst::StoreBits { slot, .. }
+            | Inst::LoadConstant { slot, .. }
+            | Inst::CmpToSlot { slot, .. }
+            | Inst::EqualSlots { slot, .. }
+            | Inst::NotSlot { slot }
+            | Inst::GetUpvalue { slot, .. } => Some(slot),
+            Inst::Copy { dst, .. } | Inst::EqualNum { dst, .. } => Some(dst),
+            _ => None,
+        }
+    }
+
     /// The value-stack slot it writes, if any.
     pub fn writes_slot(&self) -> Option<u32> {
         match *self {
@@ -377,7 +409,7 @@ impl Inst {
             | Inst::GetIndex { slot, .. }
             | Inst::SetIndex { slot, .. }
             | Inst::GetUpvalue { slot, .. } => Some(slot),
-            Inst::Copy { dst, .. } => Some(dst),
+            Inst::Copy { dst, .. } | Inst::EqualNum { dst, .. } => Some(dst),
             Inst::Call { callee, .. } => Some(callee),
             Inst::Invoke { receiver, .. } => Some(receiver),
             Inst::Helper { op: HelperOp::Modulo, depth, .. } => Some(depth - 2),
@@ -399,6 +431,18 @@ pub enum Cond {
     Bits {
         slot: u32,
         bits: u64,
+        equal: bool,
+    },
+    /// The values in slots `a` and `b` are equal (`==`), or differ.
+    Equal {
+        a: u32,
+        b: u32,
+        equal: bool,
+    },
+    /// The value in the slot is the number `v` (`==`), or is not.
+    EqualNum {
+        slot: u32,
+        v: Val,
         equal: bool,
     },
 }
@@ -442,6 +486,7 @@ impl Term {
         match self {
             Term::Jump(e) => e.args.clone(),
             Term::Branch { cond: Cond::Cmp(_, a, b), .. } => vec![*a, *b],
+            Term::Branch { cond: Cond::EqualNum { v, .. }, .. } => vec![*v],
             Term::ReturnVal(v) => vec![*v],
             _ => Vec::new(),
         }
@@ -454,6 +499,7 @@ impl Term {
                 *a = f(*a);
                 *b = f(*b);
             }
+            Term::Branch { cond: Cond::EqualNum { v, .. }, .. } => *v = f(*v),
             Term::ReturnVal(v) => *v = f(*v),
             _ => {}
         }

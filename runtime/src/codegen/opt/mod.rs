@@ -5,7 +5,7 @@
 //!
 //! Pipeline: `build` (bytecode -> SSA IR with explicit guards) ->
 //! `passes` (constant folding, redundant guards, field-load fusion, dead
-//! code) -> `regalloc` (linear scan) -> `emit` and `emit_heap` (x86-64) -> `ExecutableCode::install`; `deopt`
+//! code) -> `regalloc` (linear scan) -> `emit`, `emit_compare` and `emit_heap` (x86-64) -> `ExecutableCode::install`; `deopt`
 //! is the runtime side of a failed guard. This file owns the switches
 //! (`TINYVM_OPT`, `TINYVM_DEOPT_STRESS`, `TINYVM_OPT_DEBUG`), the driver and
 //! the statistics. It is on by default (`TINYVM_OPT=0` turns it off) and
@@ -21,6 +21,7 @@ pub mod build;
 mod build_heap;
 pub mod deopt;
 pub mod emit;
+mod emit_compare;
 mod emit_heap;
 pub mod ir;
 pub mod passes;
