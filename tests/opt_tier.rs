@@ -339,6 +339,65 @@ fn object_errors_agree() {
     }
 }
 
+/// `len` computed in place (arrays, strings, maps; a program's own `len`),
+/// classes called from optimized code (instances allocated inline),
+/// equality with numbers and fused with branches, statements whose value
+/// is dropped.
+const NATIVES_AND_EQUALITY: &str = r#"
+class P { init(x) { this.x = x; } }
+fun total(xs) { var t = 0; for (var i = 0; i < len(xs); i = i + 1) t = t + xs[i].x; return t; }
+fun make(n) { var xs = []; for (var i = 0; i < n; i = i + 1) push(xs, P(i)); return xs; }
+fun sizes(s, m) { return len(s) * 100 + len(m); }
+fun eq(a, b) {
+  var r = 0;
+  a == b; a == 1; 1 == nil; "s" == "s";
+  if (a == b) r = r + 1;
+  if (a != b) r = r + 10;
+  if (a == 2) r = r + 100;
+  if (2 != b) r = r + 1000;
+  var x = a == 2;
+  var y = b != 2;
+  if (x) r = r + 10000;
+  if (y) r = r + 100000;
+  return r;
+}
+var m = Map(); m["k"] = 1; m["l"] = 2;
+var nan = 0 / 0;
+for (var round = 0; round < 400; round = round + 1) {
+  total(make(3));
+  sizes("abc", m);
+  eq(2, 2); eq(nan, nan); eq("2", 2); eq(nil, false);
+}
+print total(make(10));
+print sizes("héllo", m);
+print eq(2, 2);
+print eq(2, -0);
+print eq(nan, nan);
+print eq(0, -0);
+print eq("2", 2);
+print eq(nil, nil);
+print eq(P(1), 2);
+fun mine(x) { return 42; }
+len = mine;
+print sizes("a", m);
+"#;
+
+#[test]
+fn natives_and_equality_agree() {
+    let out = agree(NATIVES_AND_EQUALITY, &[]);
+    assert_eq!(out.stdout, "45\n602\n10101\n111110\n101010\n101001\n10\n101001\n10\n4242\n", "{:?}", out);
+    assert_eq!(out.status, Some(0), "{:?}", out);
+    agree(NATIVES_AND_EQUALITY, &[("TINYVM_GC_STRESS", "1")]);
+    // `len` of a number after warm-up: a deopt, then the native's error.
+    let source =
+        "fun f(x) { return len(x); }\nfor (var i = 0; i < 3000; i = i + 1) f(\"ab\");\nprint f([1]);\nprint f(3);\n";
+    let out = agree(source, &[]);
+    assert_eq!((out.stdout.as_str(), out.status), ("1\n", Some(70)), "{:?}", out);
+    assert!(out.stderr.starts_with("len() expects a string, an array or a map.\n[line 1] in f()"), "{}", out.stderr);
+    let tiered = outcome(source, &[("TINYVM_OPT", "1"), ("TINYVM_STATS", "1")], "--jit=auto");
+    assert_eq!(stat(&tiered.stderr, "deopts (callee)"), 1, "{}", tiered.stderr);
+}
+
 fn outcome(source: &str, env: &[(&str, &str)], jit: &str) -> Outcome {
     let dir = scratch();
     let path = dir.path().join("prog.lox");

@@ -53,7 +53,7 @@ pub fn render(vm: &Vm) -> String {
         line("opt declined", opt.declined.to_string());
         line("opt code bytes", opt.code_bytes.to_string());
         line("opt compile time", format!("{:.3} ms", opt.compile_ns as f64 / 1e6));
-        for (name, n) in opt.deopt_reasons.iter().zip(opt.deopts) {
+        for (name, n) in opt.deopts {
             line(&format!("deopts ({})", name), n.to_string());
         }
         line("opt invalidated", format!("{} functions", opt.invalidated));

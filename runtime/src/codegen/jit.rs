@@ -83,10 +83,11 @@ impl CompiledCode for OptimizedNative {}
 const AOT_HOT_CALLS: u32 = 1000;
 
 /// Optimizes a function that has ahead-of-time code.
-fn optimize_aot(f: &mut ObjFunction) {
+fn optimize_aot(vm: &Vm, f: &mut ObjFunction) {
     // Ahead-of-time code has no OSR entries (its frames never start in the
     // interpreter): invalidation leaves the function without.
-    if let Ok(opt) = super::opt::compile(f, f.native_entry, f.osr_entries.clone()) {
+    let intrinsic = |g: u32| intrinsic_of_global(vm, g);
+    if let Ok(opt) = super::opt::compile(f, f.native_entry, f.osr_entries.clone(), &intrinsic) {
         super::perf_map::record(opt.code.entry, opt.code.code_len, &f.proto.name);
         use_optimized(f, &opt);
         f.machine_code = Some(Box::new(OptimizedNative { _opt: opt }));
@@ -95,14 +96,14 @@ fn optimize_aot(f: &mut ObjFunction) {
 
 /// `Helper::TierUp`: the ahead-of-time code of `function` ran out of its
 /// call count; it is optimized once (a later wrap-around is ignored).
-pub fn optimize_hot(_vm: &mut Vm, function: *mut ObjFunction) {
+pub fn optimize_hot(vm: &mut Vm, function: *mut ObjFunction) {
     // SAFETY: the function is live (its frame is running) and only
     // mutated under the VM lock.
     let f = unsafe { &mut *function };
     if f.machine_code.is_some() || !super::opt::options().enabled || f.fast_entry.is_null() {
         return;
     }
-    optimize_aot(f);
+    optimize_aot(vm, f);
 }
 
 /// The optimized code's OSR entry for the loop at `header` of `function`,
@@ -140,6 +141,16 @@ fn debug_enabled() -> bool {
     std::env::var("TINYVM_JIT_DEBUG").is_ok()
 }
 
+/// The operation of the native that global `g` names (a hint for both
+/// tiers: generated code checks the callee).
+fn intrinsic_of_global(vm: &Vm, g: u32) -> crate::object::Intrinsic {
+    match vm.globals.names.get(g as usize) {
+        // SAFETY: global names are live strings (the GC marks them).
+        Some(&name) => crate::natives::intrinsic_named(unsafe { (*name).bytes() }),
+        None => crate::object::Intrinsic::None,
+    }
+}
+
 /// The lowering's view of a loaded function (whose global operands are
 /// the program's slots, named in `vm.globals`).
 fn with_input<R>(vm: &Vm, function: &ObjFunction, f: impl FnOnce(&FunctionInput) -> R) -> R {
@@ -152,11 +163,7 @@ fn with_input<R>(vm: &Vm, function: &ObjFunction, f: impl FnOnce(&FunctionInput)
         Some(Constant::Number(n)) => Some(*n),
         _ => None,
     };
-    let intrinsic_of_global = |g: u32| match vm.globals.names.get(g as usize) {
-        // SAFETY: global names are live strings (the GC marks them).
-        Some(&name) => crate::natives::intrinsic_named(unsafe { (*name).bytes() }),
-        None => crate::object::Intrinsic::None,
-    };
+    let intrinsic_of_global = |g: u32| intrinsic_of_global(vm, g);
     let input = FunctionInput {
         code: &function.proto.code,
         arity: function.arity,
@@ -207,7 +214,8 @@ pub fn compile(vm: &mut Vm, _th: &mut Thread, function: *mut ObjFunction) {
     super::perf_map::record(code.entry, code.code_len, &f.proto.name);
     let gdb = super::gdb_jit::register(&f.proto, &lowered, code.entry, f.source_name());
     let opt = if super::opt::options().enabled && vm.options.optimize {
-        super::opt::compile(f, code.entry, f.osr_entries.clone()).ok()
+        let intrinsic = |g: u32| intrinsic_of_global(vm, g);
+        super::opt::compile(f, code.entry, f.osr_entries.clone(), &intrinsic).ok()
     } else {
         None
     };

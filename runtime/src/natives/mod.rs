@@ -102,13 +102,19 @@ const THEMES: &[&[Native]] = &[strings::NATIVES, arrays::NATIVES, math::NATIVES,
 /// names). The lowering asks this for the name of a called global, as a
 /// hint: generated code still checks that the callee is that native.
 pub fn intrinsic_named(name: &[u8]) -> Intrinsic {
-    bits::NATIVES.iter().find(|n| n.name.as_bytes() == name).map_or(Intrinsic::None, |n| n.intrinsic)
+    let core = CORE_INTRINSICS.iter().find(|n| n.0.as_bytes() == name).map(|n| n.1);
+    core.or_else(|| bits::NATIVES.iter().find(|n| n.name.as_bytes() == name).map(|n| n.intrinsic))
+        .unwrap_or(Intrinsic::None)
 }
+
+/// The natives of `NATIVES` that generated code may compute in place.
+const CORE_INTRINSICS: &[(&str, Intrinsic)] = &[("len", Intrinsic::Len)];
 
 /// Defines every native as a global (`Err`: out of memory).
 pub fn define_all(vm: &mut Vm, th: &mut Thread) -> Result<(), Trap> {
     for &(name, arity, function) in NATIVES {
-        define(vm, th, &Native::fixed(name, arity, function))?;
+        let intrinsic = CORE_INTRINSICS.iter().find(|n| n.0 == name).map_or(Intrinsic::None, |n| n.1);
+        define(vm, th, &Native { intrinsic, ..Native::fixed(name, arity, function) })?;
     }
     for native in THEMES.iter().flat_map(|theme| theme.iter()) {
         define(vm, th, native)?;

@@ -280,7 +280,9 @@ impl ObjNative {
 }
 
 /// A native whose result generated code computes inline when its operands
-/// allow (`codegen/lower/intrinsic.rs`), falling back to the call. The
+/// allow, falling back to the call: the bitwise operations in both tiers
+/// (`codegen/lower/intrinsic.rs`), `len` in optimized code (which
+/// deoptimizes to make the call). The
 /// call site checks that the callee is an `ObjNative` with this id, so a
 /// program that defines its own `band` gets its own function. The numbers
 /// are ABI between the runtime and generated code (compared as a byte).
@@ -295,15 +297,22 @@ pub enum Intrinsic {
     Shl = 5,
     Shr = 6,
     Ushr = 7,
+    /// `len` of an array or a string.
+    Len = 8,
 }
 
 impl Intrinsic {
+    /// Whether it is one of the bitwise operations on 32-bit integers.
+    pub fn is_bitwise(self) -> bool {
+        !matches!(self, Intrinsic::None | Intrinsic::Len)
+    }
+
     /// How many arguments the operation takes (calls with another count
     /// are never inlined).
     pub fn arity(self) -> u32 {
         match self {
             Intrinsic::None => u32::MAX,
-            Intrinsic::Bnot => 1,
+            Intrinsic::Bnot | Intrinsic::Len => 1,
             _ => 2,
         }
     }

@@ -70,9 +70,11 @@ pub mod layout {
     const _: () = assert!(std::mem::size_of::<Intrinsic>() == 1);
     pub const ARRAY_PTR: usize = offset_of!(ObjArray, ptr);
     pub const ARRAY_LEN: usize = offset_of!(ObjArray, len);
+    pub const STRING_LENGTH: usize = offset_of!(ObjString, len);
     /// What the inline map lookup reads (`codegen/lower/map_index.rs`).
     pub const MAP_ENTRIES: usize = offset_of!(ObjMap, entries);
     pub const MAP_INDEX: usize = offset_of!(ObjMap, index);
+    pub const MAP_LIVE: usize = offset_of!(ObjMap, live);
     pub const MAP_MASK: usize = offset_of!(ObjMap, mask);
     pub const MAP_SHIFT: usize = offset_of!(ObjMap, shift);
     /// For iteration in generated code: entries written and the key-set version.

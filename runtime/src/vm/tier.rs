@@ -53,7 +53,7 @@ pub trait Tier: Sync {
 }
 
 /// A tier's counters.
-#[derive(Default, Clone, Copy, Debug)]
+#[derive(Default, Clone, Debug)]
 pub struct TierStats {
     pub compiled: u64,
     pub code_bytes: u64,
@@ -65,15 +65,14 @@ pub struct TierStats {
 }
 
 /// The optimizing tier's counters.
-#[derive(Default, Clone, Copy, Debug)]
+#[derive(Default, Clone, Debug)]
 pub struct OptStats {
     pub compiled: u64,
     pub declined: u64,
     pub compile_ns: u64,
     pub code_bytes: u64,
-    /// Deoptimizations, by reason (named in `deopt_reasons`).
-    pub deopts: [u64; 4],
-    pub deopt_reasons: [&'static str; 4],
+    /// Deoptimizations, by reason (its name, the count).
+    pub deopts: Vec<(&'static str, u64)>,
     /// Functions sent back to baseline code after repeated deopts.
     pub invalidated: u64,
 }

@@ -33,7 +33,7 @@ impl Lowerer<'_> {
         self.callees.retain(|&(at, _)| at < kept);
         if let Some(g) = global {
             let intrinsic = (self.input.intrinsic_of_global)(g);
-            if intrinsic != Intrinsic::None {
+            if intrinsic.is_bitwise() {
                 self.callees.push((d, intrinsic));
             }
         }
@@ -71,7 +71,7 @@ impl Lowerer<'_> {
             Intrinsic::Shl => a.shl(eax, cl)?,
             Intrinsic::Shr => a.sar(eax, cl)?,
             Intrinsic::Ushr => a.shr(eax, cl)?,
-            Intrinsic::None => return Err(LowerError("no operation to inline".into())),
+            Intrinsic::None | Intrinsic::Len => return Err(LowerError("no operation to inline".into())),
         }
         if intrinsic == Intrinsic::Ushr {
             // Unsigned: a 32-bit move zero-extends, and the 64-bit value converts exactly.

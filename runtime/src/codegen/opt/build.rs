@@ -19,6 +19,7 @@
 use super::ir::*;
 use crate::bytecode::depth::stack_depths;
 use crate::bytecode::opcode::{decode, decode_fixed, Instruction, Op};
+use crate::object::Intrinsic;
 use crate::value::Value;
 
 /// What the builder needs to know about a function.
@@ -31,6 +32,9 @@ pub struct BuildInput<'a> {
     pub number_constant: &'a dyn Fn(u32) -> Option<f64>,
     /// What cache site `c` has seen when it has seen one shape only.
     pub known: &'a dyn Fn(u32) -> Option<Known>,
+    /// The operation of the native that global `g` names, as a hint (the
+    /// code checks that the callee is that native).
+    pub intrinsic_of_global: &'a dyn Fn(u32) -> Intrinsic,
 }
 
 #[derive(Copy, Clone, Debug, PartialEq)]
@@ -103,6 +107,9 @@ pub(super) struct Builder<'a> {
     /// Locals known (by a `CheckShape` in this block) to hold an instance
     /// of a shape, until something may change it.
     pub(super) shapes: Vec<(u32, u64)>,
+    /// Positions a `GET_GLOBAL` of a native's name filled (with its
+    /// operation), until popped.
+    callees: Vec<(usize, Intrinsic)>,
 }
 
 /// Builds the IR of a function, or says why not.
@@ -136,6 +143,7 @@ pub fn build(input: &BuildInput) -> Result<Func, Declined> {
         reachable: true,
         last_constant: None,
         shapes: Vec::new(),
+        callees: Vec::new(),
     };
     b.entry = vec![None; input.code.len() + 1];
     for _ in 0..64 {
@@ -305,6 +313,7 @@ impl Builder<'_> {
         // Another path may reach the target with other values.
         self.last_constant = None;
         self.shapes.clear();
+        self.callees.clear();
         if self.reachable {
             let edge = self.edge(offset)?;
             self.terminate(Term::Jump(edge));
@@ -462,11 +471,26 @@ impl Builder<'_> {
     /// Transfers one instruction; returns the offset to continue at.
     fn instruction(&mut self, ins: &Instruction) -> Result<usize, Declined> {
         let o = ins.offset;
-        let next = o + ins.size;
         let d = self.state.len();
         if Some(d as u32) != self.depths[o] {
             return Err("stack depth mismatch".into());
         }
+        let kept = d.saturating_sub(ins.effect().pops as usize);
+        let next = self.transfer(ins, d)?;
+        self.callees.retain(|&(p, _)| p < kept);
+        if ins.op == Op::GetGlobal {
+            let intrinsic = (self.input.intrinsic_of_global)(ins.args[0] as u32);
+            if intrinsic != Intrinsic::None {
+                self.callees.push((d, intrinsic));
+            }
+        }
+        Ok(next)
+    }
+
+    /// The instruction's own transfer (`instruction` tracks callees).
+    fn transfer(&mut self, ins: &Instruction, d: usize) -> Result<usize, Declined> {
+        let o = ins.offset;
+        let next = o + ins.size;
         let a0 = ins.args[0];
         let last_constant = self.last_constant.take();
         match ins.op {
@@ -659,6 +683,10 @@ impl Builder<'_> {
     /// poll and the call.
     fn call(&mut self, o: usize, argc: usize, cache: u32, d: usize) -> Result<(), Declined> {
         let callee = d - argc - 1;
+        let intrinsic = self.callees.iter().rev().find(|c| c.0 == callee).map(|c| c.1);
+        if intrinsic == Some(Intrinsic::Len) && argc == 1 && matches!(self.state[d - 1], Abs::Mem { .. }) {
+            return self.len_call(o, callee, d);
+        }
         self.allocating(callee, d)?;
         self.shapes.clear();
         let deopt = self.deopt(o, Reason::Poll)?;
@@ -666,6 +694,19 @@ impl Builder<'_> {
         self.emit(Inst::Call { callee: callee as u32, argc: argc as u32, cache, pc: o as u32 + 1 });
         self.state.truncate(callee);
         self.push_mem();
+        Ok(())
+    }
+
+    /// `len(x)` computed in place (after the call's poll), its result a
+    /// number.
+    fn len_call(&mut self, o: usize, callee: usize, d: usize) -> Result<(), Declined> {
+        let deopt = self.deopt(o, Reason::Poll)?;
+        self.emit(Inst::Poll { deopt });
+        let deopt = self.deopt(o, Reason::Callee)?;
+        let dst = self.new_val();
+        self.emit(Inst::Len { dst, callee: callee as u32, arg: d as u32 - 1, deopt });
+        self.state.truncate(callee);
+        self.put_num(callee, dst);
         Ok(())
     }
 

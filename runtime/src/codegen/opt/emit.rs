@@ -435,6 +435,7 @@ impl Emitter<'_> {
                 }
             }
             Inst::Call { callee, argc, cache, pc } => self.call(callee, argc, cache, pc)?,
+            Inst::Len { dst, callee, arg, deopt } => self.len(dst, callee, arg, deopt)?,
         }
         Ok(())
     }

@@ -21,7 +21,7 @@ use crate::codegen::lower::{
     allocate_instance, call_fast_entry, enter_helper, fast_entry_of, kind_guard, object_guard, slot, LowerError,
 };
 use crate::object::layout as obj;
-use crate::object::ObjKind;
+use crate::object::{Intrinsic, ObjKind};
 use crate::value::Value;
 use crate::vm::frame::layout as fl;
 use crate::vm::layout::{VM_OBJECT_TAG, VM_POINTER_LIMIT, VM_POLL};
@@ -530,6 +530,39 @@ impl Emitter<'_> {
         self.call_entry(callee, pc)?;
         self.slow_calls.push(SlowCall { entry: slow, resume, class, cached, callee, argc, cache, pc });
         self.set(&mut resume)
+    }
+
+    /// `len` in place (see `Inst::Len`); counts the call as the native's
+    /// call would.
+    pub(super) fn len(&mut self, dst: Val, callee: u32, arg: u32, deopt: DeoptId) -> Emit {
+        self.stress(deopt)?;
+        let fail = self.deopts[deopt as usize];
+        let mut have = self.a.create_label();
+        let mut not_array = self.a.create_label();
+        let mut not_string = self.a.create_label();
+        let a = &mut self.a;
+        a.mov(rax, slot(callee))?;
+        object_guard(a, rax, rcx, fail)?;
+        kind_guard(a, rcx, ObjKind::Native, fail)?;
+        a.cmp(byte_ptr(rcx + obj::NATIVE_INTRINSIC), Intrinsic::Len as i32)?;
+        a.jne(fail)?;
+        a.mov(rax, slot(arg))?;
+        object_guard(a, rax, rcx, fail)?;
+        kind_guard(a, rcx, ObjKind::Array, not_array)?;
+        a.mov(rax, qword_ptr(rcx + obj::ARRAY_LEN))?;
+        a.jmp(have)?;
+        self.set(&mut not_array)?;
+        kind_guard(&mut self.a, rcx, ObjKind::String, not_string)?;
+        self.a.mov(rax, qword_ptr(rcx + obj::STRING_LENGTH))?;
+        self.a.jmp(have)?;
+        self.set(&mut not_string)?;
+        kind_guard(&mut self.a, rcx, ObjKind::Map, fail)?;
+        self.a.mov(rax, qword_ptr(rcx + obj::MAP_LIVE))?;
+        self.set(&mut have)?;
+        self.a.cvtsi2sd(xmm0, rax)?;
+        self.store_xmm(dst, xmm0)?;
+        self.a.inc(qword_ptr(r13 + fl::THREAD_CALLS))?;
+        Ok(())
     }
 
     /// With the callee's value in rax (kept): a call of this function goes

@@ -221,6 +221,16 @@ pub enum Inst {
         index: Option<Val>,
         slow: SlowId,
     },
+    /// The `CALL` of the native `len` (in slot `callee`) on the array,
+    /// string or map in slot `arg`: `dst` = its length. Deoptimizes (the
+    /// interpreter then makes the call) unless the callee is that native
+    /// and the argument one of those.
+    Len {
+        dst: Val,
+        callee: u32,
+        arg: u32,
+        deopt: DeoptId,
+    },
     /// Slot `slot` = upvalue `index` of the running closure.
     GetUpvalue {
         slot: u32,
@@ -312,7 +322,8 @@ impl Inst {
             | Inst::Unbox { dst, .. }
             | Inst::Binary { dst, .. }
             | Inst::Neg { dst, .. }
-            | Inst::GetFieldNum { dst, .. } => Some(dst),
+            | Inst::GetFieldNum { dst, .. }
+            | Inst::Len { dst, .. } => Some(dst),
             _ => None,
         }
     }
@@ -326,6 +337,7 @@ impl Inst {
             | Inst::SetGlobal { deopt, .. }
             | Inst::CheckShape { deopt, .. }
             | Inst::GetFieldNum { deopt, .. }
+            | Inst::Len { deopt, .. }
             | Inst::Poll { deopt } => Some(deopt),
             _ => None,
         }
@@ -521,11 +533,15 @@ pub enum Reason {
     Poll = 2,
     /// A receiver that is not an instance of the shape its site saw.
     Shape = 3,
+    /// A call site whose callee (or its argument) is not the one the code
+    /// computes in place.
+    Callee = 4,
 }
 
 impl Reason {
-    pub const COUNT: usize = 4;
-    pub const NAMES: [&'static str; Reason::COUNT] = ["not a number", "undefined global", "safepoint", "shape"];
+    pub const COUNT: usize = 5;
+    pub const NAMES: [&'static str; Reason::COUNT] =
+        ["not a number", "undefined global", "safepoint", "shape", "callee"];
 
     /// Whether a failure means the speculation was wrong (polls are not).
     pub fn counts(self) -> bool {

@@ -29,7 +29,7 @@ pub mod regalloc;
 
 use super::executable_memory::ExecutableCode;
 use crate::bytecode::module::Constant;
-use crate::object::{Obj, ObjFunction, CACHE_WAYS};
+use crate::object::{Intrinsic, Obj, ObjFunction, CACHE_WAYS};
 use deopt::{DeoptRecord, Shared};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::OnceLock;
@@ -103,14 +103,13 @@ pub fn stats() -> crate::vm::tier::OptStats {
         declined: DECLINED.load(Ordering::Relaxed),
         compile_ns: COMPILE_NS.load(Ordering::Relaxed),
         code_bytes: CODE_BYTES.load(Ordering::Relaxed),
-        deopts,
-        deopt_reasons: ir::Reason::NAMES,
+        deopts: ir::Reason::NAMES.into_iter().zip(deopts).collect(),
         invalidated,
     }
 }
 
 /// The IR of `function` after the passes (also for tests and debugging).
-pub fn function_ir(function: &ObjFunction) -> Result<ir::Func, String> {
+pub fn function_ir(function: &ObjFunction, intrinsic_of_global: &dyn Fn(u32) -> Intrinsic) -> Result<ir::Func, String> {
     let capture_count = |k: u32| {
         let v = function.constant_values[k as usize];
         // SAFETY: verified code only uses function constants in CLOSURE.
@@ -134,6 +133,7 @@ pub fn function_ir(function: &ObjFunction) -> Result<ir::Func, String> {
         capture_count: &capture_count,
         number_constant: &number_constant,
         known: &known,
+        intrinsic_of_global,
     };
     let mut func = build::build(&input)?;
     passes::optimize(&mut func);
@@ -146,13 +146,16 @@ pub fn function_ir(function: &ObjFunction) -> Result<ir::Func, String> {
 
 /// Optimizes `function`, whose baseline code starts at `baseline_entry`
 /// and has the OSR entries `baseline_osr`.
+/// `intrinsic_of_global` names the operation of the native a global
+/// names (`natives::intrinsic_named`).
 pub fn compile(
     function: &mut ObjFunction,
     baseline_entry: *const u8,
     baseline_osr: Vec<(u32, *const u8)>,
+    intrinsic_of_global: &dyn Fn(u32) -> Intrinsic,
 ) -> Result<OptCode, String> {
     let start = Instant::now();
-    let result = compile_now(function, baseline_entry, baseline_osr);
+    let result = compile_now(function, baseline_entry, baseline_osr, intrinsic_of_global);
     COMPILE_NS.fetch_add(start.elapsed().as_nanos() as u64, Ordering::Relaxed);
     match &result {
         Ok(code) => {
@@ -176,8 +179,9 @@ fn compile_now(
     function: &mut ObjFunction,
     baseline_entry: *const u8,
     baseline_osr: Vec<(u32, *const u8)>,
+    intrinsic_of_global: &dyn Fn(u32) -> Intrinsic,
 ) -> Result<OptCode, String> {
-    let func = function_ir(function)?;
+    let func = function_ir(function, intrinsic_of_global)?;
     let alloc = regalloc::allocate(&func);
     if std::env::var("TINYVM_OPT_DEBUG").is_ok_and(|v| v == "ir") {
         eprintln!("opt: IR of {}:\n{}locations: {:?}", function.proto.name, func.listing(), alloc.locs);
