@@ -398,6 +398,34 @@ fn natives_and_equality_agree() {
     assert_eq!(stat(&tiered.stderr, "deopts (callee)"), 1, "{}", tiered.stderr);
 }
 
+/// `%` in optimized code: integral operands by integer division (signs,
+/// zeros, -1 and 0 divisors, the ends of the 64-bit range), the rest by
+/// fmod; a non-number after warm-up deoptimizes to the interpreter's error.
+const MODULO: &str = r#"
+fun m(a, b) { return a % b; }
+var nan = 0/0;
+var cases = [[7, 3], [-7, 3], [7, -3], [-7, -3], [-4, 2], [4, -2], [0, 5], [-0, 5], [5, 0], [5, -0], [5.5, 2], [-5.5, 2], [7, 2.5], [10000000000000000000000000000000000000000, 7], [9007199254740993, 10], [-9223372036854775808, 3], [-9223372036854775808, -1], [6, -1], [-6, -1], [3, 9223372036854775808], [nan, 3], [3, nan], [1/0, 3], [3, 1/0], [123456789, 65536], [2147483647, 2]];
+for (var r = 0; r < 3; r = r + 1) {
+  for (var i = 0; i < len(cases); i = i + 1) {
+    var x = m(cases[i][0], cases[i][1]);
+    print str(x) + " " + str(1 / x);
+  }
+}
+for (var i = 0; i < 3000; i = i + 1) m(i, 7);
+print m(10, 4);
+print m("a", 2);
+"#;
+
+#[test]
+fn modulo_agrees() {
+    let out = agree(MODULO, &[]);
+    let first: Vec<&str> = out.stdout.lines().take(26).collect();
+    let expected = "1 1|-1 -1|1 1|-1 -1|-0 -inf|0 inf|0 inf|-0 -inf|nan nan|nan nan|1.5 0.6666666666666666|-1.5 -0.6666666666666666|2 0.5|4 0.25|2 0.5|-2 -0.5|-0 -inf|0 inf|-0 -inf|3 0.3333333333333333|nan nan|nan nan|nan nan|3 0.3333333333333333|52501 0.000019047256242738232|1 1";
+    assert_eq!(first.join("|"), expected);
+    assert!(out.stdout.ends_with("\n2\n"), "{}", out.stdout);
+    assert!(out.stderr.starts_with("Operands must be numbers."), "{}", out.stderr);
+}
+
 fn outcome(source: &str, env: &[(&str, &str)], jit: &str) -> Outcome {
     let dir = scratch();
     let path = dir.path().join("prog.lox");

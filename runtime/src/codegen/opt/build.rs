@@ -548,22 +548,15 @@ impl Builder<'_> {
                 self.emit(Inst::Helper { op: HelperOp::Print, pc: o as u32 + 1, depth: d as u32 });
                 self.pop();
             }
-            Op::Modulo => {
-                // The helper raises the interpreter's error for non-numbers.
-                self.write_back(d - 2);
-                self.write_back(d - 1);
-                self.emit(Inst::Helper { op: HelperOp::Modulo, pc: o as u32 + 1, depth: d as u32 });
-                self.pop();
-                self.state[d - 2] = Abs::Mem { copy_of: None };
-            }
-            Op::Add | Op::Subtract | Op::Multiply | Op::Divide => {
+            Op::Add | Op::Subtract | Op::Multiply | Op::Divide | Op::Modulo => {
                 let a = self.number_at(d - 2, o)?;
                 let b = self.number_at(d - 1, o)?;
                 let op = match ins.op {
                     Op::Add => BinOp::Add,
                     Op::Subtract => BinOp::Sub,
                     Op::Multiply => BinOp::Mul,
-                    _ => BinOp::Div,
+                    Op::Divide => BinOp::Div,
+                    _ => BinOp::Mod,
                 };
                 let dst = self.new_val();
                 self.emit(Inst::Binary { dst, op, a, b });

@@ -328,6 +328,7 @@ impl Emitter<'_> {
                 self.store_gpr(self.loc(dst), rax)?;
             }
             Inst::Unbox { dst, slot: s, deopt } => self.unbox(s, self.loc(dst), deopt)?,
+            Inst::Binary { dst, op: BinOp::Mod, a, b } => self.modulo(dst, a, b)?,
             Inst::Binary { dst, op, a, b } => self.binary(dst, op, a, b)?,
             Inst::Neg { dst, a } => {
                 self.load_gpr(rax, self.loc(a))?;
@@ -401,7 +402,6 @@ impl Emitter<'_> {
                 enter_helper(&mut self.a, pc, depth)?;
                 let helper = match op {
                     HelperOp::Print => Helper::Print,
-                    HelperOp::Modulo => Helper::Modulo,
                     HelperOp::Array { count } => {
                         self.a.mov(edx, count)?;
                         Helper::Array
@@ -470,6 +470,7 @@ impl Emitter<'_> {
                     BinOp::Sub => a.subsd(reg, r)?,
                     BinOp::Mul => a.mulsd(reg, r)?,
                     BinOp::Div => a.divsd(reg, r)?,
+                    BinOp::Mod => return Err(LowerError("modulo is not one instruction".into())),
                 }
             }
             Loc::Stack(i) => match op {
@@ -477,6 +478,7 @@ impl Emitter<'_> {
                 BinOp::Sub => a.subsd(reg, spill(i))?,
                 BinOp::Mul => a.mulsd(reg, spill(i))?,
                 BinOp::Div => a.divsd(reg, spill(i))?,
+                BinOp::Mod => return Err(LowerError("modulo is not one instruction".into())),
             },
         }
         Ok(())

@@ -57,6 +57,8 @@ enum SlowKind {
     /// A safepoint that found a request: the frame state of guard `id`
     /// written to the slots, the XMM registers kept around the park.
     Poll(DeoptId),
+    /// `dst = a % b` by fmod, for operands the inline integer path leaves.
+    Fmod { dst: Val, a: Val, b: Val },
     /// `INVOKE`'s generic helper (a call: no register is live across it).
     Invoke { receiver: u32, argc: u32, k: u32, cache: u32, pc: u32 },
 }
@@ -389,6 +391,48 @@ impl Emitter<'_> {
         Ok(())
     }
 
+    /// `dst = a % b` (C's fmod): integral operands below 2^63 (the divisor
+    /// neither 0 nor -1) by an integer division, whose remainder is the
+    /// exact fmod except for the sign of a zero, taken from the dividend;
+    /// anything else calls fmod out of line.
+    pub(super) fn modulo(&mut self, dst: Val, x: Val, y: Val) -> Emit {
+        let (entry, mut resume) = self.slow_labels();
+        let mut nonzero = self.a.create_label();
+        self.load_xmm(xmm1, y)?;
+        let a = &mut self.a;
+        // Out of range and NaN give 2^63, which converts back to another number.
+        a.cvttsd2si(rcx, xmm1)?;
+        a.cvtsi2sd(xmm0, rcx)?;
+        a.ucomisd(xmm0, xmm1)?;
+        a.jne(entry)?;
+        a.jp(entry)?;
+        a.lea(rax, qword_ptr(rcx + 1))?;
+        a.cmp(rax, 1)?;
+        a.jbe(entry)?;
+        self.load_xmm(xmm1, x)?;
+        let a = &mut self.a;
+        a.cvttsd2si(rax, xmm1)?;
+        a.cvtsi2sd(xmm0, rax)?;
+        a.ucomisd(xmm0, xmm1)?;
+        a.jne(entry)?;
+        a.jp(entry)?;
+        a.cqo()?;
+        a.idiv(rcx)?;
+        a.cvtsi2sd(xmm0, rdx)?;
+        a.test(rdx, rdx)?;
+        a.jnz(nonzero)?;
+        // A zero remainder has the dividend's sign (-4 % 2 is -0).
+        a.movq(rax, xmm1)?;
+        a.mov(rcx, crate::value::SIGN_BIT)?;
+        a.and(rax, rcx)?;
+        a.movq(xmm0, rax)?;
+        self.set(&mut nonzero)?;
+        self.store_xmm(dst, xmm0)?;
+        self.set(&mut resume)?;
+        self.slow_paths.push(SlowPath { entry, resume, kind: SlowKind::Fmod { dst, a: x, b: y } });
+        Ok(())
+    }
+
     /// A safepoint poll: when another thread (or a signal, or the fuel
     /// budget) asks, parks out of line and goes on in this code.
     pub(super) fn poll(&mut self, deopt: DeoptId) -> Emit {
@@ -468,6 +512,16 @@ impl Emitter<'_> {
                 enter_helper(&mut self.a, state.pc + 1, state.depth)?;
                 self.call_abs(Helper::Safepoint.address() as u64)?;
                 self.save_xmm(true)?;
+            }
+            SlowKind::Fmod { dst, a, b } => {
+                self.load_xmm(xmm0, a)?;
+                self.load_xmm(xmm1, b)?;
+                self.save_xmm(false)?;
+                self.call_abs(fmod as extern "sysv64" fn(f64, f64) -> f64 as usize as u64)?;
+                self.save_xmm(true)?;
+                self.store_xmm(dst, xmm0)?;
+                self.a.jmp(path.resume)?;
+                return Ok(());
             }
             SlowKind::Invoke { receiver, argc, k, cache, pc } => {
                 enter_helper(&mut self.a, pc, receiver + argc + 1)?;
@@ -617,4 +671,10 @@ impl Emitter<'_> {
         self.a.jmp(call.resume)?;
         Ok(())
     }
+}
+
+/// `a % b` for the slow path of `modulo` (Rust's `%` on f64 is C's fmod,
+/// as `vm::operators::modulo` computes it).
+extern "sysv64" fn fmod(a: f64, b: f64) -> f64 {
+    a % b
 }

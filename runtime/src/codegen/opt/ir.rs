@@ -25,6 +25,8 @@ pub enum BinOp {
     Sub,
     Mul,
     Div,
+    /// `%`: C's fmod (the remainder with the dividend's sign).
+    Mod,
 }
 
 impl BinOp {
@@ -35,6 +37,7 @@ impl BinOp {
             BinOp::Sub => a - b,
             BinOp::Mul => a * b,
             BinOp::Div => a / b,
+            BinOp::Mod => a % b,
         }
     }
 }
@@ -270,8 +273,6 @@ pub enum Inst {
 pub enum HelperOp {
     /// `PRINT` (pops the value).
     Print,
-    /// `MODULO` (the two operands to the result).
-    Modulo,
     /// `ARRAY` of the `count` slots on top.
     Array { count: u32 },
     /// `CLOSURE` of the instruction at `offset` (capturing no local).
@@ -424,7 +425,6 @@ impl Inst {
             Inst::Copy { dst, .. } | Inst::EqualNum { dst, .. } => Some(dst),
             Inst::Call { callee, .. } => Some(callee),
             Inst::Invoke { receiver, .. } => Some(receiver),
-            Inst::Helper { op: HelperOp::Modulo, depth, .. } => Some(depth - 2),
             Inst::Helper { op: HelperOp::Array { count }, depth, .. } => Some(depth - count),
             Inst::Helper { op: HelperOp::Closure { .. }, depth, .. } => Some(depth),
             _ => None,
