@@ -426,6 +426,31 @@ fn modulo_agrees() {
     assert!(out.stderr.starts_with("Operands must be numbers."), "{}", out.stderr);
 }
 
+/// Loop variables that rotate: the moves on the back edge form cycles
+/// (broken through a scratch register), numbers from the constant pool.
+const ROTATIONS: &str = r#"
+fun swaps(n) {
+  var a = 1; var b = 2; var c = 3; var s = 0;
+  for (var i = 0; i < n; i = i + 1) { var t = a; a = b; b = c; c = t; s = s + a * 100 + b * 10 + c; }
+  return s;
+}
+fun swap2(n) {
+  var a = 0.5; var b = 7;
+  while (n > 0) { var t = a; a = b; b = t; n = n - 1; }
+  return a * 10 + b;
+}
+print swaps(10);
+print swaps(1001);
+print swap2(5);
+print swap2(6);
+"#;
+
+#[test]
+fn rotating_loop_variables_agree() {
+    let out = agree(ROTATIONS, &[]);
+    assert_eq!(out.stdout, "2229\n222321\n70.5\n12\n", "{:?}", out);
+}
+
 fn outcome(source: &str, env: &[(&str, &str)], jit: &str) -> Outcome {
     let dir = scratch();
     let path = dir.path().join("prog.lox");

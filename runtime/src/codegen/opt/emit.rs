@@ -77,6 +77,8 @@ pub(super) struct Emitter<'a> {
     /// The XMM registers the allocation uses, which slow paths save (in
     /// the native-stack slots after the spill slots) around their call.
     pub(super) saved_xmm: Vec<u8>,
+    /// The constant pool (after the code): a label per distinct number.
+    constants: Vec<(CodeLabel, u64)>,
 }
 
 /// Emits the function.
@@ -98,6 +100,7 @@ pub fn emit(input: &EmitInput) -> Result<LoweredFunction, LowerError> {
         osr: Vec::new(),
         slow_paths: Vec::new(),
         saved_xmm: saved_xmm(input),
+        constants: Vec::new(),
     };
     e.prologue()?;
     for i in 0..input.func.blocks.len() {
@@ -323,10 +326,7 @@ impl Emitter<'_> {
 
     fn inst(&mut self, inst: &Inst) -> Emit {
         match *inst {
-            Inst::Const { dst, bits } => {
-                self.a.mov(rax, bits)?;
-                self.store_gpr(self.loc(dst), rax)?;
-            }
+            Inst::Const { dst, bits } => self.constant(dst, bits)?,
             Inst::Unbox { dst, slot: s, deopt } => self.unbox(s, self.loc(dst), deopt)?,
             Inst::Binary { dst, op: BinOp::Mod, a, b } => self.modulo(dst, a, b)?,
             Inst::Binary { dst, op, a, b } => self.binary(dst, op, a, b)?,
@@ -532,31 +532,70 @@ impl Emitter<'_> {
         Ok(())
     }
 
+    /// `dst = bits`: a register from the code's constant pool (zero by
+    /// xorps), a spill slot through rax.
+    fn constant(&mut self, dst: Val, bits: u64) -> Emit {
+        match self.loc(dst) {
+            Loc::Xmm(r) if bits == 0 => self.a.xorps(XMM[r as usize], XMM[r as usize])?,
+            Loc::Xmm(r) => {
+                let label = match self.constants.iter().find(|c| c.1 == bits) {
+                    Some(&(label, _)) => label,
+                    None => {
+                        let label = self.a.create_label();
+                        self.constants.push((label, bits));
+                        label
+                    }
+                };
+                self.a.movq(XMM[r as usize], qword_ptr(label))?;
+            }
+            Loc::Stack(i) => {
+                self.a.mov(rax, bits)?;
+                self.a.mov(spill(i), rax)?;
+            }
+        }
+        Ok(())
+    }
+
+    /// One move between locations (xmm registers directly).
+    fn move_loc(&mut self, from: Loc, to: Loc) -> Emit {
+        match (from, to) {
+            (Loc::Xmm(f), Loc::Xmm(t)) => self.a.movapd(XMM[t as usize], XMM[f as usize])?,
+            (Loc::Stack(i), Loc::Xmm(t)) => self.a.movq(XMM[t as usize], spill(i))?,
+            (Loc::Xmm(f), Loc::Stack(i)) => self.a.movq(spill(i), XMM[f as usize])?,
+            (Loc::Stack(i), Loc::Stack(j)) => {
+                self.a.mov(rax, spill(i))?;
+                self.a.mov(spill(j), rax)?;
+            }
+        }
+        Ok(())
+    }
+
     /// Moves all `(from, to)` at once (no destination is written before
-    /// every move that reads it), through rax, with rdx breaking a cycle.
+    /// every move that reads it), with xmm0 breaking a cycle.
     fn parallel_move(&mut self, moves: Vec<(Loc, Loc)>) -> Emit {
-        // A source of None: the value taken aside into rdx.
+        // A source of None: the value taken aside into xmm0.
         let mut moves: Vec<(Option<Loc>, Loc)> = moves.into_iter().map(|(f, t)| (Some(f), t)).collect();
         while !moves.is_empty() {
             let ready = moves.iter().position(|&(_, to)| !moves.iter().any(|&(from, _)| from == Some(to)));
             match ready {
                 Some(i) => {
                     let (from, to) = moves.remove(i);
-                    match from {
-                        Some(from) => {
-                            self.load_gpr(rax, from)?;
-                            self.store_gpr(to, rax)?;
-                        }
-                        None => self.store_gpr(to, rdx)?,
+                    match (from, to) {
+                        (Some(from), _) => self.move_loc(from, to)?,
+                        (None, Loc::Xmm(t)) => self.a.movapd(XMM[t as usize], xmm0)?,
+                        (None, Loc::Stack(i)) => self.a.movq(spill(i), xmm0)?,
                     }
                 }
                 None => {
                     if moves.iter().any(|&(from, _)| from.is_none()) {
-                        return Err(LowerError("two move cycles through rdx".into()));
+                        return Err(LowerError("two move cycles through xmm0".into()));
                     }
-                    // A cycle: its first source goes aside into rdx.
+                    // A cycle: its first source goes aside into xmm0.
                     let Some(from) = moves[0].0 else { break };
-                    self.load_gpr(rdx, from)?;
+                    match from {
+                        Loc::Xmm(f) => self.a.movapd(xmm0, XMM[f as usize])?,
+                        Loc::Stack(i) => self.a.movq(xmm0, spill(i))?,
+                    }
                     for m in moves.iter_mut() {
                         if m.0 == Some(from) {
                             m.0 = None;
@@ -604,6 +643,10 @@ impl Emitter<'_> {
         let mut redirect = self.redirect;
         self.set(&mut redirect)?;
         self.a.jmp(rax)?;
+        for (mut label, bits) in std::mem::take(&mut self.constants) {
+            self.a.set_label(&mut label)?;
+            self.a.dq(&[bits])?;
+        }
         Ok(())
     }
 
