@@ -451,6 +451,37 @@ fn rotating_loop_variables_agree() {
     assert_eq!(out.stdout, "2229\n222321\n70.5\n12\n", "{:?}", out);
 }
 
+/// `push` in place while the array has room, the native's call when it
+/// grows, is another function, or fails.
+const PUSHES: &str = r#"
+fun fill(n, v) { var a = []; for (var i = 0; i < n; i = i + 1) push(a, v + i); return a; }
+fun chain(a) { return push(push(a, 1), 2); }
+var total = 0;
+for (var r = 0; r < 300; r = r + 1) { var a = fill(20, r); total = total + a[19] + len(a); }
+print total;
+var b = chain([0]);
+print b;
+print len(fill(1000, 0.5));
+print push([], nil);
+fun mine(a, x) { return "mine"; }
+var keep = push;
+push = mine;
+print fill(2, 1);
+push = keep;
+fun bad(x) { return push(x, 1); }
+for (var r = 0; r < 3000; r = r + 1) bad([]);
+print bad("s");
+"#;
+
+#[test]
+fn push_in_place_agrees() {
+    let out = agree(PUSHES, &[]);
+    assert_eq!(out.stdout, "56550\n[0, 1, 2]\n1000\n[nil]\n[]\n", "{:?}", out);
+    assert_eq!(out.status, Some(70), "{:?}", out);
+    assert!(out.stderr.starts_with("push() expects an array.\n[line 16] in bad()"), "{}", out.stderr);
+    agree(PUSHES, &[("TINYVM_GC_STRESS", "1")]);
+}
+
 fn outcome(source: &str, env: &[(&str, &str)], jit: &str) -> Outcome {
     let dir = scratch();
     let path = dir.path().join("prog.lox");

@@ -108,7 +108,7 @@ pub fn intrinsic_named(name: &[u8]) -> Intrinsic {
 }
 
 /// The natives of `NATIVES` that generated code may compute in place.
-const CORE_INTRINSICS: &[(&str, Intrinsic)] = &[("len", Intrinsic::Len)];
+const CORE_INTRINSICS: &[(&str, Intrinsic)] = &[("len", Intrinsic::Len), ("push", Intrinsic::Push)];
 
 /// Defines every native as a global (`Err`: out of memory).
 pub fn define_all(vm: &mut Vm, th: &mut Thread) -> Result<(), Trap> {

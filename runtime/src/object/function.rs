@@ -281,8 +281,8 @@ impl ObjNative {
 
 /// A native whose result generated code computes inline when its operands
 /// allow, falling back to the call: the bitwise operations in both tiers
-/// (`codegen/lower/intrinsic.rs`), `len` in optimized code (which
-/// deoptimizes to make the call). The
+/// (`codegen/lower/intrinsic.rs`), `len` (which deoptimizes to make the
+/// call) and `push` (which makes it) in optimized code. The
 /// call site checks that the callee is an `ObjNative` with this id, so a
 /// program that defines its own `band` gets its own function. The numbers
 /// are ABI between the runtime and generated code (compared as a byte).
@@ -297,14 +297,16 @@ pub enum Intrinsic {
     Shl = 5,
     Shr = 6,
     Ushr = 7,
-    /// `len` of an array or a string.
+    /// `len` of an array, a string or a map.
     Len = 8,
+    /// `push` onto an array with room for the item.
+    Push = 9,
 }
 
 impl Intrinsic {
     /// Whether it is one of the bitwise operations on 32-bit integers.
     pub fn is_bitwise(self) -> bool {
-        !matches!(self, Intrinsic::None | Intrinsic::Len)
+        !matches!(self, Intrinsic::None | Intrinsic::Len | Intrinsic::Push)
     }
 
     /// How many arguments the operation takes (calls with another count

@@ -70,6 +70,7 @@ pub mod layout {
     const _: () = assert!(std::mem::size_of::<Intrinsic>() == 1);
     pub const ARRAY_PTR: usize = offset_of!(ObjArray, ptr);
     pub const ARRAY_LEN: usize = offset_of!(ObjArray, len);
+    pub const ARRAY_CAP: usize = offset_of!(ObjArray, cap);
     pub const STRING_LENGTH: usize = offset_of!(ObjString, len);
     /// What the inline map lookup reads (`codegen/lower/map_index.rs`).
     pub const MAP_ENTRIES: usize = offset_of!(ObjMap, entries);

@@ -71,7 +71,9 @@ impl Lowerer<'_> {
             Intrinsic::Shl => a.shl(eax, cl)?,
             Intrinsic::Shr => a.sar(eax, cl)?,
             Intrinsic::Ushr => a.shr(eax, cl)?,
-            Intrinsic::None | Intrinsic::Len => return Err(LowerError("no operation to inline".into())),
+            Intrinsic::None | Intrinsic::Len | Intrinsic::Push => {
+                return Err(LowerError("no operation to inline".into()))
+            }
         }
         if intrinsic == Intrinsic::Ushr {
             // Unsigned: a 32-bit move zero-extends, and the 64-bit value converts exactly.

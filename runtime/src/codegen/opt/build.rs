@@ -684,7 +684,11 @@ impl Builder<'_> {
         self.shapes.clear();
         let deopt = self.deopt(o, Reason::Poll)?;
         self.emit(Inst::Poll { deopt });
-        self.emit(Inst::Call { callee: callee as u32, argc: argc as u32, cache, pc: o as u32 + 1 });
+        let intrinsic = match intrinsic {
+            Some(Intrinsic::Push) if argc == 2 => Intrinsic::Push,
+            _ => Intrinsic::None,
+        };
+        self.emit(Inst::Call { callee: callee as u32, argc: argc as u32, cache, pc: o as u32 + 1, intrinsic });
         self.state.truncate(callee);
         self.push_mem();
         Ok(())

@@ -434,7 +434,7 @@ impl Emitter<'_> {
                     self.poll(deopt)?;
                 }
             }
-            Inst::Call { callee, argc, cache, pc } => self.call(callee, argc, cache, pc)?,
+            Inst::Call { callee, argc, cache, pc, intrinsic } => self.call(callee, argc, cache, pc, intrinsic)?,
             Inst::Len { dst, callee, arg, deopt } => self.len(dst, callee, arg, deopt)?,
         }
         Ok(())
@@ -506,9 +506,14 @@ impl Emitter<'_> {
                 self.jump_to(edge.target, current)?;
             }
             Term::Branch { cond, then, other } => {
-                let other_label = self.blocks[*other as usize];
-                self.branch_unless(cond, other_label, self.blocks[*then as usize])?;
-                self.jump_to(*then, current)?;
+                let (then_label, other_label) = (self.blocks[*then as usize], self.blocks[*other as usize]);
+                if *other as usize == current + 1 && *then as usize != current + 1 {
+                    // Falls through to `other`.
+                    self.branch_if(cond, then_label, other_label)?;
+                } else {
+                    self.branch_unless(cond, other_label, then_label)?;
+                    self.jump_to(*then, current)?;
+                }
             }
             Term::ReturnSlot(s) => {
                 self.a.mov(rax, slot(*s))?;

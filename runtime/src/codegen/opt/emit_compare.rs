@@ -192,6 +192,65 @@ impl Emitter<'_> {
         Ok(())
     }
 
+    /// Jumps to `then` when the condition holds (falls through, or jumps
+    /// to `other`, when it does not).
+    pub(super) fn branch_if(&mut self, cond: &Cond, then: CodeLabel, other: CodeLabel) -> Emit {
+        match *cond {
+            Cond::Truthy(s) => {
+                self.a.mov(rax, slot(s))?;
+                self.falsey_flags()?;
+                self.a.ja(then)?;
+            }
+            Cond::Bits { slot: s, bits, equal } => {
+                self.a.mov(rax, slot(s))?;
+                self.a.mov(rcx, bits)?;
+                self.a.cmp(rax, rcx)?;
+                if equal {
+                    self.a.je(then)?;
+                } else {
+                    self.a.jne(then)?;
+                }
+            }
+            Cond::Cmp(cmp, a, b) => {
+                self.compare(cmp, a, b)?;
+                self.jump_if(cmp, then, other)?;
+            }
+            Cond::Equal { a, b, equal } => {
+                self.equal_to_cl(a, b)?;
+                self.a.test(cl, cl)?;
+                if equal {
+                    self.a.jnz(then)?;
+                } else {
+                    self.a.jz(then)?;
+                }
+            }
+            Cond::EqualNum { slot: s, v, equal } => {
+                self.compare_with_number(s, v, if equal { other } else { then })?;
+                self.jump_if(if equal { Cmp::Eq } else { Cmp::Ne }, then, other)?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Jumps to `then` when the comparison whose flags are set holds
+    /// (falls through, or jumps to `other`, when it does not).
+    fn jump_if(&mut self, cmp: Cmp, then: CodeLabel, other: CodeLabel) -> Emit {
+        let a = &mut self.a;
+        match cmp {
+            Cmp::Gt | Cmp::Lt => a.ja(then)?,
+            Cmp::Ge | Cmp::Le => a.jbe(then)?,
+            Cmp::Eq => {
+                a.jp(other)?;
+                a.je(then)?;
+            }
+            Cmp::Ne => {
+                a.jp(then)?;
+                a.jne(then)?;
+            }
+        }
+        Ok(())
+    }
+
     /// Jumps to `other` unless the comparison whose flags are set holds
     /// (falls through, or jumps to `then`, when it does).
     fn jump_unless(&mut self, cmp: Cmp, other: CodeLabel, then: CodeLabel) -> Emit {

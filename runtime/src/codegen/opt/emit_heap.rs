@@ -542,9 +542,12 @@ impl Emitter<'_> {
     /// instance allocated inline, then its `init`); another compiled
     /// closure of the right arity directly (this function at its own fast
     /// entry), remembered in the cache; the rest through the helper.
-    pub(super) fn call(&mut self, callee: u32, argc: u32, cache: u32, pc: u32) -> Emit {
+    pub(super) fn call(&mut self, callee: u32, argc: u32, cache: u32, pc: u32, intrinsic: Intrinsic) -> Emit {
         let slow = self.a.create_label();
         let mut resume = self.a.create_label();
+        if intrinsic == Intrinsic::Push {
+            self.push_in_place(callee, resume)?;
+        }
         let mut uncached = self.a.create_label();
         let class = self.a.create_label();
         let mut cached = self.a.create_label();
@@ -617,6 +620,35 @@ impl Emitter<'_> {
         self.store_xmm(dst, xmm0)?;
         self.a.inc(qword_ptr(r13 + fl::THREAD_CALLS))?;
         Ok(())
+    }
+
+    /// `push(array, item)` when the callee is that native and the array
+    /// has room (as `natives::core::push` without growing), on to
+    /// `resume`; anything else falls through to the call.
+    fn push_in_place(&mut self, callee: u32, resume: CodeLabel) -> Emit {
+        let mut call = self.a.create_label();
+        let a = &mut self.a;
+        a.mov(rax, slot(callee))?;
+        object_guard(a, rax, rcx, call)?;
+        kind_guard(a, rcx, ObjKind::Native, call)?;
+        a.cmp(byte_ptr(rcx + obj::NATIVE_INTRINSIC), Intrinsic::Push as i32)?;
+        a.jne(call)?;
+        a.mov(rax, slot(callee + 1))?;
+        object_guard(a, rax, rcx, call)?;
+        kind_guard(a, rcx, ObjKind::Array, call)?;
+        a.mov(rdx, qword_ptr(rcx + obj::ARRAY_LEN))?;
+        a.cmp(rdx, qword_ptr(rcx + obj::ARRAY_CAP))?;
+        a.jae(call)?;
+        a.mov(rsi, qword_ptr(rcx + obj::ARRAY_PTR))?;
+        a.mov(rdi, slot(callee + 2))?;
+        a.mov(qword_ptr(rsi + rdx * 8), rdi)?;
+        a.inc(rdx)?;
+        a.mov(qword_ptr(rcx + obj::ARRAY_LEN), rdx)?;
+        // The result is the array.
+        a.mov(slot(callee), rax)?;
+        a.inc(qword_ptr(r13 + fl::THREAD_CALLS))?;
+        a.jmp(resume)?;
+        self.set(&mut call)
     }
 
     /// With the callee's value in rax (kept): a call of this function goes

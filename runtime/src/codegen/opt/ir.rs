@@ -12,6 +12,8 @@
 
 /// An SSA value: an unboxed IEEE double.
 pub type Val = u32;
+use crate::object::Intrinsic;
+
 /// Index of a block in `Func::blocks`.
 pub type BlockId = u32;
 /// Index of a guard's frame state in `Func::deopts`.
@@ -265,6 +267,9 @@ pub enum Inst {
         /// The site's call cache (its callee, or class, and entry).
         cache: u32,
         pc: u32,
+        /// `Intrinsic::Push` when the callee may be `push`, which is then
+        /// done in place when the array has room; else `None`.
+        intrinsic: Intrinsic,
     },
 }
 

@@ -202,7 +202,7 @@ mod tests {
                 insts: vec![
                     Inst::Const { dst: 0, bits: 0 },
                     Inst::Const { dst: 1, bits: 1 },
-                    Inst::Call { callee: 2, argc: 0, cache: 0, pc: 1 },
+                    Inst::Call { callee: 2, argc: 0, cache: 0, pc: 1, intrinsic: crate::object::Intrinsic::None },
                     Inst::Binary { dst: 2, op: BinOp::Add, a: 0, b: 0 },
                 ],
                 term: Term::ReturnVal(2),
