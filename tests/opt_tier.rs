@@ -482,6 +482,33 @@ fn push_in_place_agrees() {
     agree(PUSHES, &[("TINYVM_GC_STRESS", "1")]);
 }
 
+/// `sqrt` by sqrtsd on an unboxed number; another callee or a
+/// non-number deoptimizes.
+const ROOTS: &str = r#"
+fun norm(x, y) { return sqrt(x * x + y * y); }
+var t = 0;
+for (var i = 0; i < 3000; i = i + 1) t = t + norm(i, 1);
+print t;
+print norm(3, 4);
+print sqrt(-1);
+print 1 / sqrt(-0);
+fun root(x) { return sqrt(x); }
+for (var i = 0; i < 3000; i = i + 1) root(i);
+var keep = sqrt;
+fun mine(x) { return "mine"; }
+sqrt = mine;
+print root(4);
+sqrt = keep;
+print root("s");
+"#;
+
+#[test]
+fn sqrt_in_place_agrees() {
+    let out = agree(ROOTS, &[]);
+    assert_eq!(out.stdout, "4498505.182693009\n5\nnan\n-inf\nmine\n", "{:?}", out);
+    assert!(out.stderr.starts_with("sqrt() expects a number.\n[line 9] in root()"), "{}", out.stderr);
+}
+
 fn outcome(source: &str, env: &[(&str, &str)], jit: &str) -> Outcome {
     let dir = scratch();
     let path = dir.path().join("prog.lox");

@@ -54,7 +54,7 @@ pub fn compute(intrinsic: Intrinsic, a: i32, b: i32) -> f64 {
         Intrinsic::Shl => a.wrapping_shl(count) as f64,
         Intrinsic::Shr => (a >> count) as f64,
         Intrinsic::Ushr => ((a as u32) >> count) as f64,
-        Intrinsic::None | Intrinsic::Len | Intrinsic::Push => unreachable!("not a bitwise operation"),
+        Intrinsic::None | Intrinsic::Len | Intrinsic::Push | Intrinsic::Sqrt => unreachable!("not a bitwise operation"),
     }
 }
 

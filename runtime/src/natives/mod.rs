@@ -108,7 +108,8 @@ pub fn intrinsic_named(name: &[u8]) -> Intrinsic {
 }
 
 /// The natives of `NATIVES` that generated code may compute in place.
-const CORE_INTRINSICS: &[(&str, Intrinsic)] = &[("len", Intrinsic::Len), ("push", Intrinsic::Push)];
+const CORE_INTRINSICS: &[(&str, Intrinsic)] =
+    &[("len", Intrinsic::Len), ("push", Intrinsic::Push), ("sqrt", Intrinsic::Sqrt)];
 
 /// Defines every native as a global (`Err`: out of memory).
 pub fn define_all(vm: &mut Vm, th: &mut Thread) -> Result<(), Trap> {

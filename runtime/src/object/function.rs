@@ -281,8 +281,8 @@ impl ObjNative {
 
 /// A native whose result generated code computes inline when its operands
 /// allow, falling back to the call: the bitwise operations in both tiers
-/// (`codegen/lower/intrinsic.rs`), `len` (which deoptimizes to make the
-/// call) and `push` (which makes it) in optimized code. The
+/// (`codegen/lower/intrinsic.rs`), `len` and `sqrt` (which deoptimize to
+/// make the call) and `push` (which makes it) in optimized code. The
 /// call site checks that the callee is an `ObjNative` with this id, so a
 /// program that defines its own `band` gets its own function. The numbers
 /// are ABI between the runtime and generated code (compared as a byte).
@@ -301,12 +301,14 @@ pub enum Intrinsic {
     Len = 8,
     /// `push` onto an array with room for the item.
     Push = 9,
+    /// `sqrt` of a number.
+    Sqrt = 10,
 }
 
 impl Intrinsic {
     /// Whether it is one of the bitwise operations on 32-bit integers.
     pub fn is_bitwise(self) -> bool {
-        !matches!(self, Intrinsic::None | Intrinsic::Len | Intrinsic::Push)
+        !matches!(self, Intrinsic::None | Intrinsic::Len | Intrinsic::Push | Intrinsic::Sqrt)
     }
 
     /// How many arguments the operation takes (calls with another count
@@ -314,7 +316,7 @@ impl Intrinsic {
     pub fn arity(self) -> u32 {
         match self {
             Intrinsic::None => u32::MAX,
-            Intrinsic::Bnot | Intrinsic::Len => 1,
+            Intrinsic::Bnot | Intrinsic::Len | Intrinsic::Sqrt => 1,
             _ => 2,
         }
     }

@@ -71,7 +71,7 @@ impl Lowerer<'_> {
             Intrinsic::Shl => a.shl(eax, cl)?,
             Intrinsic::Shr => a.sar(eax, cl)?,
             Intrinsic::Ushr => a.shr(eax, cl)?,
-            Intrinsic::None | Intrinsic::Len | Intrinsic::Push => {
+            Intrinsic::None | Intrinsic::Len | Intrinsic::Push | Intrinsic::Sqrt => {
                 return Err(LowerError("no operation to inline".into()))
             }
         }

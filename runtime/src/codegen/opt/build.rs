@@ -680,6 +680,9 @@ impl Builder<'_> {
         if intrinsic == Some(Intrinsic::Len) && argc == 1 && matches!(self.state[d - 1], Abs::Mem { .. }) {
             return self.len_call(o, callee, d);
         }
+        if intrinsic == Some(Intrinsic::Sqrt) && argc == 1 {
+            return self.sqrt_call(o, callee, d);
+        }
         self.allocating(callee, d)?;
         self.shapes.clear();
         let deopt = self.deopt(o, Reason::Poll)?;
@@ -702,6 +705,19 @@ impl Builder<'_> {
         let deopt = self.deopt(o, Reason::Callee)?;
         let dst = self.new_val();
         self.emit(Inst::Len { dst, callee: callee as u32, arg: d as u32 - 1, deopt });
+        self.state.truncate(callee);
+        self.put_num(callee, dst);
+        Ok(())
+    }
+
+    /// `sqrt(x)` computed in place, on a number (guarded as for `+`).
+    fn sqrt_call(&mut self, o: usize, callee: usize, d: usize) -> Result<(), Declined> {
+        let deopt = self.deopt(o, Reason::Poll)?;
+        self.emit(Inst::Poll { deopt });
+        let a = self.number_at(d - 1, o)?;
+        let deopt = self.deopt(o, Reason::Callee)?;
+        let dst = self.new_val();
+        self.emit(Inst::Sqrt { dst, callee: callee as u32, a, deopt });
         self.state.truncate(callee);
         self.put_num(callee, dst);
         Ok(())

@@ -436,6 +436,7 @@ impl Emitter<'_> {
             }
             Inst::Call { callee, argc, cache, pc, intrinsic } => self.call(callee, argc, cache, pc, intrinsic)?,
             Inst::Len { dst, callee, arg, deopt } => self.len(dst, callee, arg, deopt)?,
+            Inst::Sqrt { dst, callee, a, deopt } => self.sqrt(dst, callee, a, deopt)?,
         }
         Ok(())
     }

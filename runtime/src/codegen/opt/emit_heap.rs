@@ -651,6 +651,25 @@ impl Emitter<'_> {
         self.set(&mut call)
     }
 
+    /// `sqrt` in place (see `Inst::Sqrt`); counts the call.
+    pub(super) fn sqrt(&mut self, dst: Val, callee: u32, x: Val, deopt: DeoptId) -> Emit {
+        self.stress(deopt)?;
+        let fail = self.deopts[deopt as usize];
+        let a = &mut self.a;
+        a.mov(rax, slot(callee))?;
+        object_guard(a, rax, rcx, fail)?;
+        kind_guard(a, rcx, ObjKind::Native, fail)?;
+        a.cmp(byte_ptr(rcx + obj::NATIVE_INTRINSIC), Intrinsic::Sqrt as i32)?;
+        a.jne(fail)?;
+        match self.loc(x) {
+            Loc::Xmm(r) => self.a.sqrtsd(xmm0, XMM[r as usize])?,
+            Loc::Stack(i) => self.a.sqrtsd(xmm0, spill(i))?,
+        }
+        self.store_xmm(dst, xmm0)?;
+        self.a.inc(qword_ptr(r13 + fl::THREAD_CALLS))?;
+        Ok(())
+    }
+
     /// With the callee's value in rax (kept): a call of this function goes
     /// to its own fast entry (which redirects to the baseline code once
     /// invalidated) and on to `resume`; anything else falls through.

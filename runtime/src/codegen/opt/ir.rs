@@ -236,6 +236,15 @@ pub enum Inst {
         arg: u32,
         deopt: DeoptId,
     },
+    /// The `CALL` of the native `sqrt` (in slot `callee`) on the number
+    /// `a`: `dst` = its square root. Deoptimizes unless the callee is
+    /// that native.
+    Sqrt {
+        dst: Val,
+        callee: u32,
+        a: Val,
+        deopt: DeoptId,
+    },
     /// Slot `slot` = upvalue `index` of the running closure.
     GetUpvalue {
         slot: u32,
@@ -329,7 +338,8 @@ impl Inst {
             | Inst::Binary { dst, .. }
             | Inst::Neg { dst, .. }
             | Inst::GetFieldNum { dst, .. }
-            | Inst::Len { dst, .. } => Some(dst),
+            | Inst::Len { dst, .. }
+            | Inst::Sqrt { dst, .. } => Some(dst),
             _ => None,
         }
     }
@@ -344,6 +354,7 @@ impl Inst {
             | Inst::CheckShape { deopt, .. }
             | Inst::GetFieldNum { deopt, .. }
             | Inst::Len { deopt, .. }
+            | Inst::Sqrt { deopt, .. }
             | Inst::Poll { deopt } => Some(deopt),
             _ => None,
         }
@@ -353,7 +364,7 @@ impl Inst {
     pub fn operands(&self) -> Vec<Val> {
         match *self {
             Inst::Binary { a, b, .. } | Inst::CmpToSlot { a, b, .. } => vec![a, b],
-            Inst::Neg { a, .. } => vec![a],
+            Inst::Neg { a, .. } | Inst::Sqrt { a, .. } => vec![a],
             Inst::Box { v, .. } | Inst::SetFieldNum { v, .. } | Inst::EqualNum { v, .. } => vec![v],
             Inst::GetIndex { index: Some(i), .. } | Inst::SetIndex { index: Some(i), .. } => vec![i],
             _ => Vec::new(),
@@ -367,7 +378,7 @@ impl Inst {
                 *a = f(*a);
                 *b = f(*b);
             }
-            Inst::Neg { a, .. } => *a = f(*a),
+            Inst::Neg { a, .. } | Inst::Sqrt { a, .. } => *a = f(*a),
             Inst::Box { v, .. } | Inst::SetFieldNum { v, .. } | Inst::EqualNum { v, .. } => *v = f(*v),
             Inst::GetIndex { index: Some(i), .. } | Inst::SetIndex { index: Some(i), .. } => *i = f(*i),
             _ => {}
