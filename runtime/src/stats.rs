@@ -53,6 +53,12 @@ pub fn render(vm: &Vm) -> String {
         line("opt declined", opt.declined.to_string());
         line("opt code bytes", opt.code_bytes.to_string());
         line("opt compile time", format!("{:.3} ms", opt.compile_ns as f64 / 1e6));
+        let per_function: Vec<f64> = opt.samples.iter().map(|&(ns, _)| ns as f64 / 1e3).collect();
+        let per_byte: Vec<f64> = opt.samples.iter().map(|&(ns, bytes)| ns as f64 / bytes.max(1) as f64).collect();
+        if let (Some(f), Some(b)) = (median_and_p99(per_function), median_and_p99(per_byte)) {
+            line("opt time per function", format!("median {:.1} us, p99 {:.1} us", f.0, f.1));
+            line("opt time per byte", format!("median {:.0} ns, p99 {:.0} ns", b.0, b.1));
+        }
         for (name, n) in opt.deopts {
             line(&format!("deopts ({})", name), n.to_string());
         }
@@ -80,4 +86,28 @@ pub fn print_statistics() {
         crate::output::write_stderr(text.as_bytes());
     }
     gil::release();
+}
+
+/// The median and the 99th percentile (nearest rank) of `samples`.
+fn median_and_p99(mut samples: Vec<f64>) -> Option<(f64, f64)> {
+    if samples.is_empty() {
+        return None;
+    }
+    samples.sort_by(f64::total_cmp);
+    let rank = |q: f64| samples[((q * samples.len() as f64).ceil() as usize).clamp(1, samples.len()) - 1];
+    Some((rank(0.5), rank(0.99)))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::median_and_p99;
+
+    #[test]
+    fn median_and_p99_by_nearest_rank() {
+        assert_eq!(median_and_p99(Vec::new()), None);
+        assert_eq!(median_and_p99(vec![5.0]), Some((5.0, 5.0)));
+        let hundred: Vec<f64> = (1..=100).rev().map(f64::from).collect();
+        assert_eq!(median_and_p99(hundred), Some((50.0, 99.0)));
+        assert_eq!(median_and_p99(vec![3.0, 1.0, 2.0]), Some((2.0, 3.0)));
+    }
 }

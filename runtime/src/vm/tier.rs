@@ -75,6 +75,9 @@ pub struct OptStats {
     pub deopts: Vec<(&'static str, u64)>,
     /// Functions sent back to baseline code after repeated deopts.
     pub invalidated: u64,
+    /// Each compilation's time in ns and its function's bytecode bytes
+    /// (compiled and declined alike).
+    pub samples: Vec<(u64, u32)>,
 }
 
 /// No tier: every function stays interpreted (the VM's default until

@@ -32,7 +32,7 @@ use crate::bytecode::module::Constant;
 use crate::object::{Intrinsic, Obj, ObjFunction, CACHE_WAYS};
 use deopt::{DeoptRecord, Shared};
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::OnceLock;
+use std::sync::{Mutex, OnceLock};
 use std::time::Instant;
 
 /// The switches, read once from the environment (or set once by
@@ -94,6 +94,9 @@ static COMPILED: AtomicU64 = AtomicU64::new(0);
 static DECLINED: AtomicU64 = AtomicU64::new(0);
 static COMPILE_NS: AtomicU64 = AtomicU64::new(0);
 static CODE_BYTES: AtomicU64 = AtomicU64::new(0);
+/// Each compilation's (ns, bytecode bytes), for the statistics' medians
+/// and p99s; pushed after the compilation, under no other lock.
+static SAMPLES: Mutex<Vec<(u64, u32)>> = Mutex::new(Vec::new());
 
 /// The tier's counters, for `TINYVM_STATS`.
 pub fn stats() -> crate::vm::tier::OptStats {
@@ -104,6 +107,7 @@ pub fn stats() -> crate::vm::tier::OptStats {
         compile_ns: COMPILE_NS.load(Ordering::Relaxed),
         code_bytes: CODE_BYTES.load(Ordering::Relaxed),
         deopts: ir::Reason::NAMES.into_iter().zip(deopts).collect(),
+        samples: SAMPLES.lock().map(|s| s.clone()).unwrap_or_default(),
         invalidated,
     }
 }
@@ -156,7 +160,11 @@ pub fn compile(
 ) -> Result<OptCode, String> {
     let start = Instant::now();
     let result = compile_now(function, baseline_entry, baseline_osr, intrinsic_of_global);
-    COMPILE_NS.fetch_add(start.elapsed().as_nanos() as u64, Ordering::Relaxed);
+    let ns = start.elapsed().as_nanos() as u64;
+    COMPILE_NS.fetch_add(ns, Ordering::Relaxed);
+    if let Ok(mut samples) = SAMPLES.lock() {
+        samples.push((ns, function.proto.code.len() as u32));
+    }
     match &result {
         Ok(code) => {
             COMPILED.fetch_add(1, Ordering::Relaxed);
