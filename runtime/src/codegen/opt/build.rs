@@ -449,6 +449,10 @@ impl Builder<'_> {
                     *last = Inst::CheckGlobal { global, deopt };
                     break;
                 }
+                Inst::SetIndex { slot, ref mut result, .. } if slot >= depth => {
+                    *result = false;
+                    break;
+                }
                 _ => break,
             }
         }

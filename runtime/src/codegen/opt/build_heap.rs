@@ -37,19 +37,31 @@ impl Builder<'_> {
     }
 
     /// Where an instruction whose result replaces its receiver at position
-    /// `p` reads the receiver: from the local it was just copied from when
-    /// that copy is the last instruction emitted (which nothing has read
-    /// since), the copy moving into the slow path `slow`.
+    /// `p` reads the receiver: from the local it was copied from when
+    /// nothing since the copy has read or written either slot or can
+    /// leave the code (only arithmetic and stores to other slots came
+    /// after it), the copy moving into the slow path `slow`.
     fn receiver_source(&mut self, p: usize, slow: SlowId) -> (u32, u32) {
+        let p = p as u32;
         let insts = &mut self.func.blocks[self.cur as usize].insts;
-        match insts.last() {
-            Some(&Inst::Copy { dst, src }) if dst == p as u32 => {
-                insts.pop();
-                self.func.slows[slow as usize].copies.push((dst, src));
-                (dst, src)
+        for i in (0..insts.len()).rev() {
+            match insts[i] {
+                Inst::Copy { dst, src } if dst == p => {
+                    let later = &insts[i + 1..];
+                    if later.iter().any(|x| x.writes_slot() == Some(src) || reads_slot(x, dst)) {
+                        break;
+                    }
+                    insts.remove(i);
+                    self.func.slows[slow as usize].copies.push((dst, src));
+                    return (dst, src);
+                }
+                Inst::Const { .. } | Inst::Binary { .. } | Inst::Neg { .. } => {}
+                Inst::StoreBits { slot, .. } | Inst::LoadConstant { slot, .. } | Inst::Box { slot, .. }
+                    if slot != p => {}
+                _ => break,
             }
-            _ => (p as u32, p as u32),
         }
+        (p, p)
     }
 
     /// `GET_PROPERTY` / `SET_PROPERTY`: receiver and value in memory, the
@@ -142,10 +154,10 @@ impl Builder<'_> {
         };
         let helper = if set { SlowHelper::SetIndex } else { SlowHelper::GetIndex };
         let slow = self.slow(o, helper)?;
+        let (slot, src) = self.receiver_source(receiver, slow);
         let inst = if set {
-            Inst::SetIndex { slot: receiver as u32, index, slow }
+            Inst::SetIndex { slot, src, index, slow, result: true }
         } else {
-            let (slot, src) = self.receiver_source(receiver, slow);
             Inst::GetIndex { slot, src, index, slow }
         };
         self.emit(inst);
@@ -153,4 +165,9 @@ impl Builder<'_> {
         self.push_mem();
         Ok(())
     }
+}
+
+/// Whether `inst` (one of those `receiver_source` looks past) reads slot `s`.
+fn reads_slot(inst: &Inst, s: u32) -> bool {
+    matches!(*inst, Inst::Copy { src, .. } if src == s)
 }

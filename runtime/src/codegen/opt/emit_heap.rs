@@ -283,13 +283,17 @@ impl Emitter<'_> {
     /// value in `s + 2`.
     /// Indexes that are not integers in `0..len`, maps, strings and errors
     /// go to the helper.
-    pub(super) fn index(&mut self, s: u32, src: u32, index: Option<Val>, slow: SlowId, set: bool) -> Emit {
+    pub(super) fn index(&mut self, s: u32, src: u32, index: Option<Val>, slow: SlowId, set: Option<bool>) -> Emit {
         let (entry, mut resume) = self.slow_labels();
         self.a.mov(rax, slot(src))?;
         object_guard(&mut self.a, rax, rcx, entry)?;
         kind_guard(&mut self.a, rcx, ObjKind::Array, entry)?;
-        match index {
-            Some(v) => self.load_xmm(xmm0, v)?,
+        let number = match index.map(|v| self.loc(v)) {
+            Some(Loc::Xmm(r)) => XMM[r as usize],
+            Some(Loc::Stack(i)) => {
+                self.a.movq(xmm0, spill(i))?;
+                xmm0
+            }
             None => {
                 let a = &mut self.a;
                 a.mov(rax, slot(s + 1))?;
@@ -300,24 +304,31 @@ impl Emitter<'_> {
                 a.shr(rdx, 51)?;
                 a.jz(entry)?;
                 a.movq(xmm0, rax)?;
+                xmm0
             }
-        }
+        };
         let a = &mut self.a;
-        a.cvttsd2si(rdx, xmm0)?;
+        a.cvttsd2si(rdx, number)?;
         a.cvtsi2sd(xmm1, rdx)?;
-        a.ucomisd(xmm0, xmm1)?;
+        a.ucomisd(number, xmm1)?;
         a.jne(entry)?;
         a.jp(entry)?;
         a.cmp(rdx, qword_ptr(rcx + obj::ARRAY_LEN))?;
         a.jae(entry)?;
         a.mov(rcx, qword_ptr(rcx + obj::ARRAY_PTR))?;
-        if set {
-            a.mov(rax, slot(s + 2))?;
-            a.mov(qword_ptr(rcx + rdx * 8), rax)?;
-        } else {
-            a.mov(rax, qword_ptr(rcx + rdx * 8))?;
+        match set {
+            Some(result) => {
+                a.mov(rax, slot(s + 2))?;
+                a.mov(qword_ptr(rcx + rdx * 8), rax)?;
+                if result {
+                    a.mov(slot(s), rax)?;
+                }
+            }
+            None => {
+                a.mov(rax, qword_ptr(rcx + rdx * 8))?;
+                a.mov(slot(s), rax)?;
+            }
         }
-        a.mov(slot(s), rax)?;
         self.set(&mut resume)?;
         self.slow_paths.push(SlowPath { entry, resume, kind: SlowKind::Helper(slow) });
         Ok(())

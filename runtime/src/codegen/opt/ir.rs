@@ -223,8 +223,13 @@ pub enum Inst {
     /// `GetIndex`, value in `slot + 2`.
     SetIndex {
         slot: u32,
+        /// As for `GetIndex`.
+        src: u32,
         index: Option<Val>,
         slow: SlowId,
+        /// Whether the result (the value) is written to `slot`; not when
+        /// the builder popped it unread.
+        result: bool,
     },
     /// The `CALL` of the native `len` (in slot `callee`) on the array,
     /// string or map in slot `arg`: `dst` = its length. Deoptimizes (the
