@@ -37,31 +37,39 @@ impl Builder<'_> {
     }
 
     /// Where an instruction whose result replaces its receiver at position
-    /// `p` reads the receiver: from the local it was copied from when
-    /// nothing since the copy has read or written either slot or can
-    /// leave the code (only arithmetic and stores to other slots came
-    /// after it), the copy moving into the slow path `slow`.
+    /// `p` reads the receiver: from the local it was copied from, when what
+    /// came after the copy neither reads slot `p`, writes the local, nor
+    /// calls out; the copy moves into the slow path `slow` and into every
+    /// guard and slow path in between, which restore it.
     fn receiver_source(&mut self, p: usize, slow: SlowId) -> (u32, u32) {
         let p = p as u32;
-        let insts = &mut self.func.blocks[self.cur as usize].insts;
+        let insts = &self.func.blocks[self.cur as usize].insts;
+        let mut found = None;
         for i in (0..insts.len()).rev() {
             match insts[i] {
                 Inst::Copy { dst, src } if dst == p => {
-                    let later = &insts[i + 1..];
-                    if later.iter().any(|x| x.writes_slot() == Some(src) || reads_slot(x, dst)) {
-                        break;
-                    }
-                    insts.remove(i);
-                    self.func.slows[slow as usize].copies.push((dst, src));
-                    return (dst, src);
+                    found = Some((i, src));
+                    break;
                 }
-                Inst::Const { .. } | Inst::Binary { .. } | Inst::Neg { .. } => {}
-                Inst::StoreBits { slot, .. } | Inst::LoadConstant { slot, .. } | Inst::Box { slot, .. }
-                    if slot != p => {}
+                ref inst if leaves_slot_alone(inst, p) => {}
                 _ => break,
             }
         }
-        (p, p)
+        let Some((i, src)) = found else { return (p, p) };
+        let later = &insts[i + 1..];
+        if later.iter().any(|x| x.writes_slot() == Some(src)) {
+            return (p, p);
+        }
+        let deopts: Vec<DeoptId> = later.iter().filter_map(|x| x.deopt()).collect();
+        let slows: Vec<SlowId> = later.iter().filter_map(|x| x.slow()).chain([slow]).collect();
+        self.func.blocks[self.cur as usize].insts.remove(i);
+        for d in deopts {
+            self.func.deopts[d as usize].copies.push((p, src));
+        }
+        for s in slows {
+            self.func.slows[s as usize].copies.push((p, src));
+        }
+        (p, src)
     }
 
     /// `GET_PROPERTY` / `SET_PROPERTY`: receiver and value in memory, the
@@ -87,9 +95,11 @@ impl Builder<'_> {
             match (checked, known, self.state[d - 1]) {
                 (true, Some(known), Abs::Num { v, .. }) => {
                     // The number goes straight into the field; the result
-                    // position keeps it (its slot holds the receiver).
-                    self.emit(Inst::SetFieldNum { slot, v, known, slow });
-                    self.state[d - 2] = Abs::Num { v, fresh: true };
+                    // position keeps it (its slot holds the receiver, when
+                    // that was not read from its local instead).
+                    let (slot, src) = self.receiver_source(d - 2, slow);
+                    self.emit(Inst::SetFieldNum { slot, src, v, known, slow });
+                    self.state[d - 2] = Abs::Num { v, fresh: slot == src };
                 }
                 _ => {
                     self.write_back(d - 1);
@@ -167,7 +177,16 @@ impl Builder<'_> {
     }
 }
 
-/// Whether `inst` (one of those `receiver_source` looks past) reads slot `s`.
-fn reads_slot(inst: &Inst, s: u32) -> bool {
-    matches!(*inst, Inst::Copy { src, .. } if src == s)
+/// Whether `inst` neither reads nor writes slot `p` nor calls out (what
+/// `receiver_source` may look past).
+fn leaves_slot_alone(inst: &Inst, p: u32) -> bool {
+    match *inst {
+        Inst::Const { .. } | Inst::Binary { .. } | Inst::Neg { .. } => true,
+        Inst::Unbox { slot, .. } | Inst::CheckShape { slot, .. } => slot != p,
+        Inst::GetFieldNum { src, .. } => src != p,
+        Inst::StoreBits { slot, .. } | Inst::LoadConstant { slot, .. } | Inst::Box { slot, .. } => slot != p,
+        Inst::Copy { dst, src } => dst != p && src != p,
+        Inst::GetField { slot, src, .. } => slot != p && src != p,
+        _ => false,
+    }
 }

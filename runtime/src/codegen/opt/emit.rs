@@ -423,7 +423,7 @@ impl Emitter<'_> {
             Inst::SetField { slot: s, cache, known, slow, .. } => self.set_field(s, cache, known, slow)?,
             Inst::CheckShape { slot: s, shape, deopt } => self.check_shape(s, shape, deopt)?,
             Inst::GetFieldNum { dst, src, index, deopt } => self.get_field_number(dst, src, index, deopt)?,
-            Inst::SetFieldNum { slot: s, v, known, slow } => self.set_field_number(s, v, known, slow)?,
+            Inst::SetFieldNum { src, v, known, slow, .. } => self.set_field_number(src, v, known, slow)?,
             Inst::GetIndex { slot: s, src, index, slow } => self.index(s, src, index, slow, None)?,
             Inst::SetIndex { slot: s, src, index, slow, result } => self.index(s, src, index, slow, Some(result))?,
             Inst::GetUpvalue { slot: s, index } => self.upvalue(s, index, false)?,

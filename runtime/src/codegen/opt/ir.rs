@@ -198,6 +198,8 @@ pub enum Inst {
     /// (`known`): receiver in `slot`; its result is left to the builder.
     SetFieldNum {
         slot: u32,
+        /// Where the receiver is read (as for `GetField`).
+        src: u32,
         v: Val,
         known: Known,
         slow: SlowId,
