@@ -509,6 +509,52 @@ fn sqrt_in_place_agrees() {
     assert!(out.stderr.starts_with("sqrt() expects a number.\n[line 9] in root()"), "{}", out.stderr);
 }
 
+/// Shapes known past joins (both edges checked), not past a local that
+/// one edge reassigns; and a block's local whose slot the next block's
+/// local reuses is checked again (it once kept the first one's shape).
+const SHAPE_JOINS: &str = r#"
+class P { init(x) { this.x = x; this.y = 0; } }
+class Q { init(x) { this.y = 1; this.x = x; } }
+fun pick(o, c) {
+  var t = o.x;
+  if (c) { t = t + o.y; } else { t = t - 1; }
+  return t + o.x + o.y;
+}
+fun reassign(o, p, c) {
+  var t = o.x;
+  if (c) { o = p; }
+  return t + o.x;
+}
+var s = 0;
+for (var i = 0; i < 3000; i = i + 1) { s = s + pick(P(i), i % 2 == 0) + reassign(P(1), P(2), i % 3 == 0); }
+print s;
+print pick(Q(5), true);
+print reassign(P(1), Q(7), true);
+print reassign(P(1), Q(7), false);
+"#;
+
+const SLOT_REUSE: &str = r#"
+class A { init() { this.x = 1; } }
+class B { init() { this.y = 5; this.x = 2; } }
+fun f(p, q) {
+  var r = 0;
+  { var a = p; r = r + a.x; }
+  { var b = q; r = r + b.x; }
+  return r;
+}
+for (var i = 0; i < 3000; i = i + 1) f(A(), A());
+print f(A(), A());
+print f(A(), B());
+"#;
+
+#[test]
+fn shapes_across_joins_and_reused_slots() {
+    let out = agree(SHAPE_JOINS, &[]);
+    assert_eq!(out.stdout, "9002500\n12\n8\n2\n", "{:?}", out);
+    let out = agree(SLOT_REUSE, &[]);
+    assert_eq!(out.stdout, "2\n3\n", "{:?}", out);
+}
+
 fn outcome(source: &str, env: &[(&str, &str)], jit: &str) -> Outcome {
     let dir = scratch();
     let path = dir.path().join("prog.lox");

@@ -91,6 +91,11 @@ pub(super) struct Builder<'a> {
     pub(super) jump_targets: Vec<bool>,
     /// Types at each jump target, joined over the edges seen so far.
     entry: Vec<Option<Vec<Ty>>>,
+    /// The locals' shapes known at each jump target that is not a loop
+    /// header (OSR enters those unchecked): those every edge knows.
+    entry_shapes: Vec<Option<Vec<(u32, u64)>>>,
+    /// The targets of `LOOP`s.
+    loop_headers: Vec<bool>,
     pub(super) changed: bool,
     /// Parameter slots checked at entry (speculated to hold numbers).
     pub(super) numeric_params: Vec<bool>,
@@ -116,6 +121,7 @@ pub(super) struct Builder<'a> {
 pub fn build(input: &BuildInput) -> Result<Func, Declined> {
     let depths = stack_depths(input.code, input.arity, input.capture_count);
     let mut jump_targets = vec![false; input.code.len() + 1];
+    let mut loop_headers = vec![false; input.code.len() + 1];
     let mut offset = 0;
     let captures = |k: u32| Some((input.capture_count)(k));
     while let Some(ins) = decode(input.code, offset, &captures) {
@@ -123,6 +129,9 @@ pub fn build(input: &BuildInput) -> Result<Func, Declined> {
             check_supported(&ins, input.code)?;
             if ins.op.operands().iter().any(|o| o.is_jump()) {
                 jump_targets[ins.jump_target() as usize] = true;
+                if ins.op == Op::Loop {
+                    loop_headers[ins.jump_target() as usize] = true;
+                }
             }
         }
         offset += ins.size;
@@ -133,6 +142,8 @@ pub fn build(input: &BuildInput) -> Result<Func, Declined> {
         depths,
         jump_targets,
         entry: Vec::new(),
+        entry_shapes: Vec::new(),
+        loop_headers,
         changed: false,
         numeric_params: vec![false; params],
         used_as_numbers: vec![false; params],
@@ -146,6 +157,7 @@ pub fn build(input: &BuildInput) -> Result<Func, Declined> {
         callees: Vec::new(),
     };
     b.entry = vec![None; input.code.len() + 1];
+    b.entry_shapes = vec![None; input.code.len() + 1];
     for _ in 0..64 {
         b.pass()?;
         let grown: Vec<bool> = b.numeric_params.iter().zip(&b.used_as_numbers).map(|(&n, &u)| n || u).collect();
@@ -159,6 +171,7 @@ pub fn build(input: &BuildInput) -> Result<Func, Declined> {
             // Speculating on more parameters changes every type: start over.
             b.numeric_params = grown;
             b.entry = vec![None; input.code.len() + 1];
+            b.entry_shapes = vec![None; input.code.len() + 1];
         }
     }
     Err("the types did not settle".into())
@@ -312,12 +325,12 @@ impl Builder<'_> {
     fn enter_target(&mut self, offset: usize) -> Result<bool, Declined> {
         // Another path may reach the target with other values.
         self.last_constant = None;
-        self.shapes.clear();
         self.callees.clear();
         if self.reachable {
             let edge = self.edge(offset)?;
             self.terminate(Term::Jump(edge));
         }
+        self.shapes = self.entry_shapes[offset].clone().unwrap_or_default();
         let Some(types) = self.entry[offset].clone() else { return Ok(false) };
         let block = self.block_for(offset);
         self.cur = block;
@@ -351,6 +364,15 @@ impl Builder<'_> {
         if self.entry[offset].as_ref() != Some(&joined) {
             self.changed = true;
             self.entry[offset] = Some(joined.clone());
+        }
+        let shapes = match &self.entry_shapes[offset] {
+            _ if self.loop_headers[offset] => Vec::new(),
+            None => self.shapes.clone(),
+            Some(old) => old.iter().filter(|s| self.shapes.contains(s)).copied().collect(),
+        };
+        if self.entry_shapes[offset].as_ref() != Some(&shapes) {
+            self.changed = true;
+            self.entry_shapes[offset] = Some(shapes);
         }
         let mut args = Vec::new();
         for (p, t) in joined.iter().enumerate() {
@@ -482,6 +504,8 @@ impl Builder<'_> {
         let kept = d.saturating_sub(ins.effect().pops as usize);
         let next = self.transfer(ins, d)?;
         self.callees.retain(|&(p, _)| p < kept);
+        // A popped local's slot may next hold another value.
+        self.shapes.retain(|&(l, _)| (l as usize) < kept);
         if ins.op == Op::GetGlobal {
             let intrinsic = (self.input.intrinsic_of_global)(ins.args[0] as u32);
             if intrinsic != Intrinsic::None {
