@@ -21,7 +21,7 @@ use crate::codegen::lower::{
     allocate_instance, call_fast_entry, enter_helper, fast_entry_of, kind_guard, object_guard, slot, LowerError,
 };
 use crate::object::layout as obj;
-use crate::object::{Intrinsic, ObjKind};
+use crate::object::{Intrinsic, ObjClosure, ObjKind};
 use crate::value::Value;
 use crate::vm::frame::layout as fl;
 use crate::vm::layout::{VM_OBJECT_TAG, VM_POINTER_LIMIT, VM_POLL};
@@ -376,7 +376,29 @@ impl Emitter<'_> {
             Some(known) => {
                 // The method of the only shape seen, at its current entry.
                 self.known_shape_guard(known.shape, entry)?;
-                self.a.mov(rcx, Value(known.value).as_obj() as u64)?;
+                let closure = Value(known.value).as_obj() as *const ObjClosure;
+                self.a.mov(rcx, closure as u64)?;
+                // SAFETY: the shape, and so its class's method closures and
+                // their functions, live as long as this code (`code_roots`).
+                let (function, arity) = unsafe { ((*closure).function, (*(*closure).function).arity) };
+                if function as u64 == self.input.addresses.function && argc == self.input.arity {
+                    // A method calling itself: its own fast entry, directly.
+                    self.a.mov(dword_ptr(r15 + fl::FRAME_PC), pc)?;
+                    self.a.lea(rdx, slot(receiver))?;
+                    self.a.call(self.fast_entry)?;
+                    self.a.test(rax, rax)?;
+                    self.a.jnz(self.error)?;
+                    self.a.jmp(resume)?;
+                } else if arity == argc {
+                    // The arity is known: only whether it is compiled is not.
+                    let a = &mut self.a;
+                    a.mov(rdx, function as u64)?;
+                    a.mov(rax, qword_ptr(rdx + obj::FUNCTION_FAST))?;
+                    a.test(rax, rax)?;
+                    a.jz(entry)?;
+                    self.call_entry(receiver, pc)?;
+                    self.a.jmp(resume)?;
+                }
             }
             None => {
                 let mut unknown = self.a.create_label();
