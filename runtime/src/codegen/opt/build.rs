@@ -288,6 +288,10 @@ impl Builder<'_> {
         self.block_at = vec![None; self.input.code.len() + 1];
         self.cur = self.new_block();
         self.reachable = true;
+        // Nothing is known at the entry (the last pass's end knew things).
+        self.shapes.clear();
+        self.callees.clear();
+        self.last_constant = None;
         self.state = (0..self.numeric_params.len()).map(|_| Abs::Mem { copy_of: None }).collect();
         for p in 1..self.numeric_params.len() {
             if self.numeric_params[p] {
