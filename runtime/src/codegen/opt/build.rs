@@ -114,7 +114,7 @@ pub(super) struct Builder<'a> {
     pub(super) shapes: Vec<(u32, u64)>,
     /// Positions a `GET_GLOBAL` of a native's name filled (with its
     /// operation), until popped.
-    callees: Vec<(usize, Intrinsic)>,
+    pub(super) callees: Vec<(usize, Intrinsic)>,
 }
 
 /// Builds the IR of a function, or says why not.
@@ -427,7 +427,7 @@ impl Builder<'_> {
 
     /// The number at position `p`, guarded (at the instruction at `pc`)
     /// if it is not known to be one.
-    fn number_at(&mut self, p: usize, pc: usize) -> Result<Val, Declined> {
+    pub(super) fn number_at(&mut self, p: usize, pc: usize) -> Result<Val, Declined> {
         match self.state[p] {
             Abs::Num { v, .. } => Ok(v),
             Abs::Dead => Err("a dead value is used".into()),
@@ -489,7 +489,7 @@ impl Builder<'_> {
     }
 
     /// Replaces position `p` by number `v`.
-    fn put_num(&mut self, p: usize, v: Val) {
+    pub(super) fn put_num(&mut self, p: usize, v: Val) {
         let fresh = self.state.get(p).is_some_and(|&a| valid(a));
         if p == self.state.len() {
             self.state.push(Abs::Num { v, fresh: false });
@@ -701,57 +701,6 @@ impl Builder<'_> {
                 _ => {}
             }
         }
-        Ok(())
-    }
-
-    /// `CALL`: arguments and the numbers below them go to memory, then a
-    /// poll and the call.
-    fn call(&mut self, o: usize, argc: usize, cache: u32, d: usize) -> Result<(), Declined> {
-        let callee = d - argc - 1;
-        let intrinsic = self.callees.iter().rev().find(|c| c.0 == callee).map(|c| c.1);
-        if intrinsic == Some(Intrinsic::Len) && argc == 1 && matches!(self.state[d - 1], Abs::Mem { .. }) {
-            return self.len_call(o, callee, d);
-        }
-        if intrinsic == Some(Intrinsic::Sqrt) && argc == 1 {
-            return self.sqrt_call(o, callee, d);
-        }
-        self.allocating(callee, d)?;
-        self.shapes.clear();
-        let deopt = self.deopt(o, Reason::Poll)?;
-        self.emit(Inst::Poll { deopt });
-        let intrinsic = match intrinsic {
-            Some(Intrinsic::Push) if argc == 2 => Intrinsic::Push,
-            _ => Intrinsic::None,
-        };
-        self.emit(Inst::Call { callee: callee as u32, argc: argc as u32, cache, pc: o as u32 + 1, intrinsic });
-        self.state.truncate(callee);
-        self.push_mem();
-        Ok(())
-    }
-
-    /// `len(x)` computed in place (after the call's poll), its result a
-    /// number.
-    fn len_call(&mut self, o: usize, callee: usize, d: usize) -> Result<(), Declined> {
-        let deopt = self.deopt(o, Reason::Poll)?;
-        self.emit(Inst::Poll { deopt });
-        let deopt = self.deopt(o, Reason::Callee)?;
-        let dst = self.new_val();
-        self.emit(Inst::Len { dst, callee: callee as u32, arg: d as u32 - 1, deopt });
-        self.state.truncate(callee);
-        self.put_num(callee, dst);
-        Ok(())
-    }
-
-    /// `sqrt(x)` computed in place, on a number (guarded as for `+`).
-    fn sqrt_call(&mut self, o: usize, callee: usize, d: usize) -> Result<(), Declined> {
-        let deopt = self.deopt(o, Reason::Poll)?;
-        self.emit(Inst::Poll { deopt });
-        let a = self.number_at(d - 1, o)?;
-        let deopt = self.deopt(o, Reason::Callee)?;
-        let dst = self.new_val();
-        self.emit(Inst::Sqrt { dst, callee: callee as u32, a, deopt });
-        self.state.truncate(callee);
-        self.put_num(callee, dst);
         Ok(())
     }
 

@@ -3,7 +3,7 @@
 //! and callees taken from the inline caches, guarded, deoptimizing to the
 //! interpreter.
 //!
-//! Pipeline: `build` (bytecode -> SSA IR with explicit guards) ->
+//! Pipeline: `build`, `build_call` and `build_heap` (bytecode -> SSA IR with explicit guards) ->
 //! `passes` (constant folding, redundant guards, field-load fusion, dead
 //! code) -> `regalloc` (linear scan) -> `emit`, `emit_compare` and `emit_heap` (x86-64) -> `ExecutableCode::install`; `deopt`
 //! is the runtime side of a failed guard. This file owns the switches
@@ -18,6 +18,7 @@
 //! position-independent and static-PIE executables alike.
 
 pub mod build;
+mod build_call;
 mod build_heap;
 pub mod deopt;
 pub mod emit;
