@@ -55,6 +55,21 @@ pub(crate) fn object_guard(
     a.jae(target)
 }
 
+/// Jumps to `target` unless `value` is a number (clobbers `scratch`): not
+/// a number when its 13 quiet-NaN bits are all set (`Lowerer::test_tag_bits`).
+pub(crate) fn number_guard(
+    a: &mut CodeAssembler,
+    value: AsmRegister64,
+    scratch: AsmRegister64,
+    target: CodeLabel,
+) -> Result<(), IcedError> {
+    a.mov(scratch, value)?;
+    a.not(scratch)?;
+    a.shl(scratch, 1)?;
+    a.shr(scratch, 51)?;
+    a.jz(target)
+}
+
 /// Jumps to `target` unless the object at `ptr` is of `kind`.
 pub(crate) fn kind_guard(
     a: &mut CodeAssembler,

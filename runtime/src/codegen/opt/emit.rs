@@ -16,7 +16,7 @@ use super::ir::*;
 use super::regalloc::{Allocation, Loc};
 use crate::codegen::abi::FAST_ENTRY_OFFSET;
 use crate::codegen::helpers::Helper;
-use crate::codegen::lower::{enter_helper, slot, LowerError, LoweredFunction};
+use crate::codegen::lower::{enter_helper, number_guard, slot, LowerError, LoweredFunction};
 use crate::object::layout as obj;
 use crate::value::SIGN_BIT;
 use crate::vm::frame::layout as fl;
@@ -210,15 +210,8 @@ impl Emitter<'_> {
     /// The guard `CheckNumber` on slot `s`: its number goes to `to`.
     fn unbox(&mut self, s: u32, to: Loc, deopt: DeoptId) -> Emit {
         self.stress(deopt)?;
-        let a = &mut self.a;
-        a.mov(rax, slot(s))?;
-        // Not a number when the 13 quiet-NaN bits are all set (see
-        // `lower::asm::test_tag_bits`).
-        a.mov(rcx, rax)?;
-        a.not(rcx)?;
-        a.shl(rcx, 1)?;
-        a.shr(rcx, 51)?;
-        a.jz(self.deopts[deopt as usize])?;
+        self.a.mov(rax, slot(s))?;
+        number_guard(&mut self.a, rax, rcx, self.deopts[deopt as usize])?;
         self.store_gpr(to, rax)
     }
 
@@ -367,22 +360,10 @@ impl Emitter<'_> {
                 self.store_cl_bool(s)?;
             }
             Inst::GetGlobal { slot: s, global, deopt } => {
-                self.stress(deopt)?;
-                let a = &mut self.a;
-                a.mov(rax, qword_ptr(r12 + VM_GLOBALS_BASE))?;
-                a.mov(rax, qword_ptr(rax + (global as i32) * 8))?;
-                a.cmp(rax, qword_ptr(r12 + VM_UNDEFINED))?;
-                a.je(self.deopts[deopt as usize])?;
-                a.mov(slot(s), rax)?;
+                self.defined_global(global, deopt)?;
+                self.a.mov(slot(s), rax)?;
             }
-            Inst::CheckGlobal { global, deopt } => {
-                self.stress(deopt)?;
-                let a = &mut self.a;
-                a.mov(rax, qword_ptr(r12 + VM_GLOBALS_BASE))?;
-                a.mov(rax, qword_ptr(rax + (global as i32) * 8))?;
-                a.cmp(rax, qword_ptr(r12 + VM_UNDEFINED))?;
-                a.je(self.deopts[deopt as usize])?;
-            }
+            Inst::CheckGlobal { global, deopt } => self.defined_global(global, deopt)?,
             Inst::SetGlobal { global, slot: s, deopt } => {
                 self.stress(deopt)?;
                 let a = &mut self.a;
@@ -535,6 +516,17 @@ impl Emitter<'_> {
         self.a.mov(qword_ptr(r13 + fl::THREAD_FRAMES_TOP), r15)?;
         self.a.xor(eax, eax)?;
         self.a.jmp(self.epilogue)?;
+        Ok(())
+    }
+
+    /// rax = global `global`, deoptimizing (guard `deopt`) when undefined.
+    fn defined_global(&mut self, global: u32, deopt: DeoptId) -> Emit {
+        self.stress(deopt)?;
+        let a = &mut self.a;
+        a.mov(rax, qword_ptr(r12 + VM_GLOBALS_BASE))?;
+        a.mov(rax, qword_ptr(rax + (global as i32) * 8))?;
+        a.cmp(rax, qword_ptr(r12 + VM_UNDEFINED))?;
+        a.je(self.deopts[deopt as usize])?;
         Ok(())
     }
 

@@ -11,7 +11,7 @@
 use super::emit::{spill, Emitter, XMM};
 use super::ir::*;
 use super::regalloc::Loc;
-use crate::codegen::lower::{slot, LowerError};
+use crate::codegen::lower::{number_guard, slot, LowerError};
 use crate::value::Value;
 use iced_x86::code_asm::*;
 
@@ -126,15 +126,9 @@ impl Emitter<'_> {
     /// With the value of slot `s` in rax and xmm0: jumps to `not_number`
     /// unless it is a number, else sets the flags of comparing it with `v`.
     fn compare_with_number(&mut self, s: u32, v: Val, not_number: CodeLabel) -> Emit {
-        let a = &mut self.a;
-        a.mov(rax, slot(s))?;
-        // Not a number when the 13 quiet-NaN bits are all set.
-        a.mov(rdx, rax)?;
-        a.not(rdx)?;
-        a.shl(rdx, 1)?;
-        a.shr(rdx, 51)?;
-        a.jz(not_number)?;
-        a.movq(xmm0, rax)?;
+        self.a.mov(rax, slot(s))?;
+        number_guard(&mut self.a, rax, rdx, not_number)?;
+        self.a.movq(xmm0, rax)?;
         self.ucomisd_val(xmm0, v)
     }
 

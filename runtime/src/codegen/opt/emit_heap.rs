@@ -18,7 +18,8 @@ use super::ir::*;
 use super::regalloc::Loc;
 use crate::codegen::helpers::Helper;
 use crate::codegen::lower::{
-    allocate_instance, call_fast_entry, enter_helper, fast_entry_of, kind_guard, object_guard, slot, LowerError,
+    allocate_instance, call_fast_entry, enter_helper, fast_entry_of, kind_guard, number_guard, object_guard, slot,
+    LowerError,
 };
 use crate::object::layout as obj;
 use crate::object::{Intrinsic, ObjClosure, ObjKind};
@@ -127,12 +128,7 @@ impl Emitter<'_> {
         self.a.mov(rdi, qword_ptr(rcx + obj::INSTANCE_FIELDS))?;
         self.a.mov(rax, qword_ptr(rdi + (index as i32) * 8))?;
         self.stress(deopt)?;
-        let a = &mut self.a;
-        a.mov(rcx, rax)?;
-        a.not(rcx)?;
-        a.shl(rcx, 1)?;
-        a.shr(rcx, 51)?;
-        a.jz(self.deopts[deopt as usize])?;
+        number_guard(&mut self.a, rax, rcx, self.deopts[deopt as usize])?;
         self.store_gpr(self.loc(dst), rax)
     }
 
@@ -295,24 +291,14 @@ impl Emitter<'_> {
                 xmm0
             }
             None => {
-                let a = &mut self.a;
-                a.mov(rax, slot(s + 1))?;
-                // Not a number when the 13 quiet-NaN bits are all set.
-                a.mov(rdx, rax)?;
-                a.not(rdx)?;
-                a.shl(rdx, 1)?;
-                a.shr(rdx, 51)?;
-                a.jz(entry)?;
-                a.movq(xmm0, rax)?;
+                self.a.mov(rax, slot(s + 1))?;
+                number_guard(&mut self.a, rax, rdx, entry)?;
+                self.a.movq(xmm0, rax)?;
                 xmm0
             }
         };
+        exact_integer(&mut self.a, rdx, number, entry)?;
         let a = &mut self.a;
-        a.cvttsd2si(rdx, number)?;
-        a.cvtsi2sd(xmm1, rdx)?;
-        a.ucomisd(number, xmm1)?;
-        a.jne(entry)?;
-        a.jp(entry)?;
         a.cmp(rdx, qword_ptr(rcx + obj::ARRAY_LEN))?;
         a.jae(entry)?;
         a.mov(rcx, qword_ptr(rcx + obj::ARRAY_PTR))?;
@@ -432,23 +418,14 @@ impl Emitter<'_> {
         let (entry, mut resume) = self.slow_labels();
         let mut nonzero = self.a.create_label();
         self.load_xmm(xmm1, y)?;
+        exact_integer(&mut self.a, rcx, xmm1, entry)?;
         let a = &mut self.a;
-        // Out of range and NaN give 2^63, which converts back to another number.
-        a.cvttsd2si(rcx, xmm1)?;
-        a.cvtsi2sd(xmm0, rcx)?;
-        a.ucomisd(xmm0, xmm1)?;
-        a.jne(entry)?;
-        a.jp(entry)?;
         a.lea(rax, qword_ptr(rcx + 1))?;
         a.cmp(rax, 1)?;
         a.jbe(entry)?;
         self.load_xmm(xmm1, x)?;
+        exact_integer(&mut self.a, rax, xmm1, entry)?;
         let a = &mut self.a;
-        a.cvttsd2si(rax, xmm1)?;
-        a.cvtsi2sd(xmm0, rax)?;
-        a.ucomisd(xmm0, xmm1)?;
-        a.jne(entry)?;
-        a.jp(entry)?;
         a.cqo()?;
         a.idiv(rcx)?;
         a.cvtsi2sd(xmm0, rdx)?;
@@ -622,6 +599,18 @@ impl Emitter<'_> {
         self.set(&mut resume)
     }
 
+    /// Jumps to `fail` unless slot `callee` holds the native whose
+    /// operation is `intrinsic` (left in rcx).
+    fn native_guard(&mut self, callee: u32, intrinsic: Intrinsic, fail: CodeLabel) -> Emit {
+        let a = &mut self.a;
+        a.mov(rax, slot(callee))?;
+        object_guard(a, rax, rcx, fail)?;
+        kind_guard(a, rcx, ObjKind::Native, fail)?;
+        a.cmp(byte_ptr(rcx + obj::NATIVE_INTRINSIC), intrinsic as i32)?;
+        a.jne(fail)?;
+        Ok(())
+    }
+
     /// `len` in place (see `Inst::Len`); counts the call as the native's
     /// call would.
     pub(super) fn len(&mut self, dst: Val, callee: u32, arg: u32, deopt: DeoptId) -> Emit {
@@ -630,12 +619,8 @@ impl Emitter<'_> {
         let mut have = self.a.create_label();
         let mut not_array = self.a.create_label();
         let mut not_string = self.a.create_label();
+        self.native_guard(callee, Intrinsic::Len, fail)?;
         let a = &mut self.a;
-        a.mov(rax, slot(callee))?;
-        object_guard(a, rax, rcx, fail)?;
-        kind_guard(a, rcx, ObjKind::Native, fail)?;
-        a.cmp(byte_ptr(rcx + obj::NATIVE_INTRINSIC), Intrinsic::Len as i32)?;
-        a.jne(fail)?;
         a.mov(rax, slot(arg))?;
         object_guard(a, rax, rcx, fail)?;
         kind_guard(a, rcx, ObjKind::Array, not_array)?;
@@ -660,12 +645,8 @@ impl Emitter<'_> {
     /// `resume`; anything else falls through to the call.
     fn push_in_place(&mut self, callee: u32, resume: CodeLabel) -> Emit {
         let mut call = self.a.create_label();
+        self.native_guard(callee, Intrinsic::Push, call)?;
         let a = &mut self.a;
-        a.mov(rax, slot(callee))?;
-        object_guard(a, rax, rcx, call)?;
-        kind_guard(a, rcx, ObjKind::Native, call)?;
-        a.cmp(byte_ptr(rcx + obj::NATIVE_INTRINSIC), Intrinsic::Push as i32)?;
-        a.jne(call)?;
         a.mov(rax, slot(callee + 1))?;
         object_guard(a, rax, rcx, call)?;
         kind_guard(a, rcx, ObjKind::Array, call)?;
@@ -688,12 +669,7 @@ impl Emitter<'_> {
     pub(super) fn sqrt(&mut self, dst: Val, callee: u32, x: Val, deopt: DeoptId) -> Emit {
         self.stress(deopt)?;
         let fail = self.deopts[deopt as usize];
-        let a = &mut self.a;
-        a.mov(rax, slot(callee))?;
-        object_guard(a, rax, rcx, fail)?;
-        kind_guard(a, rcx, ObjKind::Native, fail)?;
-        a.cmp(byte_ptr(rcx + obj::NATIVE_INTRINSIC), Intrinsic::Sqrt as i32)?;
-        a.jne(fail)?;
+        self.native_guard(callee, Intrinsic::Sqrt, fail)?;
         match self.loc(x) {
             Loc::Xmm(r) => self.a.sqrtsd(xmm0, XMM[r as usize])?,
             Loc::Stack(i) => self.a.sqrtsd(xmm0, spill(i))?,
@@ -761,4 +737,22 @@ impl Emitter<'_> {
 /// as `vm::operators::modulo` computes it).
 extern "sysv64" fn fmod(a: f64, b: f64) -> f64 {
     a % b
+}
+
+/// `int` = the number in `number` as an integer, jumping to `fail` unless
+/// the conversion is exact (out of range and NaN give 2^63, which converts
+/// back to another number). Clobbers xmm0, or xmm1 when `number` is xmm0.
+fn exact_integer(
+    a: &mut CodeAssembler,
+    int: AsmRegister64,
+    number: AsmRegisterXmm,
+    fail: CodeLabel,
+) -> Result<(), LowerError> {
+    let back = if number == xmm0 { xmm1 } else { xmm0 };
+    a.cvttsd2si(int, number)?;
+    a.cvtsi2sd(back, int)?;
+    a.ucomisd(back, number)?;
+    a.jne(fail)?;
+    a.jp(fail)?;
+    Ok(())
 }

@@ -432,20 +432,15 @@ impl Inst {
 
     /// The value-stack slot it writes, if any.
     pub fn writes_slot(&self) -> Option<u32> {
+        if let Some(slot) = self.only_writes_slot() {
+            return Some(slot);
+        }
         match *self {
-            Inst::Box { slot, .. }
-            | Inst::StoreBits { slot, .. }
-            | Inst::LoadConstant { slot, .. }
-            | Inst::CmpToSlot { slot, .. }
-            | Inst::EqualSlots { slot, .. }
-            | Inst::NotSlot { slot }
-            | Inst::GetGlobal { slot, .. }
+            Inst::GetGlobal { slot, .. }
             | Inst::GetField { slot, .. }
             | Inst::SetField { slot, .. }
             | Inst::GetIndex { slot, .. }
-            | Inst::SetIndex { slot, .. }
-            | Inst::GetUpvalue { slot, .. } => Some(slot),
-            Inst::Copy { dst, .. } | Inst::EqualNum { dst, .. } => Some(dst),
+            | Inst::SetIndex { slot, .. } => Some(slot),
             Inst::Call { callee, .. } => Some(callee),
             Inst::Invoke { receiver, .. } => Some(receiver),
             Inst::Helper { op: HelperOp::Array { count }, depth, .. } => Some(depth - count),
