@@ -102,9 +102,13 @@ const THEMES: &[&[Native]] = &[strings::NATIVES, arrays::NATIVES, math::NATIVES,
 /// names). The lowering asks this for the name of a called global, as a
 /// hint: generated code still checks that the callee is that native.
 pub fn intrinsic_named(name: &[u8]) -> Intrinsic {
-    let core = CORE_INTRINSICS.iter().find(|n| n.0.as_bytes() == name).map(|n| n.1);
-    core.or_else(|| bits::NATIVES.iter().find(|n| n.name.as_bytes() == name).map(|n| n.intrinsic))
-        .unwrap_or(Intrinsic::None)
+    let bitwise = || bits::NATIVES.iter().find(|n| n.name.as_bytes() == name).map(|n| n.intrinsic);
+    core_intrinsic(name).or_else(bitwise).unwrap_or(Intrinsic::None)
+}
+
+/// The operation of the `NATIVES` entry named `name`, if it has one.
+fn core_intrinsic(name: &[u8]) -> Option<Intrinsic> {
+    CORE_INTRINSICS.iter().find(|n| n.0.as_bytes() == name).map(|n| n.1)
 }
 
 /// The natives of `NATIVES` that generated code may compute in place.
@@ -114,7 +118,7 @@ const CORE_INTRINSICS: &[(&str, Intrinsic)] =
 /// Defines every native as a global (`Err`: out of memory).
 pub fn define_all(vm: &mut Vm, th: &mut Thread) -> Result<(), Trap> {
     for &(name, arity, function) in NATIVES {
-        let intrinsic = CORE_INTRINSICS.iter().find(|n| n.0 == name).map_or(Intrinsic::None, |n| n.1);
+        let intrinsic = core_intrinsic(name.as_bytes()).unwrap_or(Intrinsic::None);
         define(vm, th, &Native { intrinsic, ..Native::fixed(name, arity, function) })?;
     }
     for native in THEMES.iter().flat_map(|theme| theme.iter()) {

@@ -4,7 +4,7 @@
 use super::{Arg, LowerError, Lowerer, SlowPath};
 use crate::codegen::helpers::Helper;
 use crate::object::layout as obj;
-use crate::object::ObjKind;
+use crate::object::{Intrinsic, ObjKind};
 use crate::value::Value;
 use crate::vm::frame::layout as fl;
 use crate::vm::layout::{VM_OBJECT_TAG, VM_POINTER_LIMIT};
@@ -53,6 +53,21 @@ pub(crate) fn object_guard(
     a.sub(ptr, qword_ptr(r12 + VM_OBJECT_TAG))?;
     a.cmp(ptr, qword_ptr(r12 + VM_POINTER_LIMIT))?;
     a.jae(target)
+}
+
+/// Jumps to `fail` unless slot `callee` holds the native whose operation
+/// is `intrinsic` (its value left in rax, its pointer in rcx).
+pub(crate) fn native_guard(
+    a: &mut CodeAssembler,
+    callee: u32,
+    intrinsic: Intrinsic,
+    fail: CodeLabel,
+) -> Result<(), IcedError> {
+    a.mov(rax, slot(callee))?;
+    object_guard(a, rax, rcx, fail)?;
+    kind_guard(a, rcx, ObjKind::Native, fail)?;
+    a.cmp(byte_ptr(rcx + obj::NATIVE_INTRINSIC), intrinsic as i32)?;
+    a.jne(fail)
 }
 
 /// Jumps to `target` unless `value` is a number (clobbers `scratch`): not

@@ -19,8 +19,7 @@
 
 use super::asm::{slot, Emit};
 use super::{LowerError, Lowerer};
-use crate::object::layout as obj;
-use crate::object::{Intrinsic, ObjKind};
+use crate::object::Intrinsic;
 use crate::vm::frame::layout as fl;
 use iced_x86::code_asm::*;
 
@@ -53,10 +52,7 @@ impl Lowerer<'_> {
     pub(super) fn intrinsic_fast_path(&mut self, intrinsic: Intrinsic, callee: u32) -> Result<CodeLabel, LowerError> {
         let mut call = self.a.create_label();
         let done = self.a.create_label();
-        self.a.mov(rax, slot(callee))?;
-        self.jump_unless_kind(rax, rcx, ObjKind::Native, call)?;
-        self.a.cmp(byte_ptr(rcx + obj::NATIVE_INTRINSIC), intrinsic as i32)?;
-        self.a.jne(call)?;
+        super::asm::native_guard(&mut self.a, callee, intrinsic, call)?;
         self.int32_operand(rax, callee + 1, call)?;
         if intrinsic.arity() == 2 {
             self.int32_operand(rcx, callee + 2, call)?;

@@ -41,7 +41,9 @@ use iced_x86::BlockEncoderOptions;
 pub use crate::codegen::abi::FAST_ENTRY_OFFSET;
 /// The building blocks the optimizing tier shares with this lowering.
 pub(crate) use alloc::allocate_instance;
-pub(crate) use asm::{call_fast_entry, enter_helper, fast_entry_of, kind_guard, number_guard, object_guard, slot};
+pub(crate) use asm::{
+    call_fast_entry, enter_helper, fast_entry_of, kind_guard, native_guard, number_guard, object_guard, slot,
+};
 /// int3 bytes that pad the System V entry stub (25 bytes) to the fast entry.
 const FAST_ENTRY_PADDING: usize = 7;
 /// What the fast entry subtracts from rsp after its pushes, to keep the

@@ -248,17 +248,7 @@ impl Builder<'_> {
 
     /// An OSR entry at every loop header (the target of a `LOOP`).
     fn osr_entries(&mut self) -> Result<(), Declined> {
-        let captures = |k: u32| Some((self.input.capture_count)(k));
-        let mut headers = Vec::new();
-        let mut offset = 0;
-        while let Some(ins) = decode(self.input.code, offset, &captures) {
-            if ins.op == Op::Loop && self.depths[offset].is_some() {
-                headers.push(ins.jump_target() as usize);
-            }
-            offset += ins.size;
-        }
-        headers.sort_unstable();
-        headers.dedup();
+        let headers: Vec<usize> = (0..self.loop_headers.len()).filter(|&o| self.loop_headers[o]).collect();
         for header in headers {
             let (Some(types), Some(block)) = (self.entry[header].clone(), self.block_at[header]) else { continue };
             if types.contains(&Ty::Dead) {
@@ -756,10 +746,6 @@ impl Builder<'_> {
             (Abs::Mem { .. }, Abs::Num { v, .. }) => Some((d as u32 - 2, v)),
             _ => None,
         };
-        if with_number.is_none() {
-            self.write_back(d - 2);
-            self.write_back(d - 1);
-        }
         // Not `pop`: the comparison still reads the slot of the top.
         self.state.pop();
         let (cond, inst) = match with_number {

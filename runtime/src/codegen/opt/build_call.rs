@@ -16,11 +16,12 @@ impl Builder<'_> {
     pub(super) fn call(&mut self, o: usize, argc: usize, cache: u32, d: usize) -> Result<(), Declined> {
         let callee = d - argc - 1;
         let intrinsic = self.callees.iter().rev().find(|c| c.0 == callee).map(|c| c.1);
-        if intrinsic == Some(Intrinsic::Len) && argc == 1 && matches!(self.state[d - 1], Abs::Mem { .. }) {
-            return self.len_call(o, callee, d);
-        }
-        if intrinsic == Some(Intrinsic::Sqrt) && argc == 1 {
-            return self.sqrt_call(o, callee, d);
+        match intrinsic {
+            Some(Intrinsic::Len) if argc == 1 && matches!(self.state[d - 1], Abs::Mem { .. }) => {
+                return self.in_place(o, callee, d, Intrinsic::Len);
+            }
+            Some(Intrinsic::Sqrt) if argc == 1 => return self.in_place(o, callee, d, Intrinsic::Sqrt),
+            _ => {}
         }
         self.allocating(callee, d)?;
         self.shapes.clear();
@@ -36,29 +37,21 @@ impl Builder<'_> {
         Ok(())
     }
 
-    /// `len(x)` computed in place (after the call's poll), its result a
-    /// number.
-    fn len_call(&mut self, o: usize, callee: usize, d: usize) -> Result<(), Declined> {
+    /// `len(x)` or `sqrt(x)` computed in place after the call's poll: a
+    /// number, guarded on the callee (`sqrt`'s argument as for `+`).
+    fn in_place(&mut self, o: usize, callee: usize, d: usize, intrinsic: Intrinsic) -> Result<(), Declined> {
         let deopt = self.deopt(o, Reason::Poll)?;
         self.emit(Inst::Poll { deopt });
+        let number = if intrinsic == Intrinsic::Sqrt { Some(self.number_at(d - 1, o)?) } else { None };
         let deopt = self.deopt(o, Reason::Callee)?;
         let dst = self.new_val();
-        self.emit(Inst::Len { dst, callee: callee as u32, arg: d as u32 - 1, deopt });
-        self.state.truncate(callee);
-        self.put_num(callee, dst);
-        Ok(())
-    }
-
-    /// `sqrt(x)` computed in place, on a number (guarded as for `+`).
-    fn sqrt_call(&mut self, o: usize, callee: usize, d: usize) -> Result<(), Declined> {
-        let deopt = self.deopt(o, Reason::Poll)?;
-        self.emit(Inst::Poll { deopt });
-        let a = self.number_at(d - 1, o)?;
-        let deopt = self.deopt(o, Reason::Callee)?;
-        let dst = self.new_val();
-        self.emit(Inst::Sqrt { dst, callee: callee as u32, a, deopt });
-        self.state.truncate(callee);
-        self.put_num(callee, dst);
+        let callee = callee as u32;
+        self.emit(match number {
+            Some(a) => Inst::Sqrt { dst, callee, a, deopt },
+            None => Inst::Len { dst, callee, arg: d as u32 - 1, deopt },
+        });
+        self.state.truncate(callee as usize);
+        self.put_num(callee as usize, dst);
         Ok(())
     }
 }

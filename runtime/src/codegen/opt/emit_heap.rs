@@ -18,14 +18,14 @@ use super::ir::*;
 use super::regalloc::Loc;
 use crate::codegen::helpers::Helper;
 use crate::codegen::lower::{
-    allocate_instance, call_fast_entry, enter_helper, fast_entry_of, kind_guard, number_guard, object_guard, slot,
-    LowerError,
+    allocate_instance, call_fast_entry, enter_helper, fast_entry_of, kind_guard, native_guard, number_guard,
+    object_guard, slot, LowerError,
 };
 use crate::object::layout as obj;
 use crate::object::{Intrinsic, ObjClosure, ObjKind};
 use crate::value::Value;
 use crate::vm::frame::layout as fl;
-use crate::vm::layout::{VM_OBJECT_TAG, VM_POINTER_LIMIT, VM_POLL};
+use crate::vm::layout::{VM_OBJECT_TAG, VM_POLL};
 use iced_x86::code_asm::*;
 
 type Emit = Result<(), LowerError>;
@@ -374,7 +374,6 @@ impl Emitter<'_> {
                     self.a.call(self.fast_entry)?;
                     self.a.test(rax, rax)?;
                     self.a.jnz(self.error)?;
-                    self.a.jmp(resume)?;
                 } else if arity == argc {
                     // The arity is known: only whether it is compiled is not.
                     let a = &mut self.a;
@@ -383,7 +382,9 @@ impl Emitter<'_> {
                     a.test(rax, rax)?;
                     a.jz(entry)?;
                     self.call_entry(receiver, pc)?;
-                    self.a.jmp(resume)?;
+                } else {
+                    // The wrong argument count: the helper raises the error.
+                    self.a.jmp(entry)?;
                 }
             }
             None => {
@@ -399,11 +400,11 @@ impl Emitter<'_> {
                 self.call_entry(receiver, pc)?;
                 self.a.jmp(resume)?;
                 self.set(&mut unknown)?;
+                self.a.mov(rdx, qword_ptr(rcx + obj::CLOSURE_FUNCTION))?;
+                fast_entry_of(&mut self.a, argc, entry)?;
+                self.call_entry(receiver, pc)?;
             }
         }
-        self.a.mov(rdx, qword_ptr(rcx + obj::CLOSURE_FUNCTION))?;
-        fast_entry_of(&mut self.a, argc, entry)?;
-        self.call_entry(receiver, pc)?;
         self.set(&mut resume)?;
         let kind = SlowKind::Invoke { receiver, argc, k, cache, pc };
         self.slow_paths.push(SlowPath { entry, resume, kind });
@@ -579,12 +580,8 @@ impl Emitter<'_> {
         self.a.jmp(resume)?;
         self.set(&mut uncached)?;
         let a = &mut self.a;
-        a.mov(rcx, rax)?;
-        a.sub(rcx, qword_ptr(r12 + VM_OBJECT_TAG))?;
-        a.cmp(rcx, qword_ptr(r12 + VM_POINTER_LIMIT))?;
-        a.jae(slow)?;
-        a.cmp(byte_ptr(rcx + obj::OBJ_KIND), ObjKind::Closure as i32)?;
-        a.jne(slow)?;
+        object_guard(a, rax, rcx, slow)?;
+        kind_guard(a, rcx, ObjKind::Closure, slow)?;
         a.mov(rdx, qword_ptr(rcx + obj::CLOSURE_FUNCTION))?;
         fast_entry_of(&mut self.a, argc, slow)?;
         // Remember the callee (as `call::cache_callee` does).
@@ -599,18 +596,6 @@ impl Emitter<'_> {
         self.set(&mut resume)
     }
 
-    /// Jumps to `fail` unless slot `callee` holds the native whose
-    /// operation is `intrinsic` (left in rcx).
-    fn native_guard(&mut self, callee: u32, intrinsic: Intrinsic, fail: CodeLabel) -> Emit {
-        let a = &mut self.a;
-        a.mov(rax, slot(callee))?;
-        object_guard(a, rax, rcx, fail)?;
-        kind_guard(a, rcx, ObjKind::Native, fail)?;
-        a.cmp(byte_ptr(rcx + obj::NATIVE_INTRINSIC), intrinsic as i32)?;
-        a.jne(fail)?;
-        Ok(())
-    }
-
     /// `len` in place (see `Inst::Len`); counts the call as the native's
     /// call would.
     pub(super) fn len(&mut self, dst: Val, callee: u32, arg: u32, deopt: DeoptId) -> Emit {
@@ -619,7 +604,7 @@ impl Emitter<'_> {
         let mut have = self.a.create_label();
         let mut not_array = self.a.create_label();
         let mut not_string = self.a.create_label();
-        self.native_guard(callee, Intrinsic::Len, fail)?;
+        native_guard(&mut self.a, callee, Intrinsic::Len, fail)?;
         let a = &mut self.a;
         a.mov(rax, slot(arg))?;
         object_guard(a, rax, rcx, fail)?;
@@ -645,7 +630,7 @@ impl Emitter<'_> {
     /// `resume`; anything else falls through to the call.
     fn push_in_place(&mut self, callee: u32, resume: CodeLabel) -> Emit {
         let mut call = self.a.create_label();
-        self.native_guard(callee, Intrinsic::Push, call)?;
+        native_guard(&mut self.a, callee, Intrinsic::Push, call)?;
         let a = &mut self.a;
         a.mov(rax, slot(callee + 1))?;
         object_guard(a, rax, rcx, call)?;
@@ -669,7 +654,7 @@ impl Emitter<'_> {
     pub(super) fn sqrt(&mut self, dst: Val, callee: u32, x: Val, deopt: DeoptId) -> Emit {
         self.stress(deopt)?;
         let fail = self.deopts[deopt as usize];
-        self.native_guard(callee, Intrinsic::Sqrt, fail)?;
+        native_guard(&mut self.a, callee, Intrinsic::Sqrt, fail)?;
         match self.loc(x) {
             Loc::Xmm(r) => self.a.sqrtsd(xmm0, XMM[r as usize])?,
             Loc::Stack(i) => self.a.sqrtsd(xmm0, spill(i))?,
@@ -685,12 +670,8 @@ impl Emitter<'_> {
     fn self_call(&mut self, callee: u32, pc: u32, resume: CodeLabel) -> Emit {
         let mut other = self.a.create_label();
         let a = &mut self.a;
-        a.mov(rcx, rax)?;
-        a.sub(rcx, qword_ptr(r12 + VM_OBJECT_TAG))?;
-        a.cmp(rcx, qword_ptr(r12 + VM_POINTER_LIMIT))?;
-        a.jae(other)?;
-        a.cmp(byte_ptr(rcx + obj::OBJ_KIND), ObjKind::Closure as i32)?;
-        a.jne(other)?;
+        object_guard(a, rax, rcx, other)?;
+        kind_guard(a, rcx, ObjKind::Closure, other)?;
         a.mov(rdx, self.input.addresses.function)?;
         a.cmp(rdx, qword_ptr(rcx + obj::CLOSURE_FUNCTION))?;
         a.jne(other)?;
